@@ -58,8 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="generate the sandbox company's history")
     gen.add_argument("--size", type=_size, default="M", help="S (~200 accounts), M (~2,000), L (~20,000)")
     gen.add_argument("--seed", type=_seed, default=42)
-    gen.add_argument("--end-date", type=date.fromisoformat, default=DEFAULT_END_DATE,
-                     help="last simulated day (the sandbox's 'today')")
+    gen.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=DEFAULT_END_DATE,
+        help="last simulated day (the sandbox's 'today')",
+    )
     gen.add_argument("--force", action="store_true", help="replace an existing world")
 
     adv = sub.add_parser("advance", help="move the world forward by N days")
@@ -89,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             from sandbox.emulators import serve
 
-            serve(args.data_dir, host=args.host, port=args.port, tls_port=args.tls_port or None,
-                  faults=args.faults)
+            serve(args.data_dir, host=args.host, port=args.port, tls_port=args.tls_port or None, faults=args.faults)
         elif args.command == "info":
             from sandbox.world import info
 

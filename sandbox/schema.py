@@ -105,9 +105,7 @@ SF_USER = ObjectSchema(
 
 COPILOT_ACCOUNT_FIELDS = (
     Field("Copilot_Health_Score__c", DOUBLE, "Copilot Health Score", custom=True),
-    Field(
-        "Copilot_Health_Tier__c", PICKLIST, "Copilot Health Tier", custom=True, picklist=("Green", "Yellow", "Red")
-    ),
+    Field("Copilot_Health_Tier__c", PICKLIST, "Copilot Health Tier", custom=True, picklist=("Green", "Yellow", "Red")),
     Field("Copilot_Churn_Risk__c", PERCENT, "Copilot Churn Risk", custom=True),
     Field("Copilot_Risk_Drivers__c", TEXTAREA, "Copilot Top Risk Drivers", custom=True),
     Field("Copilot_Expansion_Score__c", DOUBLE, "Copilot Expansion Score", custom=True),
@@ -414,8 +412,7 @@ ST_EVENTS = ObjectSchema(
 
 SALESFORCE_OBJECTS = {o.name: o for o in (SF_USER, SF_ACCOUNT, SF_CONTACT, SF_OPPORTUNITY, SF_TASK)}
 ZENDESK_OBJECTS = {
-    o.name: o
-    for o in (ZD_ORGANIZATIONS, ZD_USERS, ZD_TICKETS, ZD_TICKET_METRICS, ZD_SATISFACTION_RATINGS)
+    o.name: o for o in (ZD_ORGANIZATIONS, ZD_USERS, ZD_TICKETS, ZD_TICKET_METRICS, ZD_SATISFACTION_RATINGS)
 }
 STRIPE_OBJECTS = {o.name: o for o in (ST_CUSTOMERS, ST_SUBSCRIPTIONS, ST_INVOICES, ST_EVENTS)}
 

@@ -120,9 +120,7 @@ class Store:
     @classmethod
     def open(cls, path: Path) -> Store:
         if not path.exists():
-            raise StoreError(
-                f"no sandbox world at {path}: run `python -m sandbox generate` first (or pass --data-dir)"
-            )
+            raise StoreError(f"no sandbox world at {path}: run `python -m sandbox generate` first (or pass --data-dir)")
         return cls(path, _connect(path))
 
     def close(self) -> None:
@@ -131,15 +129,10 @@ class Store:
     def _create_tables(self) -> None:
         c = self.conn
         for obj in ALL_OBJECTS.values():
-            cols = ", ".join(
-                f'"{f.name}"' + (" PRIMARY KEY" if f.name == obj.key else "") for f in obj.fields
-            )
+            cols = ", ".join(f'"{f.name}"' + (" PRIMARY KEY" if f.name == obj.key else "") for f in obj.fields)
             c.execute(f'CREATE TABLE "{obj.table}" ({cols})')
             if obj.modified_field:
-                c.execute(
-                    f'CREATE INDEX "{obj.table}_modified" ON "{obj.table}" '
-                    f'("{obj.modified_field}", "{obj.key}")'
-                )
+                c.execute(f'CREATE INDEX "{obj.table}_modified" ON "{obj.table}" ("{obj.modified_field}", "{obj.key}")')
             else:
                 c.execute(f'CREATE INDEX "{obj.table}_created" ON "{obj.table}" ("created", "{obj.key}")')
         c.executescript(
@@ -217,8 +210,7 @@ class Store:
         first = start if row is None else row[0] + 1
         last = first + n - 1
         self.conn.execute(
-            "INSERT INTO _sequences (name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            "INSERT INTO _sequences (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (name, last),
         )
         return range(first, last + 1)
@@ -298,16 +290,10 @@ class Store:
                 f'UPDATE "{obj.table}" SET {", ".join(f"{chr(34)}{c}{chr(34)} = ?" for c in settable)} '
                 f'WHERE "{key}" = ?'
             )
-            self.conn.executemany(
-                sql, [[_encode(obj, c, r.get(c)) for c in settable] + [r[key]] for r in recs]
-            )
+            self.conn.executemany(sql, [[_encode(obj, c, r.get(c)) for c in settable] + [r[key]] for r in recs])
         written = self.get(obj, keys)
         if obj.system == "stripe" and obj.name != "events":
-            types = (
-                list(event_type)
-                if isinstance(event_type, (list, tuple))
-                else [event_type] * len(records)
-            )
+            types = list(event_type) if isinstance(event_type, (list, tuple)) else [event_type] * len(records)
             self._record_stripe_events(obj, records, written, ats, types, inserted_keys)
         if commit:
             self.conn.commit()
@@ -348,7 +334,7 @@ class Store:
         ev = ALL_OBJECTS["st_events"]
         cols = ev.field_names
         self.conn.executemany(
-            f'INSERT INTO st_events ({", ".join(cols)}) VALUES ({", ".join("?" for _ in cols)})',
+            f"INSERT INTO st_events ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
             [[_encode(ev, c, e.get(c)) for c in cols] for e in events],
         )
 

@@ -1,0 +1,60 @@
+# Customer Success Copilot: `make demo` runs the product on the sandbox company, `make test` checks it.
+# Every target installs what it needs first, so both work on a fresh machine.
+
+SHELL := /bin/bash
+UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN = $(UV) run --frozen
+
+SIZE ?= M
+SEED ?= 42
+DATA_DIR ?= data/sandbox
+PORT ?= 8765
+TLS_PORT ?= 8766
+
+# Telemetry off everywhere (see README): dlt, dbt, Great Expectations; Dagster via dagster.yaml.
+export RUNTIME__DLTHUB_TELEMETRY := false
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+export DAGSTER_HOME := $(CURDIR)
+
+.PHONY: install demo test lint bench sandbox emulators clean
+
+install: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		(echo "installing uv..." && python3 -m pip install --quiet --disable-pip-version-check uv)
+	$(UV) sync --frozen
+	@touch $@
+
+lint: install
+	$(RUN) ruff check .
+
+test: install lint
+	$(RUN) pytest
+
+# The sandbox company (generated once; `make sandbox SIZE=S` for a small one) and its APIs.
+sandbox: install
+	@if [ -f $(DATA_DIR)/world.sqlite ]; then \
+		echo "sandbox world already in $(DATA_DIR) (remove it or run 'make sandbox-new' to regenerate)"; \
+	else \
+		$(RUN) python -m sandbox --data-dir $(DATA_DIR) generate --size $(SIZE) --seed $(SEED); \
+	fi
+
+emulators: sandbox
+	$(RUN) python -m sandbox --data-dir $(DATA_DIR) serve --port $(PORT) --tls-port $(TLS_PORT)
+
+demo: sandbox
+	@$(RUN) python -m sandbox --data-dir $(DATA_DIR) info
+	@echo "Starting the Salesforce, Zendesk, Stripe and Slack emulators (Ctrl-C to stop)..."
+	$(RUN) python -m sandbox --data-dir $(DATA_DIR) serve --port $(PORT) --tls-port $(TLS_PORT)
+
+# Benchmarks: `make bench` (M world), `make bench SIZES="M L"` for the scale run. Writes BENCHMARKS.md.
+SIZES ?= M
+bench: install
+	$(RUN) python -m benchmarks --sizes $(SIZES)
+
+clean:
+	rm -rf data/sandbox data/bench .pytest_cache .ruff_cache

@@ -1,0 +1,101 @@
+"""Keep every benchmark run in history.jsonl and render BENCHMARKS.md from it, newest first."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORY = ROOT / "benchmarks" / "history.jsonl"
+MARKDOWN = ROOT / "BENCHMARKS.md"
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cores": os.cpu_count(), "memory_gb": round(mem_gb, 1), "cpu": cpu, "python": platform.python_version()}
+
+
+def commit() -> str:
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+        return sha + ("+changes" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def record(run: dict[str, Any]) -> None:
+    run = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(), "machine": machine(), **run}
+    with HISTORY.open("a") as f:
+        f.write(json.dumps(run) + "\n")
+    render()
+
+
+def render() -> None:
+    runs = [json.loads(line) for line in HISTORY.read_text().splitlines() if line.strip()] if HISTORY.exists() else []
+    lines = [
+        "# Benchmarks",
+        "",
+        'Written by `make bench` (`make bench SIZES="M L"` adds the scale run). Every run is kept in',
+        "`benchmarks/history.jsonl`; this page shows the latest run in full and the trend of the headline figures.",
+        "",
+    ]
+    if not runs:
+        MARKDOWN.write_text("\n".join([*lines, "No run yet.", ""]))
+        return
+    latest = runs[-1]
+    m = latest["machine"]
+    lines += [
+        f"## Latest run: {latest['date']}, commit `{latest['commit']}`",
+        "",
+        f"Machine: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}, Python {m['python']}.",
+        "",
+        "| size | stage | wall time (s) | peak memory (MB) | figures | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for st in latest["stages"]:
+        figures = ", ".join(f"{k}: {_fmt(v)}" for k, v in st.get("figures", {}).items())
+        met = {True: "yes", False: "**no**", None: ""}[st.get("met")]
+        lines.append(
+            f"| {st['size']} | {st['stage']} | {_fmt(st.get('seconds'))} | {_fmt(st.get('peak_mb'))} "
+            f"| {figures} | {st.get('target', '')} | {met} |"
+        )
+    lines += [
+        "",
+        "## Trend",
+        "",
+        "| date | commit | size | stage | wall time (s) | peak memory (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in reversed(runs):
+        for st in run["stages"]:
+            lines.append(
+                f"| {run['date']} | `{run['commit']}` | {st['size']} | {st['stage']} "
+                f"| {_fmt(st.get('seconds'))} | {_fmt(st.get('peak_mb'))} |"
+            )
+    MARKDOWN.write_text("\n".join(lines) + "\n")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 1 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,17 @@
+"""Benchmark stages of the sandbox: generating the company and serving its APIs."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+# Targets from the foundation issue, on 2 cores.
+GENERATE_SECONDS = {"S": None, "M": 60.0, "L": 600.0}
+GENERATE_PEAK_MB = {"L": 8 * 1024}
+
+
+def generate(data_dir: str, size: str, seed: int) -> dict[str, Any]:
+    from sandbox.world import generate as generate_world
+
+    return generate_world(Path(data_dir), size=size, seed=seed, end_date=date(2026, 10, 31), force=True)
