@@ -19,7 +19,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: install demo test lint bench sandbox emulators clean
+.PHONY: install demo test lint bench sandbox emulators reports-install reports reports-serve clean
 
 install: .venv/.synced
 
@@ -32,7 +32,7 @@ install: .venv/.synced
 lint: install
 	$(RUN) ruff check .
 
-test: install lint
+test: install lint reports-install
 	$(RUN) pytest
 
 # The sandbox company (generated once; `make sandbox SIZE=S` for a small one) and its APIs.
@@ -51,10 +51,25 @@ demo: sandbox
 	@echo "Starting the Salesforce, Zendesk, Stripe and Slack emulators (Ctrl-C to stop)..."
 	$(RUN) python -m sandbox --data-dir $(DATA_DIR) serve --port $(PORT) --tls-port $(TLS_PORT)
 
+# The Evidence reports: Debian chromium for the browser tests (only if missing), npm ci (only when the
+# lock file or the offline patch changed), then a build from a read copy of the warehouse's marts.
+REPORTS_PORT ?= 3000
+WAREHOUSE ?= data/warehouse.duckdb
+
+reports-install:
+	reports/scripts/install.sh
+
+reports: reports-install
+	reports/scripts/build.sh $(WAREHOUSE)
+
+reports-serve:
+	reports/scripts/serve.sh $(REPORTS_PORT)
+
 # Benchmarks: `make bench` (M world), `make bench SIZES="M L"` for the scale run. Writes BENCHMARKS.md.
 SIZES ?= M
 bench: install
 	$(RUN) python -m benchmarks --sizes $(SIZES)
 
 clean:
-	rm -rf data/sandbox data/bench .pytest_cache .ruff_cache
+	rm -rf data/sandbox data/bench data/test-artifacts .pytest_cache .ruff_cache \
+		reports/build reports/.evidence reports/sources/warehouse/warehouse.duckdb

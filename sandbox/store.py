@@ -233,10 +233,12 @@ class Store:
         at: datetime | Sequence[datetime],
         event_type: str | Sequence[str] | None = None,
         commit: bool = True,
+        returning: bool = True,
     ) -> list[dict[str, Any]]:
         """Insert or update records (partial dicts keyed by the object's primary key) at time(s) `at`.
 
-        Returns the full records after the write, in API form (decoded JSON, booleans as bool).
+        Returns the full records after the write, in API form (decoded JSON, booleans as bool), or
+        nothing with `returning=False` (bulk writers that do not need them skip reading them back).
         For Stripe objects an Event of `event_type` (default `<object>.created` / `.updated`) is
         recorded with the object as it is after the write.
         """
@@ -291,13 +293,14 @@ class Store:
                 f'WHERE "{key}" = ?'
             )
             self.conn.executemany(sql, [[_encode(obj, c, r.get(c)) for c in settable] + [r[key]] for r in recs])
-        written = self.get(obj, keys)
-        if obj.system == "stripe" and obj.name != "events":
+        stripe_events = obj.system == "stripe" and obj.name != "events"
+        written = self.get(obj, keys) if returning or stripe_events else []
+        if stripe_events:
             types = list(event_type) if isinstance(event_type, (list, tuple)) else [event_type] * len(records)
             self._record_stripe_events(obj, records, written, ats, types, inserted_keys)
         if commit:
             self.conn.commit()
-        return written
+        return written if returning else []
 
     def soft_delete(self, obj: ObjectSchema, keys: Iterable[Any], at: datetime) -> None:
         """Delete as each system does: Salesforce keeps the row with IsDeleted (queryAll sees it),
@@ -395,10 +398,18 @@ def decode_row(obj: ObjectSchema, row: sqlite3.Row) -> dict[str, Any]:
     return out
 
 
+# Field types by table and lower-cased name: `_encode` runs once per column of every written record,
+# and `ObjectSchema.field` is a linear scan, which made it the bulk of a write's cost.
+_FIELD_TYPES: dict[str, dict[str, str]] = {
+    o.table: {f.name.lower(): f.type for f in o.fields} for o in ALL_OBJECTS.values()
+}
+
+
 def _encode(obj: ObjectSchema, column: str, value: Any) -> Any:
     if value is None:
         return None
-    ftype = obj.field(column).type
+    types = _FIELD_TYPES.get(obj.table)
+    ftype = types[column.lower()] if types is not None and column.lower() in types else obj.field(column).type
     if ftype == JSON:
         return orjson.dumps(value).decode()
     if ftype == BOOLEAN:

@@ -1,0 +1,121 @@
+"""Ingestion benchmark: full load, product events against DuckDB's own Parquet read, and the
+incremental run after the world advances one day.
+
+`run(data_dir, warehouse)` works on a copy of the world in `data_dir` (advancing it must not change
+the caller's world), serves it with the emulators on a free port, and returns the figures:
+
+- `events_ctas_s`: DuckDB `CREATE TABLE AS SELECT * FROM read_parquet(...)` over the event files
+- `events_load_s`: the dlt product-events load of the same files (target: at most 2x the above)
+- `full_load_s`: every source, from an empty warehouse (per source in `full_by_source_s`)
+- `incremental_s`: every source again after `advance --days 1` (target: at most 10 % of full)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _sandbox(data_dir: Path, *args: str, wait: bool = True) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir), *args]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    if wait:
+        proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"`sandbox {' '.join(args)}` failed with exit code {proc.returncode}")
+    return proc
+
+
+def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = _sandbox(data_dir, "serve", "--port", str(port), "--tls-port", "0", wait=False)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the server prints one "ready" line once it listens
+    if b"ready" not in line:
+        proc.kill()
+        raise RuntimeError(f"emulators did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def events_ctas_seconds(files_glob: str, scratch: Path) -> tuple[float, int]:
+    scratch.unlink(missing_ok=True)
+    start = time.perf_counter()
+    with duckdb.connect(str(scratch)) as con:
+        con.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{files_glob}')")
+        rows = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    seconds = time.perf_counter() - start
+    scratch.unlink(missing_ok=True)
+    return seconds, rows
+
+
+def run(data_dir: Path | str, warehouse: Path | str) -> dict[str, Any]:
+    data_dir, warehouse = Path(data_dir), Path(warehouse)
+    work = warehouse.parent / "ingest-bench-world"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(data_dir, work, ignore=shutil.ignore_patterns("truth", "*.log"))
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    warehouse.unlink(missing_ok=True)
+    shutil.rmtree(warehouse.parent / f".{warehouse.stem}.dlt", ignore_errors=True)
+    server, url = _serve(work)
+    try:
+        os.environ.update(
+            {
+                "SOURCES__SALESFORCE__LOGIN_URL": url,
+                "SOURCES__ZENDESK__BASE_URL": url,
+                "SOURCES__STRIPE__BASE_URL": url,
+                "SOURCES__PRODUCT_EVENTS__FILES_URL": str(work / "exports" / "events"),
+                "COPILOT_WAREHOUSE": str(warehouse),
+            }
+        )
+        from dlt_pipelines import runner
+
+        ctas_s, event_rows = events_ctas_seconds(
+            str(work / "exports" / "events" / "*" / "*.parquet"), warehouse.parent / "ctas-scratch.duckdb"
+        )
+        start = time.perf_counter()
+        full = {r.source: r for r in runner.run_all(warehouse=warehouse)}
+        full_s = time.perf_counter() - start
+        _sandbox(work, "advance", "--days", "1")
+        start = time.perf_counter()
+        incremental = {r.source: r for r in runner.run_all(warehouse=warehouse)}
+        incremental_s = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    events_s = full["product_events"].seconds
+    return {
+        "event_rows": event_rows,
+        "events_ctas_s": round(ctas_s, 2),
+        "events_load_s": round(events_s, 2),
+        "events_ratio": round(events_s / ctas_s, 2),
+        "full_load_s": round(full_s, 2),
+        "full_by_source_s": {k: round(r.seconds, 2) for k, r in full.items()},
+        "full_rows": {k: r.rows_loaded for k, r in full.items()},
+        "incremental_s": round(incremental_s, 2),
+        "incremental_by_source_s": {k: round(r.seconds, 2) for k, r in incremental.items()},
+        "incremental_rows": {k: r.rows_loaded for k, r in incremental.items()},
+        "incremental_ratio": round(incremental_s / full_s, 3),
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(Path(sys.argv[1]), Path(sys.argv[2])), indent=2))

@@ -1,0 +1,115 @@
+"""dbt build speed on a loaded warehouse: a full build, then an incremental build after the sandbox
+moved on by a day (targets on M: full <= 60 s, incremental <= 20 % of full).
+
+`run(warehouse)` times `dbt build --full-refresh` and then a plain `dbt build`. Given the world's
+`data_dir`, the second build follows one `advance --days 1` of the world and a dlt load of what
+changed (neither timed), which is the daily run; without it the incremental build sees no new data.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+DBT_DIR = REPO / "dbt_project"
+FULL_TARGET_SECONDS = 60.0
+INCREMENTAL_TARGET_SHARE = 0.20
+
+
+def _env(warehouse: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "COPILOT_WAREHOUSE": str(warehouse),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        **extra,
+    }
+
+
+def dbt_build(warehouse: Path, *extra: str) -> float:
+    """Seconds for one `dbt build` (raises with dbt's output if it fails)."""
+    cmd = [sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+    start = time.perf_counter()
+    proc = subprocess.run([*cmd, *extra], cwd=REPO, env=_env(warehouse), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt build failed:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
+    return seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def advance_and_load(data_dir: Path, warehouse: Path, days: int = 1) -> None:
+    """Move the world on, serve it, and load what changed with the project's dlt pipelines."""
+    sandbox = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir)]
+    subprocess.run([*sandbox, "advance", "--days", str(days)], cwd=REPO, env=_env(warehouse), check=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [*sandbox, "serve", "--port", str(port), "--tls-port", "0"],
+        cwd=REPO,
+        env=_env(warehouse),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert server.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(server.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout=60) or b"ready" not in os.read(server.stdout.fileno(), 4096):
+            raise RuntimeError("the sandbox emulator did not start")
+        url = f"http://127.0.0.1:{port}"
+        env = _env(
+            warehouse,
+            SOURCES__SALESFORCE__LOGIN_URL=url,
+            SOURCES__ZENDESK__BASE_URL=url,
+            SOURCES__STRIPE__BASE_URL=url,
+            SOURCES__PRODUCT_EVENTS__FILES_URL=str(data_dir / "exports" / "events"),
+        )
+        load = [sys.executable, "-m", "dlt_pipelines", "run", "--warehouse", str(warehouse)]
+        subprocess.run(load, cwd=REPO, env=env, check=True, capture_output=True)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def run(warehouse: str | Path, data_dir: str | Path | None = None) -> dict[str, Any]:
+    warehouse = Path(warehouse).resolve()
+    full = dbt_build(warehouse, "--full-refresh")
+    if data_dir is not None:
+        advance_and_load(Path(data_dir), warehouse)
+    incremental = dbt_build(warehouse)
+    share = incremental / full
+    return {
+        "full_build_seconds": round(full, 1),
+        "incremental_build_seconds": round(incremental, 1),
+        "incremental_share_of_full": round(share, 3),
+        "incremental_after": "advance --days 1 and a dlt load" if data_dir is not None else "no new data",
+        "full_target_seconds": FULL_TARGET_SECONDS,
+        "incremental_target_share": INCREMENTAL_TARGET_SHARE,
+        "met": full <= FULL_TARGET_SECONDS and share <= INCREMENTAL_TARGET_SHARE,
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None), indent=2))

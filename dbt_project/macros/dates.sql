@@ -1,0 +1,39 @@
+{#- `expr` plus `days` days, as a date (dbt.dateadd returns a timestamp on some engines). -#}
+{% macro add_days(expr, days) -%}
+    cast({{ dbt.dateadd('day', days, expr) }} as date)
+{%- endmacro %}
+
+{#- The first day an incremental model recomputes: its latest built day minus the lookback. -#}
+{% macro incremental_start(date_column) -%}
+    (select {{ add_days('max(' ~ date_column ~ ')', -var('incremental_lookback_days')) }} from {{ this }})
+{%- endmacro %}
+
+{#- The integers 0 .. 10^digits - 1 as a column `n`, portable (no generate_series). -#}
+{% macro integers(digits=4) -%}
+    select
+        {% for i in range(digits) -%}
+        d{{ i }}.n * {{ 10 ** i }}{{ " + " if not loop.last }}
+        {%- endfor %} as n
+    from
+        {% for i in range(digits) -%}
+        (select 0 as n union all select 1 union all select 2 union all select 3 union all select 4
+         union all select 5 union all select 6 union all select 7 union all select 8 union all select 9) as d{{ i }}
+        {{- " cross join" if not loop.last }}
+        {% endfor %}
+{%- endmacro %}
+
+{#- The first contract anniversary (start + k x term months) after `after_date`. -#}
+{% macro next_term_end(start_date, term_months, after_date) -%}
+    case
+        when {{ term_months }} is null or {{ term_months }} <= 0 or {{ start_date }} is null then null
+        when cast({{ dbt.dateadd('month',
+                '(floor(' ~ dbt.datediff(start_date, after_date, 'month') ~ ' / ' ~ term_months ~ ') * ' ~ term_months ~ ')',
+                start_date) }} as date) > {{ after_date }}
+            then cast({{ dbt.dateadd('month',
+                '(floor(' ~ dbt.datediff(start_date, after_date, 'month') ~ ' / ' ~ term_months ~ ') * ' ~ term_months ~ ')',
+                start_date) }} as date)
+        else cast({{ dbt.dateadd('month',
+                '((floor(' ~ dbt.datediff(start_date, after_date, 'month') ~ ' / ' ~ term_months ~ ') + 1) * ' ~ term_months ~ ')',
+                start_date) }} as date)
+    end
+{%- endmacro %}

@@ -1,0 +1,44 @@
+{#-
+    Select a raw table's declared columns (the `columns:` of its source, with their data_type).
+
+    The raw tables are written by dlt, whose schemas evolve: a column appears only once some record
+    carries the field (a Stripe metadata key, a Zendesk metric), and a whole source can be switched
+    off in configuration (a company without Zendesk). Staging must build in every case, so:
+    - a declared column the table lacks is selected as a typed NULL;
+    - a table that does not exist yields no rows, with the declared columns and types.
+    At parse time this only registers the dependency on the source.
+-#}
+{% macro select_source(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- if not execute -%}
+        select * from {{ relation }}
+    {%- else -%}
+        {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', source_name)
+                       | selectattr('name', 'equalto', table_name) | first -%}
+        {%- set declared = node.columns.values() | list -%}
+        {%- if declared | length == 0 -%}
+            {{ exceptions.raise_compiler_error("source " ~ source_name ~ "." ~ table_name ~ " declares no columns") }}
+        {%- endif -%}
+        {%- set existing = adapter.get_relation(database=relation.database, schema=relation.schema,
+                                                identifier=relation.identifier) -%}
+        {%- if existing is none -%}
+            {{ log("source " ~ source_name ~ "." ~ table_name ~ " is not loaded: staging it as empty", info=true) }}
+            select
+            {%- for col in declared %}
+                cast(null as {{ col.data_type }}) as {{ col.name }}{{ "," if not loop.last }}
+            {%- endfor %}
+            where 1 = 0
+        {%- else -%}
+            {%- set present = adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list -%}
+            select
+            {%- for col in declared %}
+                {% if col.name | lower in present -%}
+                    {{ adapter.quote(col.name) }}
+                {%- else -%}
+                    cast(null as {{ col.data_type }})
+                {%- endif %} as {{ col.name }}{{ "," if not loop.last }}
+            {%- endfor %}
+            from {{ existing }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,39 @@
+{{ config(materialized='table') }}
+
+-- One row per account per day it was a customer, from the start of the history (or the day it
+-- became a customer) to the day it churned (or the as-of date): the spine of the daily marts.
+with clock as (
+    select as_of_date, history_start_date from {{ ref('int_data_clock') }}
+),
+
+accounts as (
+    select
+        accounts.account_id,
+        accounts.segment,
+        coalesce(billing.subscription_start_date, accounts.customer_since_date) as customer_start_date,
+        billing.churn_date
+    from {{ ref('stg_salesforce__accounts') }} as accounts
+    left join {{ ref('int_accounts__subscriptions') }} as billing on accounts.account_id = billing.account_id
+    where billing.subscription_id is not null or accounts.customer_since_date is not null
+),
+
+days as (
+    select {{ add_days('clock.history_start_date', 'numbers.n') }} as activity_date
+    from clock
+    cross join ({{ integers(4) }}) as numbers
+    where numbers.n <= {{ dbt.datediff('clock.history_start_date', 'clock.as_of_date', 'day') }}
+)
+
+select
+    {{ dbt.concat(['accounts.account_id', "'|'", 'cast(days.activity_date as ' ~ dbt.type_string() ~ ')']) }}
+        as account_day_id,
+    accounts.account_id,
+    days.activity_date,
+    accounts.segment,
+    accounts.customer_start_date,
+    accounts.churn_date
+from accounts
+inner join days
+    on days.activity_date >= accounts.customer_start_date
+    -- The churn day itself is the first day without the product.
+    and (accounts.churn_date is null or days.activity_date < accounts.churn_date)

@@ -1,0 +1,42 @@
+-- The warehouse's "today": the last day the loaded data reaches (or var as_of_date). The sandbox
+-- lives on its own clock, and a real warehouse may be loaded late: neither is current_date.
+-- Salesforce modstamps are left out on purpose: the copilot's own writes move them.
+{% set pinned = var('as_of_date', none) %}
+
+with product as (
+    select min(event_date) as first_date, max(event_date) as last_date
+    from {{ ref('stg_product__events') }}
+),
+
+support as (
+    select min(cast(created_at as date)) as first_date, max(cast(updated_at as date)) as last_date
+    from {{ ref('stg_zendesk__tickets') }}
+),
+
+billing as (
+    select min(cast(created_at as date)) as first_date, max(cast(created_at as date)) as last_date
+    from {{ ref('stg_stripe__events') }}
+),
+
+clock as (
+    select
+        {% if pinned %}
+        cast('{{ pinned }}' as date) as as_of_date,
+        {% else %}
+        coalesce(
+            product.last_date,
+            greatest(coalesce(support.last_date, billing.last_date), coalesce(billing.last_date, support.last_date))
+        ) as as_of_date,
+        {% endif %}
+        -- Product usage is the backbone of the daily history: it starts where the export starts.
+        coalesce(product.first_date, billing.first_date, support.first_date) as history_start_date
+    from product
+    cross join support
+    cross join billing
+)
+
+select
+    as_of_date,
+    history_start_date,
+    1 as clock_id
+from clock

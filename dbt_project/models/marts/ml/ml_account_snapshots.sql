@@ -1,0 +1,127 @@
+-- Point-in-time training rows for the churn and expansion models: one row per customer per
+-- observation day (every var ml_observation_every_days days, on Mondays when 7), with features
+-- computed only from data up to and including that day, and labels from the horizon after it
+-- (var ml_label_horizon_days). Rows whose horizon reaches past the data's last day have
+-- label_is_complete = false: score them, do not train on them.
+{% set horizon = var('ml_label_horizon_days') %}
+{% set every = var('ml_observation_every_days') %}
+
+with clock as (
+    select as_of_date from {{ ref('int_data_clock') }}
+),
+
+observations as (
+    select days.account_id, days.activity_date as observation_date, days.segment, days.customer_start_date,
+        days.churn_date
+    from {{ ref('int_account_days') }} as days
+    where mod({{ dbt.datediff("cast('2000-01-03' as date)", 'days.activity_date', 'day') }}, {{ every }}) = 0
+),
+
+metrics as (
+    select * from {{ ref('int_account_health_metrics') }}
+),
+
+health as (
+    select account_id, snapshot_date, health_score, usage_score, adoption_score, support_score, billing_score,
+        relationship_score
+    from {{ ref('health_score_history') }}
+),
+
+billing as (
+    select account_id, subscription_start_date, contract_term_months, billing_interval
+    from {{ ref('int_accounts__subscriptions') }}
+),
+
+expansion_wins as (
+    select account_id, close_date
+    from {{ ref('stg_salesforce__opportunities') }}
+    where opportunity_type = 'Expansion' and is_won
+),
+
+seat_changes as (
+    select links.account_id, cast(versions.valid_from as date) as change_date, versions.seats
+    from {{ ref('int_billing__subscription_versions') }} as versions
+    inner join {{ ref('int_accounts_joined_across_systems') }} as links
+        on versions.stripe_customer_id = links.stripe_customer_id
+    where versions.status in ('active', 'past_due', 'trialing')
+),
+
+labels as (
+    select
+        observations.account_id,
+        observations.observation_date,
+        max(case when expansion_wins.close_date is not null then 1 else 0 end) as won_expansion,
+        max(seat_changes.seats) as max_seats_in_horizon
+    from observations
+    left join expansion_wins
+        on observations.account_id = expansion_wins.account_id
+        and expansion_wins.close_date > observations.observation_date
+        and expansion_wins.close_date <= {{ add_days('observations.observation_date', horizon) }}
+    left join seat_changes
+        on observations.account_id = seat_changes.account_id
+        and seat_changes.change_date > observations.observation_date
+        and seat_changes.change_date <= {{ add_days('observations.observation_date', horizon) }}
+    group by observations.account_id, observations.observation_date
+)
+
+select
+    {{ dbt.concat(['observations.account_id', "'|'", 'cast(observations.observation_date as ' ~ dbt.type_string() ~ ')']) }}
+        as snapshot_id,
+    observations.account_id,
+    observations.observation_date,
+    observations.segment,
+    billing.billing_interval,
+    billing.contract_term_months,
+    {{ dbt.datediff('observations.customer_start_date', 'observations.observation_date', 'day') }} as tenure_days,
+    {{ dbt.datediff('observations.observation_date',
+        next_term_end('billing.subscription_start_date', 'billing.contract_term_months', 'observations.observation_date'),
+        'day') }} as days_to_term_end,
+    metrics.seats,
+    metrics.arr,
+    metrics.arr - metrics.arr_90d_ago as arr_change_90d,
+    metrics.active_users_7d,
+    metrics.active_users_30d,
+    case when metrics.active_users_30d_90d_ago > 0
+        then cast(metrics.active_users_30d as {{ type_double() }}) / metrics.active_users_30d_90d_ago - 1
+        end as active_users_growth_90d,
+    metrics.daily_active_seat_share,
+    metrics.monthly_active_seat_share,
+    metrics.advanced_feature_share,
+    metrics.events_per_active_user_day,
+    case when metrics.events_30d > 0
+        then cast(metrics.export_events_30d as {{ type_double() }}) / metrics.events_30d end as export_share_30d,
+    metrics.user_invites_30d,
+    metrics.open_tickets,
+    metrics.tickets_90d,
+    metrics.high_priority_tickets_90d,
+    metrics.feature_request_tickets_90d,
+    metrics.billing_tickets_90d,
+    metrics.cancellation_tickets_90d,
+    metrics.csat_bad_share_180d,
+    metrics.payment_failures_90d,
+    metrics.overdue_invoices,
+    metrics.cancellation_notice,
+    metrics.champion_present,
+    metrics.champion_active_days_30d,
+    health.health_score,
+    health.usage_score,
+    health.adoption_score,
+    health.support_score,
+    health.billing_score,
+    health.relationship_score,
+    case when observations.churn_date > observations.observation_date
+        and observations.churn_date <= {{ add_days('observations.observation_date', horizon) }}
+        then 1 else 0 end as churned_within_horizon,
+    case when labels.won_expansion = 1 or labels.max_seats_in_horizon > metrics.seats then 1 else 0 end
+        as expanded_within_horizon,
+    {{ horizon }} as label_horizon_days,
+    {{ add_days('observations.observation_date', horizon) }} <= clock.as_of_date as label_is_complete
+from observations
+cross join clock
+inner join metrics
+    on observations.account_id = metrics.account_id and observations.observation_date = metrics.snapshot_date
+left join health
+    on observations.account_id = health.account_id and observations.observation_date = health.snapshot_date
+left join billing on observations.account_id = billing.account_id
+left join labels
+    on observations.account_id = labels.account_id and observations.observation_date = labels.observation_date

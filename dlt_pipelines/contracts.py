@@ -1,0 +1,280 @@
+"""Table contracts: what each raw table expects from its API, and where records that break it go.
+
+Each raw table has a `TableSpec`: the API object's field names and types, its primary key, its
+modification cursor and a contract mode chosen per table (overridable in config as
+`sources.<source>.contracts.<table> = "evolve" | "quarantine"`):
+
+- `evolve`: the API may add fields (they become new columns) or stop sending some (they load as
+  NULL). Records whose key, cursor or a declared field's value is unusable (a missing id, a
+  timestamp that does not parse, letters where a number belongs) are quarantined.
+- `quarantine`: the table's shape is frozen. On top of the checks above, a record with a field the
+  contract does not know, without a field it declares, or with a value of another type (even a
+  coercible one, like "12" for 12) is quarantined. Used where a silent change would corrupt money.
+
+Quarantined records land in the source's `quarantine` table, in the same load as the good ones,
+with the table, the record's key, the reason and the record as received (JSON text); nothing is
+dropped. Run reports count them per table and reason. A quarantined record is not fetched again by
+the incremental cursor: fix the contract or the source, then reload that table (see the README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import dlt
+import orjson
+
+from dlt_pipelines import settings
+
+FieldType = Literal["str", "int", "float", "bool", "timestamp", "date", "unix", "json"]
+Contract = Literal["evolve", "quarantine"]
+CONTRACTS: tuple[Contract, ...] = ("evolve", "quarantine")
+
+QUARANTINE_TABLE = "quarantine"
+
+# dlt data types of the raw columns. Nested JSON gets no hint: dlt unnests dicts into columns
+# (`metadata__salesforce_account_id`) and lists into child tables (`tickets__tags`), which any
+# warehouse can query without JSON functions.
+DLT_TYPES: dict[str, str] = {
+    "str": "text",
+    "int": "bigint",
+    "float": "double",
+    "bool": "bool",
+    "timestamp": "timestamp",
+    "date": "date",
+    "unix": "bigint",
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    source: str
+    name: str  # the API's object name; also the folder name of file exports
+    table: str  # the raw table (dlt resource) name
+    primary_key: str
+    cursor: str | None  # the modification field incremental loads filter on
+    fields: Mapping[str, FieldType]
+    contract: Contract = "evolve"
+    json_columns: tuple[str, ...] = ()  # nested values kept whole, as one JSON column
+    non_negative: tuple[str, ...] = ()  # amounts and counts the quality checks bound below by 0
+    envelope: tuple[str, ...] = ()  # API bookkeeping dropped before loading (Salesforce `attributes`)
+    optional: tuple[str, ...] = ()  # fields the API leaves out when they do not apply
+    # Types of known keys inside nested objects, by their flattened column name, so a key that is
+    # null in every record of a load still gets its column.
+    nested: Mapping[str, FieldType] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_contract(self) -> Contract:
+        value = settings.setting(f"sources.{self.source}.contracts.{self.table}", self.contract, str)
+        if value not in CONTRACTS:
+            raise settings.ConfigError(
+                f"sources.{self.source}.contracts.{self.table} must be one of {', '.join(CONTRACTS)}, got {value!r}"
+            )
+        return value  # type: ignore[return-value]
+
+    def column_hints(self) -> dict[str, dict[str, Any]]:
+        hints: dict[str, dict[str, Any]] = {}
+        for name, ftype in self.fields.items():
+            if name in self.json_columns:
+                hints[name] = {"data_type": "json"}
+            elif ftype in DLT_TYPES:
+                hints[name] = {"data_type": DLT_TYPES[ftype]}
+        for name, ftype in self.nested.items():
+            hints[name] = {"data_type": DLT_TYPES[ftype]}
+        hints[self.primary_key] = {**hints.get(self.primary_key, {}), "nullable": False}
+        if self.cursor:
+            # Several versions of one record in a load (file exports, overlapping pages): keep the newest.
+            hints[self.cursor] = {**hints.get(self.cursor, {}), "dedup_sort": "desc"}
+        return hints
+
+    def resource_hints(self) -> dict[str, Any]:
+        """Hints for `dlt.resource` / rest_api resources: merge on the key, typed columns."""
+        return {
+            "name": self.table,
+            "primary_key": self.primary_key,
+            "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
+            "columns": self.column_hints(),
+        }
+
+    def empty_table(self) -> Any:
+        """A zero-row Arrow table of the scalar columns: loading it creates the raw table, so a
+        table the API had nothing for yet (no Tasks before the copilot writes any) still exists
+        for the models that read it."""
+        import pyarrow as pa
+
+        arrow = {
+            "text": pa.string(),
+            "bigint": pa.int64(),
+            "double": pa.float64(),
+            "bool": pa.bool_(),
+            "timestamp": pa.timestamp("us", "UTC"),
+            "date": pa.date32(),
+        }
+        cols = {n: h["data_type"] for n, h in self.column_hints().items() if h.get("data_type") in arrow}
+        return pa.table({n: pa.array([], arrow[t]) for n, t in cols.items()})
+
+    @property
+    def timestamp_fields(self) -> list[str]:
+        return [n for n, t in self.fields.items() if t in ("timestamp", "unix")]
+
+
+# --- checking one record -------------------------------------------------------------------------
+
+
+def _parse_timestamp(value: str) -> datetime | None:
+    text = value.strip().replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():  # Salesforce's +0000 form
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _is_number_text(value: str, integral: bool) -> bool:
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return not integral or number.is_integer()
+
+
+def value_problem(ftype: FieldType, value: Any, strict: bool) -> str | None:
+    """Why `value` cannot load as `ftype` (None when it can). Lenient mode accepts what dlt coerces
+    without loss: numeric text for numbers, true/false text for booleans, scalars for text."""
+    if value is None:
+        return None
+    kind = type(value).__name__
+    if ftype == "json":
+        return None if isinstance(value, dict | list) else f"expected an object or list, got {kind}"
+    if isinstance(value, dict | list):
+        return f"expected {ftype}, got a nested {kind}"
+    if ftype == "str":
+        return None if isinstance(value, str) or not strict else f"expected text, got {kind}"
+    if ftype == "bool":
+        if isinstance(value, bool):
+            return None
+        if not strict and isinstance(value, str) and value.lower() in ("true", "false"):
+            return None
+        return f"expected true/false, got {value!r}"
+    if ftype in ("int", "unix", "float"):
+        integral = ftype != "float"
+        if isinstance(value, bool):
+            return f"expected a number, got {value!r}"
+        if isinstance(value, int) or (isinstance(value, float) and (not integral or value.is_integer())):
+            return None if not strict or isinstance(value, int) or not integral else f"expected int, got {value!r}"
+        if not strict and isinstance(value, str) and _is_number_text(value, integral):
+            return None
+        return f"expected {'an integer' if integral else 'a number'}, got {value!r}"
+    if ftype == "timestamp":
+        if isinstance(value, datetime):
+            return None
+        if isinstance(value, str) and _parse_timestamp(value) is not None:
+            return None
+        return f"expected a timestamp, got {value!r}"
+    if ftype == "date":
+        if isinstance(value, date):
+            return None
+        if isinstance(value, str):
+            try:
+                date.fromisoformat(value[:10])
+                return None
+            except ValueError:
+                pass
+        return f"expected a date, got {value!r}"
+    return None
+
+
+def record_problems(spec: TableSpec, record: Any, contract: Contract) -> list[str]:
+    if not isinstance(record, dict):
+        return [f"not a JSON object ({type(record).__name__})"]
+    out: list[str] = []
+    if record.get(spec.primary_key) in (None, ""):
+        out.append(f"missing primary key `{spec.primary_key}`")
+    if spec.cursor and record.get(spec.cursor) in (None, ""):
+        out.append(f"missing modification field `{spec.cursor}`")
+    strict = contract == "quarantine"
+    for name, ftype in spec.fields.items():
+        if name in record:
+            problem = value_problem(ftype, record[name], strict)
+            if problem:
+                out.append(f"`{name}`: {problem}")
+    if strict:
+        unknown = sorted(set(record) - set(spec.fields) - set(spec.envelope))
+        missing = sorted(set(spec.fields) - set(record) - set(spec.optional))
+        if unknown:
+            out.append(f"unexpected field(s) {', '.join(unknown)}")
+        if missing:
+            out.append(f"missing field(s) {', '.join(missing)}")
+    return out
+
+
+def quarantine_row(spec: TableSpec, record: Any, reason: str) -> dict[str, Any]:
+    key = record.get(spec.primary_key) if isinstance(record, dict) else None
+    return {
+        "source_table": spec.table,
+        "record_key": None if key is None else str(key),
+        "reason": reason,
+        "record": orjson.dumps(record, default=str).decode(),
+        "quarantined_at": datetime.now(UTC),
+    }
+
+
+# A table variant starts from a copy of its resource's hints (typed columns, primary key, merge);
+# empty columns and keys reset them, so the quarantine table has only its own five columns
+# (source_table, record_key, reason, record as JSON text, quarantined_at), typed from the rows.
+QUARANTINE_HINTS = dlt.mark.make_hints(
+    table_name=QUARANTINE_TABLE,
+    write_disposition="append",
+    primary_key=[],
+    merge_key=[],
+    columns={},
+)
+
+
+def split(spec: TableSpec, records: list[Any], contract: Contract) -> tuple[list[Any], list[dict[str, Any]]]:
+    good: list[Any] = []
+    bad: list[dict[str, Any]] = []
+    for record in records:
+        problems = record_problems(spec, record, contract)
+        if problems:
+            bad.append(quarantine_row(spec, record, "; ".join(problems)))
+        else:
+            if spec.envelope:
+                for key in spec.envelope:
+                    record.pop(key, None)
+            good.append(record)
+    return good, bad
+
+
+def quarantine_step(spec: TableSpec) -> Callable[..., Iterator[Any]]:
+    """A pipe step that passes good records on as one batch and routes bad ones to `quarantine`.
+
+    It must run before dlt's incremental step (which needs a usable cursor on every record), so
+    callers insert it right after the resource's generator (`attach`)."""
+    contract = spec.effective_contract
+
+    def step(items: Any, meta: Any = None) -> Iterator[Any]:
+        batch = items if isinstance(items, list) else [items]
+        good, bad = split(spec, batch, contract)
+        if good:
+            yield good
+        if bad:
+            yield dlt.mark.with_hints(bad, QUARANTINE_HINTS, create_table_variant=True)
+
+    return step
+
+
+def attach(resource: Any, spec: TableSpec) -> Any:
+    """Insert the contract check right after the resource's generator (before incremental)."""
+    resource.add_step(quarantine_step(spec), insert_at=1)
+    return resource
+
+
+def by_name(resources: list[Any]) -> dict[str, Any]:
+    """rest_api's resources keyed by name."""
+    return {r.name: r for r in resources}

@@ -1,0 +1,73 @@
+"""HTTP sessions with retries, and the one-line message a failed run ends with.
+
+dlt's `Client` retries 429 (waiting for `Retry-After`), 5xx, connection errors and timeouts with
+exponential backoff. Its attempts, backoff, maximum delay and timeout come from the `[runtime]`
+section of `.dlt/config.toml` (`request_max_attempts`, ...), so they are tuned without code.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import requests
+from dlt.common.configuration.resolve import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.sources.helpers.requests import Client
+
+from dlt_pipelines import settings
+
+
+def session() -> requests.Session:
+    """A retrying session that does not raise on error statuses itself (dlt's RESTClient checks
+    them after its response actions run)."""
+    settings.configure()
+    runtime = resolve_configuration(RuntimeConfiguration())
+    client = Client(raise_for_status=False)
+    client.update_from_config(runtime)
+    return client.session
+
+
+def endpoint_of(url: str) -> str:
+    """The path of a URL without its query: SOQL and cursors make query strings long and noisy."""
+    return urlsplit(url).path or url
+
+
+class SourceFailure(Exception):
+    """A source that failed after its retries: `str()` is one line naming source and endpoint."""
+
+    def __init__(self, source: str, endpoint: str, problem: str):
+        self.source = source
+        self.endpoint = endpoint
+        self.problem = problem
+        super().__init__(f"{source}: {endpoint} failed: {problem}")
+
+
+def describe_failure(source: str, exc: BaseException) -> SourceFailure:
+    """Find the HTTP (or file) error at the root of a dlt failure and phrase it in one line."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, SourceFailure):
+            return current
+        if isinstance(current, requests.HTTPError) and current.response is not None:
+            resp = current.response
+            method = resp.request.method if resp.request is not None else "GET"
+            return SourceFailure(
+                source,
+                f"{method} {endpoint_of(resp.url)}",
+                f"HTTP {resp.status_code} {resp.reason or ''}".strip() + " (after retries)",
+            )
+        if isinstance(current, requests.RequestException):
+            request = current.request
+            url = getattr(request, "url", None) or ""
+            method = getattr(request, "method", None) or "GET"
+            kind = "timed out" if isinstance(current, requests.Timeout) else "could not connect"
+            return SourceFailure(source, f"{method} {endpoint_of(url)}", f"{kind} (after retries)")
+        if isinstance(current, settings.ConfigError):
+            return SourceFailure(source, "configuration", str(current))
+        if isinstance(current, OSError) and getattr(current, "filename", None):
+            return SourceFailure(source, str(current.filename), current.strerror or str(current))
+        current = current.__cause__ or current.__context__
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return SourceFailure(source, "pipeline", first_line)

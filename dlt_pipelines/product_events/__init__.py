@@ -1,0 +1,1 @@
+"""product_events ingestion: see source.py."""

@@ -1,0 +1,137 @@
+"""Product usage events: the warehouse export's Parquet files, one immutable file per day.
+
+Layout (`sources.product_events.files_url`, a folder or bucket URL):
+`event_date=YYYY-MM-DD/events.parquet`, columns event_id, account_id, user_id, event_name,
+event_timestamp (timestamp, UTC), properties (JSON text).
+
+- Files are listed with dlt's filesystem source (local folders, s3://, gs://, az://).
+- Each new file is read with pyarrow (several files per read, multi-threaded) and handed to dlt as
+  Arrow tables, which dlt writes to Parquet and DuckDB reads in bulk: rows never become Python dicts.
+- Incremental by file: the resource state remembers every file loaded (path, size, rows), so a
+  file is loaded exactly once even if it arrives late for an old date. State commits with the load.
+- Contract per file: the columns above with those types must be present (extra columns evolve into
+  new columns). A file that breaks it is not loaded; it is recorded in `quarantine` with the reason
+  and retried only if its size changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dlt.common.storages.fsspec_filesystem import FileItemDict
+from dlt.sources import DltSource
+from dlt.sources.filesystem import filesystem
+
+from dlt_pipelines import contracts
+from dlt_pipelines.settings import SourceSettings, bucket_url
+
+DEFAULT_FILES_URL = "data/sandbox/exports/events"
+DEFAULT_GLOB = "event_date=*/*.parquet"
+TABLE = "events"
+# Rows read per Arrow batch: large enough for DuckDB to load in parallel, small enough for memory.
+ROWS_PER_BATCH = 1_000_000
+
+EXPECTED: dict[str, str] = {
+    "event_id": "string",
+    "account_id": "string",
+    "user_id": "string",
+    "event_name": "string",
+    "event_timestamp": "timestamp",
+    "properties": "string",
+}
+
+
+def empty_events_table() -> pa.Table:
+    types = {"string": pa.string(), "timestamp": pa.timestamp("us", "UTC")}
+    return pa.table({name: pa.array([], types[kind]) for name, kind in EXPECTED.items()})
+
+
+def schema_problems(schema: pa.Schema) -> list[str]:
+    problems = []
+    for name, kind in EXPECTED.items():
+        if name not in schema.names:
+            problems.append(f"missing column `{name}`")
+            continue
+        t = schema.field(name).type
+        ok = pa.types.is_timestamp(t) if kind == "timestamp" else (pa.types.is_string(t) or pa.types.is_large_string(t))
+        if not ok:
+            problems.append(f"column `{name}` is {t}, expected {kind}")
+    return problems
+
+
+def _path(item: FileItemDict) -> str:
+    if item["file_url"].startswith("file://"):
+        return item.local_file_path
+    return item.fsspec._strip_protocol(item["file_url"])
+
+
+def _read(group: list[FileItemDict]) -> pa.Table:
+    paths = [_path(i) for i in group]
+    fs = None if group[0]["file_url"].startswith("file://") else group[0].fsspec
+    return pq.read_table(paths, filesystem=fs)
+
+
+def _quarantine(item: FileItemDict, reason: str, schema: pa.Schema | None) -> Any:
+    row = {
+        "source_table": TABLE,
+        "record_key": item["relative_path"],
+        "reason": reason,
+        "record": orjson.dumps({"file": item["file_url"], "schema": str(schema) if schema else None}).decode(),
+        "quarantined_at": datetime.now(UTC),
+    }
+    return dlt.mark.with_hints([row], contracts.QUARANTINE_HINTS, create_table_variant=True)
+
+
+def product_events_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
+    url = bucket_url(cfg.get("files_url", DEFAULT_FILES_URL, str))
+    glob = cfg.get("file_glob", DEFAULT_GLOB, str)
+
+    @dlt.source(name="product_events")
+    def product_events() -> Any:
+        files = filesystem(bucket_url=url, file_glob=glob)
+
+        @dlt.transformer(name=TABLE, data_from=files, write_disposition="append")
+        def events(items: list[FileItemDict]) -> Iterator[Any]:
+            state = dlt.current.resource_state()
+            seen: dict[str, dict[str, Any]] = state.setdefault("files", {})
+            groups: dict[str, list[FileItemDict]] = {}
+            rows: dict[str, int] = {}
+            for item in sorted(items, key=lambda i: i["relative_path"]):
+                key = item["relative_path"]
+                size = item.get("size_in_bytes")
+                known = seen.get(key)
+                if known and (known.get("status") == "loaded" or known.get("size") == size):
+                    continue
+                try:
+                    meta = pq.read_metadata(
+                        _path(item), filesystem=None if item["file_url"].startswith("file://") else item.fsspec
+                    )
+                    schema = meta.schema.to_arrow_schema()
+                    problems = schema_problems(schema)
+                except (OSError, pa.ArrowInvalid) as exc:
+                    schema, problems = None, [f"not a readable Parquet file: {exc}"]
+                if problems:
+                    seen[key] = {"status": "quarantined", "size": size, "reason": "; ".join(problems)}
+                    yield _quarantine(item, "; ".join(problems), schema)
+                    continue
+                # Files with other shapes (an added column) are read apart: a multi-file read takes
+                # the first file's schema and would drop the extra column silently.
+                shape = str(schema)
+                if rows.get(shape, 0) + meta.num_rows > ROWS_PER_BATCH and groups.get(shape):
+                    yield _read(groups.pop(shape))
+                    rows[shape] = 0
+                groups.setdefault(shape, []).append(item)
+                rows[shape] = rows.get(shape, 0) + meta.num_rows
+                seen[key] = {"status": "loaded", "size": size, "rows": meta.num_rows}
+            for group in groups.values():
+                yield _read(group)
+
+        return events
+
+    return product_events()

@@ -1,0 +1,253 @@
+"""Great Expectations suites on the raw tables, run after each load; results kept in the warehouse.
+
+Per table, up to four checks (each one Dagster asset check):
+
+- `keys_present_and_unique`: the primary key is never null and never repeated.
+- `timestamps_valid`: timestamp columns hold real times (2000 to 2100), the modification field is set.
+- `amounts_in_range`: amounts and counts are not negative.
+- `row_count_not_shrinking`: raw tables only grow (deletes are flags), so fewer rows than at the last
+  check means rows were lost.
+
+GE runs on pandas frames read from DuckDB (GE's SQL datasource gives wrong answers on DuckDB, see
+STACK_NOTES). Product events are too many for that, so their suite runs on a per-day summary that
+DuckDB computes (rows, distinct ids, nulls, time range per day).
+
+Every expectation's outcome is appended to `raw_quality.check_results` for the data-quality report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from dlt_pipelines import settings
+from dlt_pipelines.contracts import TableSpec
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+RESULTS_SCHEMA = "raw_quality"
+RESULTS_TABLE = f"{RESULTS_SCHEMA}.check_results"
+CHECKS = ("keys_present_and_unique", "timestamps_valid", "amounts_in_range", "row_count_not_shrinking")
+MIN_TIME = pd.Timestamp("2000-01-01", tz="UTC")
+MAX_TIME = pd.Timestamp("2100-01-01", tz="UTC")
+MIN_UNIX, MAX_UNIX = int(MIN_TIME.timestamp()), int(MAX_TIME.timestamp())
+
+
+@dataclass
+class CheckResult:
+    source: str
+    table: str
+    check: str
+    success: bool
+    expectations: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        failed = [e for e in self.expectations if not e["success"]]
+        if not failed:
+            return f"{len(self.expectations)} expectation(s) met"
+        return "; ".join(f"{e['expectation']}({e['column'] or 'table'}): observed {e['observed']}" for e in failed)
+
+
+def identifier(name: str) -> str:
+    """The column name dlt gives an API field (snake_case naming convention)."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    return NamingConvention().normalize_path(name)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        [dataset, table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _previous_count(con: duckdb.DuckDBPyConnection, source: str, table: str) -> int:
+    try:
+        row = con.execute(
+            f"SELECT observed FROM {RESULTS_TABLE} WHERE source = ? AND table_name = ? "
+            "AND expectation = 'expect_table_row_count_to_be_between' ORDER BY checked_at DESC LIMIT 1",
+            [source, table],
+        ).fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return int(row[0]) if row and row[0] not in (None, "None") else 0
+
+
+def _plans(
+    con: duckdb.DuckDBPyConnection, source: str, dataset: str, spec: TableSpec
+) -> tuple[str, dict[str, list[Any]]] | None:
+    """The SQL of the frame to validate and the expectations of each check, for one table."""
+    import great_expectations as gx
+
+    e = gx.expectations
+    present = _columns(con, dataset, spec.table)
+    if not present:
+        return None
+    pk = identifier(spec.primary_key)
+    times = [identifier(f) for f in spec.timestamp_fields if identifier(f) in present]
+    amounts = [identifier(f) for f in spec.non_negative if identifier(f) in present]
+    plans: dict[str, list[Any]] = {
+        "keys_present_and_unique": [
+            e.ExpectColumnValuesToNotBeNull(column=pk),
+            e.ExpectColumnValuesToBeUnique(column=pk),
+        ],
+        "row_count_not_shrinking": [
+            e.ExpectTableRowCountToBeBetween(min_value=_previous_count(con, source, spec.table))
+        ],
+    }
+    if times:
+        checks: list[Any] = []
+        for col in times:
+            unix = spec.fields.get(next(f for f in spec.fields if identifier(f) == col)) == "unix"
+            low, high = (MIN_UNIX, MAX_UNIX) if unix else (MIN_TIME, MAX_TIME)
+            checks.append(e.ExpectColumnValuesToBeBetween(column=col, min_value=low, max_value=high))
+        if spec.cursor and identifier(spec.cursor) in present:
+            checks.append(e.ExpectColumnValuesToNotBeNull(column=identifier(spec.cursor)))
+        plans["timestamps_valid"] = checks
+    if amounts:
+        plans["amounts_in_range"] = [e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in amounts]
+    cols = ", ".join(f'"{c}"' for c in dict.fromkeys([pk, *times, *amounts]))
+    return f'SELECT {cols} FROM "{dataset}"."{spec.table}"', plans
+
+
+def _event_plans(con: duckdb.DuckDBPyConnection, source: str, dataset: str) -> tuple[str, dict[str, list[Any]]] | None:
+    import great_expectations as gx
+
+    e = gx.expectations
+    if not _columns(con, dataset, "events"):
+        return None
+    sql = f"""
+        SELECT CAST(event_timestamp AS DATE) AS event_date,
+               count(*) AS n_rows,
+               count(DISTINCT event_id) AS n_ids,
+               count(*) - count(event_id) AS null_ids,
+               count(*) - count(account_id) AS null_accounts,
+               count(*) - count(event_timestamp) AS null_times,
+               min(event_timestamp) AS first_time,
+               max(event_timestamp) AS last_time
+        FROM "{dataset}"."events" GROUP BY 1"""
+    previous = _previous_count(con, source, "events")
+    plans = {
+        "keys_present_and_unique": [
+            e.ExpectColumnPairValuesToBeEqual(column_A="n_rows", column_B="n_ids"),
+            e.ExpectColumnValuesToBeBetween(column="null_ids", min_value=0, max_value=0),
+            e.ExpectColumnValuesToBeBetween(column="null_accounts", min_value=0, max_value=0),
+        ],
+        "timestamps_valid": [
+            e.ExpectColumnValuesToBeBetween(column="null_times", min_value=0, max_value=0),
+            e.ExpectColumnValuesToBeBetween(column="first_time", min_value=MIN_TIME, max_value=MAX_TIME),
+            e.ExpectColumnValuesToBeBetween(column="last_time", min_value=MIN_TIME, max_value=MAX_TIME),
+        ],
+        "row_count_not_shrinking": [e.ExpectColumnSumToBeBetween(column="n_rows", min_value=previous)],
+    }
+    return sql, plans
+
+
+_context: Any = None
+
+
+def _batch(frame: pd.DataFrame) -> Any:
+    """A GE batch over an in-memory frame (one ephemeral context per process: its set-up is slow)."""
+    global _context
+    import great_expectations as gx
+
+    if _context is None:
+        _context = gx.get_context(mode="ephemeral")
+        _context.variables.progress_bars = {"globally": False}
+        _context.data_sources.add_pandas("warehouse").add_dataframe_asset("frame").add_batch_definition_whole_dataframe(
+            "whole"
+        )
+    definition = _context.data_sources.get("warehouse").get_asset("frame").get_batch_definition("whole")
+    return definition.get_batch(batch_parameters={"dataframe": frame})
+
+
+def _outcome(result: Any) -> dict[str, Any]:
+    cfg = result.expectation_config
+    observed = result.result.get("observed_value")
+    if observed is None and "unexpected_count" in result.result:
+        observed = f"{result.result['unexpected_count']} unexpected"
+        sample = result.result.get("partial_unexpected_list") or []
+        if sample:
+            observed += f", e.g. {[str(v) for v in sample[:3]]}"
+    raised = result.exception_info.get("raised_exception") if isinstance(result.exception_info, dict) else False
+    return {
+        "expectation": cfg.type,
+        "column": cfg.kwargs.get("column") or cfg.kwargs.get("column_A"),
+        "success": bool(result.success),
+        "observed": str(observed),
+        "error": str(result.exception_info.get("exception_message")) if raised else None,
+    }
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, source: str, specs: Iterable[TableSpec]) -> list[CheckResult]:
+    import great_expectations as gx
+
+    dataset = settings.DATASETS[source]
+    out: list[CheckResult] = []
+    targets: list[tuple[str, tuple[str, dict[str, list[Any]]] | None]] = (
+        [("events", _event_plans(con, source, dataset))]
+        if source == "product_events"
+        else [(s.table, _plans(con, source, dataset, s)) for s in specs]
+    )
+    for table, plan in targets:
+        if plan is None:
+            continue
+        sql, checks = plan
+        batch = _batch(con.execute(sql).df())
+        for check, expectations in checks.items():
+            suite = gx.ExpectationSuite(name=f"{source}.{table}.{check}", expectations=expectations)
+            validation = batch.validate(suite)
+            outcomes = [_outcome(r) for r in validation.results]
+            out.append(CheckResult(source, table, check, all(o["success"] for o in outcomes), outcomes))
+    return out
+
+
+def store(con: duckdb.DuckDBPyConnection, results: Iterable[CheckResult], run_id: str) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RESULTS_SCHEMA}")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {RESULTS_TABLE} (
+            checked_at TIMESTAMPTZ NOT NULL, run_id VARCHAR, source VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL, check_name VARCHAR NOT NULL, expectation VARCHAR NOT NULL,
+            column_name VARCHAR, success BOOLEAN NOT NULL, observed VARCHAR, details VARCHAR)"""
+    )
+    now = datetime.now(UTC)
+    rows = [
+        (
+            now,
+            run_id,
+            r.source,
+            r.table,
+            r.check,
+            o["expectation"],
+            o["column"],
+            o["success"],
+            o["observed"],
+            json.dumps({"error": o["error"]}) if o["error"] else None,
+        )
+        for r in results
+        for o in r.expectations
+    ]
+    if rows:
+        con.executemany(f"INSERT INTO {RESULTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def run_and_store(
+    warehouse: Path, source: str, run_id: str, specs: Iterable[TableSpec] | None = None
+) -> list[CheckResult]:
+    from dlt_pipelines import runner
+
+    with duckdb.connect(str(warehouse)) as con:
+        results = run_checks(con, source, specs if specs is not None else runner.table_specs(source))
+        store(con, results, run_id)
+    return results

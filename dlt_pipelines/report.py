@@ -1,0 +1,129 @@
+"""What a load did, per table: rows loaded, records quarantined and why, schema changes.
+
+Printed at the end of every run (CLI and Dagster logs) and attached to the Dagster materializations,
+so a quarantined record or a new column is never silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+
+from dlt_pipelines.contracts import QUARANTINE_TABLE
+
+DLT_COLUMNS = ("_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx")
+
+
+@dataclass
+class TableReport:
+    rows_loaded: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)  # reason -> records
+    new_columns: list[str] = field(default_factory=list)
+    variant_columns: list[str] = field(default_factory=list)  # a value's type changed under a column
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+
+@dataclass
+class SourceReport:
+    source: str
+    dataset: str
+    seconds: float = 0.0
+    skipped: str | None = None  # why the source did not run (switched off)
+    load_ids: list[str] = field(default_factory=list)
+    tables: dict[str, TableReport] = field(default_factory=dict)
+    new_tables: list[str] = field(default_factory=list)
+
+    def table(self, name: str) -> TableReport:
+        return self.tables.setdefault(name, TableReport())
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(t.rows_loaded for t in self.tables.values())
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(t.quarantined_total for t in self.tables.values())
+
+    def lines(self) -> list[str]:
+        if self.skipped:
+            return [f"{self.source}: skipped ({self.skipped})"]
+        out = [
+            f"{self.source}: {self.rows_loaded} rows into {self.dataset} in {self.seconds:.1f}s"
+            + (f", {self.quarantined_total} quarantined" if self.quarantined_total else "")
+        ]
+        for name in sorted(self.tables):
+            t = self.tables[name]
+            if t.rows_loaded:
+                out.append(f"  {name}: {t.rows_loaded} rows")
+            for reason, n in sorted(t.quarantined.items(), key=lambda kv: -kv[1]):
+                out.append(f"  {name}: {n} record(s) quarantined: {reason}")
+            if t.new_columns:
+                out.append(f"  {name}: schema evolved, new column(s) {', '.join(t.new_columns)}")
+            if t.variant_columns:
+                out.append(
+                    f"  {name}: a field changed type, values kept in variant column(s) {', '.join(t.variant_columns)}"
+                )
+        for name in self.new_tables:
+            out.append(f"  new table {name}")
+        return out
+
+    def as_metadata(self, table: str) -> dict[str, Any]:
+        t = self.tables.get(table, TableReport())
+        return {
+            "rows_loaded": t.rows_loaded,
+            "quarantined": t.quarantined_total,
+            "quarantine_reasons": dict(t.quarantined),
+            "new_columns": list(t.new_columns),
+            "variant_columns": list(t.variant_columns),
+            "load_ids": list(self.load_ids),
+        }
+
+
+def schema_columns(pipeline: dlt.Pipeline) -> dict[str, set[str]]:
+    """Columns per data table of the pipeline's schema (empty before the first run)."""
+    if not pipeline.default_schema_name:
+        return {}
+    schema = pipeline.default_schema
+    return {
+        name: {c for c in schema.get_table_columns(name) if c not in DLT_COLUMNS} for name in schema.data_table_names()
+    }
+
+
+def build(
+    report: SourceReport,
+    pipeline: dlt.Pipeline,
+    row_counts: Mapping[str, int],
+    before: Mapping[str, set[str]],
+) -> SourceReport:
+    for table, rows in row_counts.items():
+        if table != QUARANTINE_TABLE and not table.startswith("_dlt"):
+            report.table(table).rows_loaded += rows
+    after = schema_columns(pipeline)
+    for table, cols in after.items():
+        if table == QUARANTINE_TABLE:
+            continue
+        if table not in before:
+            if before:  # the first load creates every table: not news
+                report.new_tables.append(table)
+            continue
+        added = sorted(cols - before[table])
+        variants = [c for c in added if "__v_" in c]
+        if added:
+            report.table(table).new_columns += [c for c in added if c not in variants]
+            report.table(table).variant_columns += variants
+    if QUARANTINE_TABLE in after and report.load_ids:
+        with pipeline.sql_client() as client:
+            marks = ", ".join(f"'{lid}'" for lid in report.load_ids)
+            rows = client.execute_sql(
+                f"SELECT source_table, reason, count(*) FROM {client.make_qualified_table_name(QUARANTINE_TABLE)} "
+                f"WHERE _dlt_load_id IN ({marks}) GROUP BY 1, 2"
+            )
+        for table, reason, n in rows or []:
+            report.table(table).quarantined[reason] = n
+    return report

@@ -1,0 +1,134 @@
+"""Build and run the ingestion pipelines: one dlt pipeline per source, one dataset per source.
+
+`python -m dlt_pipelines run [source ...]` runs them from a shell; Dagster calls `run_source`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import dlt
+from dlt.sources import DltSource
+
+from dlt_pipelines import report as reports
+from dlt_pipelines import settings
+from dlt_pipelines.contracts import TableSpec
+from dlt_pipelines.file_exports import export_source
+from dlt_pipelines.http import describe_failure
+from dlt_pipelines.product_events.source import TABLE as EVENTS_TABLE
+from dlt_pipelines.product_events.source import empty_events_table, product_events_source
+from dlt_pipelines.salesforce import tables as sf_tables
+from dlt_pipelines.salesforce.source import salesforce_source
+from dlt_pipelines.stripe import tables as st_tables
+from dlt_pipelines.stripe.source import stripe_source
+from dlt_pipelines.zendesk import tables as zd_tables
+from dlt_pipelines.zendesk.source import zendesk_source
+
+ApiBuilder = Callable[[settings.SourceSettings, bool], DltSource]
+
+API_SOURCES: dict[str, ApiBuilder] = {
+    "salesforce": salesforce_source,
+    "zendesk": zendesk_source,
+    "stripe": stripe_source,
+}
+TABLE_SPECS: dict[str, Mapping[str, TableSpec]] = {
+    "salesforce": sf_tables.TABLES,
+    "zendesk": zd_tables.TABLES,
+    "stripe": st_tables.TABLES,
+}
+
+
+def build_source(name: str, connect: bool = True) -> DltSource:
+    """The dlt source for `name` as configured (API or file exports). `connect=False` builds it
+    without any network call, to declare assets."""
+    cfg = settings.source_settings(name)
+    if name == "product_events":
+        return product_events_source(cfg, connect)
+    if cfg.mode == "files":
+        return export_source(cfg, TABLE_SPECS[name])
+    return API_SOURCES[name](cfg, connect)
+
+
+def table_specs(name: str) -> list[TableSpec]:
+    """The contracts of the tables a source loads (product events have a file contract instead)."""
+    if name == "product_events":
+        return []
+    cfg = settings.source_settings(name)
+    objects = cfg.get("objects", list(TABLE_SPECS[name]), list)
+    return [TABLE_SPECS[name][o] for o in objects]
+
+
+def table_names(name: str) -> list[str]:
+    if name == "product_events":
+        return [EVENTS_TABLE]
+    return [s.table for s in table_specs(name)]
+
+
+def make_pipeline(name: str, warehouse: Path | None = None) -> dlt.Pipeline:
+    warehouse = warehouse or settings.warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=f"copilot_{name}",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name=settings.DATASETS[name],
+        pipelines_dir=str(settings.pipelines_dir(warehouse)),
+    )
+
+
+def run_source(name: str, warehouse: Path | None = None) -> reports.SourceReport:
+    """Load one source. Raises `SourceFailure` (one line: source and endpoint) when it fails."""
+    cfg = settings.source_settings(name)
+    report = reports.SourceReport(name, cfg.dataset)
+    if not cfg.enabled:
+        report.skipped = f"switched off: sources.{name}.enabled = false"
+        return report
+    started = time.perf_counter()
+    pipeline = make_pipeline(name, warehouse)
+    before = reports.schema_columns(pipeline)
+    row_counts: dict[str, int] = {}
+    try:
+        if pipeline.has_pending_data:
+            # A run that stopped after extracting: finish loading exactly what it extracted (its
+            # state moves with it) before extracting anything new.
+            pipeline.normalize()
+            info = pipeline.load()
+            info.raise_on_failed_jobs()
+            report.load_ids += list(info.loads_ids)
+            _add_counts(row_counts, pipeline)
+        info = pipeline.run(build_source(name))
+        info.raise_on_failed_jobs()
+        report.load_ids += list(info.loads_ids)
+        _add_counts(row_counts, pipeline)
+        _create_missing_tables(name, pipeline)
+    except Exception as exc:
+        raise describe_failure(name, exc) from exc
+    report.seconds = time.perf_counter() - started
+    return reports.build(report, pipeline, row_counts, before)
+
+
+def _create_missing_tables(name: str, pipeline: dlt.Pipeline) -> None:
+    """Create, empty, every declared table no load has created yet (dlt creates a table with its
+    first row), so that a system with no records of some object still yields every raw table."""
+    existing = set(pipeline.default_schema.data_table_names(seen_data_only=True))
+    missing = [s for s in table_specs(name) if s.table not in existing]
+    if name == "product_events" and EVENTS_TABLE not in existing:
+        missing_events = [dlt.resource([empty_events_table()], name=EVENTS_TABLE, write_disposition="append")]
+    else:
+        missing_events = []
+    resources = [dlt.resource([s.empty_table()], **s.resource_hints()) for s in missing] + missing_events
+    if resources:
+        pipeline.run(resources).raise_on_failed_jobs()
+
+
+def _add_counts(into: dict[str, int], pipeline: dlt.Pipeline) -> None:
+    trace = pipeline.last_trace
+    if trace is None or trace.last_normalize_info is None:
+        return
+    for table, rows in trace.last_normalize_info.row_counts.items():
+        into[table] = into.get(table, 0) + rows
+
+
+def run_all(sources: Sequence[str] | None = None, warehouse: Path | None = None) -> list[reports.SourceReport]:
+    return [run_source(name, warehouse) for name in (sources or settings.SOURCES)]

@@ -1,0 +1,1 @@
+"""salesforce ingestion: see source.py."""

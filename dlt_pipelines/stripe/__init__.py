@@ -1,0 +1,1 @@
+"""stripe ingestion: see source.py."""

@@ -1,0 +1,122 @@
+"""The Stripe objects we load, with the API's field names and types (the tables' contracts).
+
+Money tables are frozen (`quarantine`): Stripe changes shapes with API versions, and a guessed
+amount is worse than a record put aside and reported.
+"""
+
+from __future__ import annotations
+
+from dlt_pipelines.contracts import TableSpec
+
+CUSTOMERS = TableSpec(
+    source="stripe",
+    name="customers",
+    table="customers",
+    primary_key="id",
+    cursor=None,
+    fields={
+        "id": "str",
+        "object": "str",
+        "name": "str",
+        "email": "str",
+        "currency": "str",
+        "delinquent": "bool",
+        "metadata": "json",
+        "deleted": "bool",
+        "livemode": "bool",
+        "created": "unix",
+    },
+    contract="quarantine",
+    optional=("deleted",),  # Stripe sends `deleted` only on deleted customers
+)
+
+SUBSCRIPTIONS = TableSpec(
+    source="stripe",
+    name="subscriptions",
+    table="subscriptions",
+    primary_key="id",
+    cursor=None,
+    fields={
+        "id": "str",
+        "object": "str",
+        "customer": "str",
+        "status": "str",
+        "items": "json",
+        "collection_method": "str",
+        "currency": "str",
+        "current_period_start": "unix",
+        "current_period_end": "unix",
+        "cancel_at_period_end": "bool",
+        "cancel_at": "unix",
+        "canceled_at": "unix",
+        "ended_at": "unix",
+        "start_date": "unix",
+        "metadata": "json",
+        "livemode": "bool",
+        "created": "unix",
+    },
+    contract="quarantine",
+)
+
+INVOICES = TableSpec(
+    source="stripe",
+    name="invoices",
+    table="invoices",
+    primary_key="id",
+    cursor=None,
+    fields={
+        "id": "str",
+        "object": "str",
+        "customer": "str",
+        "subscription": "str",
+        "status": "str",
+        "billing_reason": "str",
+        "currency": "str",
+        "amount_due": "int",
+        "amount_paid": "int",
+        "amount_remaining": "int",
+        "attempt_count": "int",
+        "attempted": "bool",
+        "paid": "bool",
+        "next_payment_attempt": "unix",
+        "due_date": "unix",
+        "period_start": "unix",
+        "period_end": "unix",
+        "status_transitions": "json",
+        "livemode": "bool",
+        "created": "unix",
+    },
+    contract="quarantine",
+    non_negative=("amount_due", "amount_paid", "amount_remaining", "attempt_count"),
+    nested={
+        "status_transitions__finalized_at": "unix",
+        "status_transitions__paid_at": "unix",
+        "status_transitions__marked_uncollectible_at": "unix",
+        "status_transitions__voided_at": "unix",
+    },
+)
+
+EVENTS = TableSpec(
+    source="stripe",
+    name="events",
+    table="events",
+    primary_key="id",
+    cursor="created",
+    fields={
+        "id": "str",
+        "object": "str",
+        "type": "str",
+        "data": "json",
+        "api_version": "str",
+        "livemode": "bool",
+        "created": "unix",
+    },
+    # The event log is append-only history of every object: keep `data` whole, as JSON.
+    contract="evolve",
+    json_columns=("data",),
+)
+
+TABLES: dict[str, TableSpec] = {s.name: s for s in (CUSTOMERS, SUBSCRIPTIONS, INVOICES, EVENTS)}
+
+# data.object.object of an event -> the table the object belongs to
+OBJECT_TABLES = {"customer": "customers", "subscription": "subscriptions", "invoice": "invoices"}

@@ -1,0 +1,1 @@
+"""zendesk ingestion: see source.py."""

@@ -1,0 +1,1 @@
+"""Definitions grouped by what they do: ingest (dlt), later transform, ml, alerts, activation, reports."""

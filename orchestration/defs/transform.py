@@ -1,0 +1,88 @@
+"""Transformation assets: every dbt model (and seed) of `dbt_project/` is a Dagster asset, dbt tests
+are asset checks.
+
+Keys: dbt sources keep dagster-dbt's default `[source_name, table]`, e.g. `["raw_salesforce",
+"account"]`, which is exactly the key `ingest.py` gives the dlt asset that loads that table, so each
+staging model hangs under its dlt asset in one lineage graph. Models are keyed `[schema, name]`
+(`["marts", "customer_360"]`): where they sit in the warehouse, as the raw tables are.
+
+The manifest is made by `dbt parse` when the code location loads and none exists (a fresh checkout,
+CI) and again under `dagster dev` (prepare_if_dev), so the graph always matches the project.
+"""
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    Definitions,
+    define_asset_job,
+)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+GROUPS = {"staging": "transform_staging", "intermediate": "transform_intermediate", "marts": "marts"}
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def prepare_manifest(project: DbtProject = dbt_project) -> Path:
+    """`dbt parse` when there is no manifest yet (or always under `dagster dev`)."""
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        project.preparer.prepare(project)
+    return project.manifest_path
+
+
+class CopilotDbtTranslator(DagsterDbtTranslator):
+    """Default keys (see the module docstring); groups by layer so the UI reads source -> marts."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "transform_config"
+        layer = dbt_resource_props.get("fqn", [None, None])[1]
+        return GROUPS.get(layer, "transform")
+
+
+translator = CopilotDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=prepare_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+    op_tags=WAREHOUSE_WRITE_TAG,
+)
+def copilot_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
+    # the warehouse resource, and so the loaders, use.
+    os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def asset_key(model: str, schema: str = "marts") -> AssetKey:
+    """The key of a dbt model's asset, for assets downstream of it (ML, alerts, reverse ETL)."""
+    return AssetKey([schema, model])
+
+
+def definitions() -> Definitions:
+    job = define_asset_job(
+        "daily_transform",
+        selection=AssetSelection.assets(copilot_dbt_assets),
+        tags=WAREHOUSE_WRITE_TAG,
+        description="dbt build: staging, identity, customer 360, daily activity, health scores, ML snapshots.",
+    )
+    return Definitions(
+        assets=[copilot_dbt_assets],
+        jobs=[job],
+        resources={"dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR))},
+    )

@@ -1,0 +1,182 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sandbox.emulators import fixture_world
+from sandbox.emulators.credentials import SALESFORCE
+from sandbox.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+
+# --- the API emulators -------------------------------------------------------------------------
+
+
+@dataclass
+class RunningEmulator:
+    """An emulator server in a subprocess, started the way `python -m sandbox serve` is."""
+
+    data_dir: Path
+    http: str
+    https: str
+    ca: Path
+    process: subprocess.Popen[bytes]
+    ports: tuple[int, int]
+    log: Path
+    faults: Path | None = None
+    admin: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def world(self) -> Path:
+        return self.data_dir / "world.sqlite"
+
+    def store(self) -> Store:
+        """A fresh read connection to the world the server serves (close it after use)."""
+        return Store.open(self.world)
+
+    def https_session(self) -> requests.Session:
+        """A requests session that trusts the emulator's CA."""
+        session = requests.Session()
+        session.verify = str(self.ca)
+        # REQUESTS_CA_BUNDLE in the environment would otherwise override `verify` (a requests quirk).
+        session.trust_env = False
+        return session
+
+    def salesforce_token(self, base: str | None = None, **form: str) -> requests.Response:
+        """The OAuth token response (client credentials unless `form` says otherwise), over HTTPS by default."""
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": SALESFORCE["client_id"],
+            "client_secret": SALESFORCE["client_secret"],
+            **form,
+        }
+        return self.https_session().post(f"{base or self.https}/services/oauth2/token", data=data, timeout=10)
+
+    def admin_call(self, method: str, path: str, **kwargs: Any) -> Any:
+        resp = self.admin.request(method, f"{self.http}/__admin/{path}", timeout=10, **kwargs)
+        resp.raise_for_status()
+        return resp.json()
+
+    def restart(self) -> None:
+        stop_emulator(self)
+        started = start_emulator(self.data_dir, faults=self.faults, ports=self.ports)
+        self.process, self.log = started.process, started.log
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_emulator(
+    data_dir: Path, faults: Path | None = None, ports: tuple[int, int] | None = None, timeout: float = 30
+) -> RunningEmulator:
+    """Start the server and wait for its ready line; raise with its stderr if it does not come."""
+    port, tls_port = ports or (free_port(), free_port())
+    log = data_dir / f"emulator-{port}.log"
+    cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir), "serve"]
+    cmd += ["--port", str(port), "--tls-port", str(tls_port)]
+    if faults:
+        cmd += ["--faults", str(faults)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with log.open("wb") as err:
+        # Own session: a Ctrl-C in the terminal reaches pytest, whose teardown stops the server.
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    line = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in line and time.monotonic() < deadline and proc.poll() is None:
+        if selector.select(timeout=0.2):
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            line += chunk
+    selector.close()
+    if b"ready" not in line:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"emulator did not start: {line!r}\n{log.read_text()}")
+    return RunningEmulator(
+        data_dir,
+        f"http://127.0.0.1:{port}",
+        f"https://127.0.0.1:{tls_port}",
+        data_dir / "tls" / "ca.pem",
+        proc,
+        (port, tls_port),
+        log,
+        faults,
+    )
+
+
+def stop_emulator(em: RunningEmulator, timeout: float = 10) -> int:
+    """SIGINT, as Ctrl-C would; kill only if it does not stop in time."""
+    if em.process.poll() is None:
+        em.process.send_signal(signal.SIGINT)
+        try:
+            em.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            em.process.kill()
+            em.process.wait()
+    if em.process.stdout:
+        em.process.stdout.close()
+    return em.process.returncode
+
+
+def copy_world(src: Path, dst: Path) -> Path:
+    """A private copy of a world folder, so one test's writes never reach another's server."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.log", "credentials.json"))
+    return dst
+
+
+@pytest.fixture(scope="session")
+def emulator_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The emulators' fixture world (pristine: copy it with `copy_world` before serving it)."""
+    folder = tmp_path_factory.mktemp("emulator-world")
+    fixture_world.build(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def emulator(emulator_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """One emulator server for the session, over a private copy of the fixture world."""
+    data_dir = copy_world(emulator_world, tmp_path_factory.mktemp("emulator") / "sandbox")
+    em = start_emulator(data_dir)
+    try:
+        yield em
+    finally:
+        stop_emulator(em)
+
+
+# --- the generated sandbox company ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated size S world (seed 7, history ending 2026-10-31), shared by the session.
+
+    Treat it as read-only: copy it (`copy_world`) before advancing it or writing to it.
+    """
+    from sandbox.world import generate
+
+    folder = tmp_path_factory.mktemp("s-world") / "sandbox"
+    generate(folder, size="S", seed=7, end_date=date(2026, 10, 31))
+    return folder

@@ -1,0 +1,173 @@
+"""Fixtures for the ingestion tests: an S world, an emulator serving a private copy of it, and the
+environment that points the loaders at that emulator and at a fresh warehouse."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def ingest_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared S world (`s_world`) when the suite provides it, else one generated here."""
+    try:
+        return Path(request.getfixturevalue("s_world"))
+    except pytest.FixtureLookupError:
+        folder = tmp_path_factory.mktemp("ingest-s-world") / "sandbox"
+        sandbox(folder, "generate", "--size", "S", "--seed", "7", "--end-date", "2026-10-31")
+        return folder
+
+
+def sandbox(data_dir: Path, *args: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir), *args]
+    subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Emulator:
+    data_dir: Path
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def world(self) -> Path:
+        return self.data_dir / "world.sqlite"
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        resp = requests.request(method, f"{self.url}/__admin/{path}", timeout=10, **kwargs)
+        resp.raise_for_status()
+        return resp.json()
+
+    def fault(self, **spec: Any) -> None:
+        self.admin("POST", "faults", json=spec)
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "faults")
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read the world the emulator serves (what the generator wrote), read-only."""
+        con = sqlite3.connect(f"file:{self.world}?mode=ro", uri=True, timeout=30)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+
+def start_emulator(data_dir: Path, timeout: float = 60) -> Emulator:
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--port",
+        str(port),
+        "--tls-port",
+        "0",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    log = (data_dir / f"emulator-{port}.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    line = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in line and time.monotonic() < deadline and proc.poll() is None:
+        if selector.select(timeout=0.2):
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            line += chunk
+    selector.close()
+    if b"ready" not in line:
+        stop_process(proc)
+        raise RuntimeError(f"emulator did not start: {line!r}")
+    return Emulator(data_dir, f"http://127.0.0.1:{port}", proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGINT first (clean shutdown), kill if it lingers; always reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+@dataclass
+class Live:
+    """An emulator over a private world copy, and the env pointing the loaders at it."""
+
+    emulator: Emulator
+    warehouse: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    @property
+    def data_dir(self) -> Path:
+        return self.emulator.data_dir
+
+    def use_warehouse(self, path: Path) -> None:
+        self.warehouse = path
+        self.monkeypatch.setenv("COPILOT_WAREHOUSE", str(path))
+
+
+def loader_env(em: Emulator, warehouse: Path) -> dict[str, str]:
+    return {
+        "SOURCES__SALESFORCE__LOGIN_URL": em.url,
+        "SOURCES__ZENDESK__BASE_URL": em.url,
+        "SOURCES__STRIPE__BASE_URL": em.url,
+        "SOURCES__PRODUCT_EVENTS__FILES_URL": str(em.data_dir / "exports" / "events"),
+        "COPILOT__SLACK_WEBHOOK_URL": f"{em.url}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
+        "COPILOT_WAREHOUSE": str(warehouse),
+        # Faults retry quickly in tests; the documented defaults are in .dlt/config.toml.
+        "RUNTIME__REQUEST_MAX_ATTEMPTS": "4",
+        "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05",
+        "RUNTIME__REQUEST_MAX_RETRY_DELAY": "2",
+        "RUNTIME__REQUEST_TIMEOUT": "20",
+    }
+
+
+@pytest.fixture(scope="module")
+def live(ingest_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    root = tmp_path_factory.mktemp("ingest")
+    data_dir = root / "sandbox"
+    shutil.copytree(ingest_world, data_dir, ignore=shutil.ignore_patterns("*.log", "truth"))
+    em = start_emulator(data_dir)
+    warehouse = root / "warehouse" / "warehouse.duckdb"
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in loader_env(em, warehouse).items():
+                mp.setenv(key, value)
+            yield Live(em, warehouse, mp)
+    finally:
+        stop_process(em.process)

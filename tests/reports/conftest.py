@@ -1,0 +1,201 @@
+"""Fixtures for the Evidence report tests: install, an offline build against a small fixture
+warehouse, a local static server and one scripted Chromium session over the site.
+
+The site is built once per test session (~1 min, Evidence has no incremental build) in a temporary
+copy of reports/ that shares reports/node_modules, so the tests never touch reports/build or the
+read copy of the real warehouse.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .reports_testlib import REPO, REPORTS, BuiltSite, Expected, build_test_warehouse
+
+ARTIFACTS = REPO / "data" / "test-artifacts" / "reports"
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+# What a build needs from reports/; everything else (node_modules, build outputs, the read copy of
+# the warehouse) is left behind.
+PROJECT_FILES = ["package.json", "evidence.config.yaml", "evidence.settings.json", "pages", "sources", "scripts"]
+
+
+def _run(cmd: list[str], *, timeout: float, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _tail(proc: subprocess.CompletedProcess[str], lines: int = 60) -> str:
+    return "\n".join((proc.stdout + proc.stderr).splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def reports_node_modules() -> Path:
+    """reports/node_modules from the lockfile, with the offline patch applied (no-op when current)."""
+    proc = _run([str(REPORTS / "scripts" / "install.sh"), "--no-browser"], timeout=900)
+    assert proc.returncode == 0, f"reports/scripts/install.sh --no-browser failed:\n{_tail(proc)}"
+    return REPORTS / "node_modules"
+
+
+@pytest.fixture(scope="session")
+def chromium(reports_node_modules: Path) -> Path:
+    """Debian's chromium, installed if missing; the tests skip only when it cannot be installed."""
+    if not CHROMIUM.exists():
+        proc = _run([str(REPORTS / "scripts" / "install.sh"), "--browser-only"], timeout=900)
+        if not CHROMIUM.exists():
+            pytest.skip(f"chromium is not installed and could not be installed:\n{_tail(proc, 20)}")
+    return CHROMIUM
+
+
+def network_can_be_cut() -> bool:
+    """`unshare -n` (root, or unprivileged user namespaces) runs a command with no network at all."""
+    if shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def built_site(reports_node_modules: Path, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> BuiltSite:
+    work = tmp_path_factory.mktemp("reports-site")
+    warehouse = build_test_warehouse(work / "warehouse.duckdb")
+    project = work / "reports"
+    project.mkdir()
+    for name in PROJECT_FILES:
+        source = REPORTS / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("*.duckdb", "*.duckdb.tmp", "*.wal"))
+        else:
+            shutil.copy2(source, project / name)
+    (project / "node_modules").symlink_to(reports_node_modules)
+
+    offline = network_can_be_cut()
+    cmd = [str(project / "scripts" / "build.sh"), str(warehouse)]
+    started = time.monotonic()
+    proc = _run(["unshare", "-n", *cmd] if offline else cmd, cwd=project, timeout=900)
+    seconds = time.monotonic() - started
+    network = "cut (unshare -n)" if offline else "available"
+    summary = f"reports/scripts/build.sh, network {network}, {seconds:.0f} s, exit {proc.returncode}"
+    (artifacts_dir / "build.log").write_text(f"{summary}\n\n{proc.stdout}{proc.stderr}")
+    assert proc.returncode == 0, f"report build failed (network {network}):\n{_tail(proc)}"
+    return BuiltSite(project, project / "build", warehouse, offline)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: BuiltSite) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(built_site.build))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser_run(chromium: Path, site_url: str, artifacts_dir: Path, expected: Expected) -> dict:
+    """One Chromium session over the site (tests/reports/browser_check.mjs); what it observed."""
+    spec = {
+        "baseUrl": site_url,
+        "artifactsDir": str(artifacts_dir),
+        "bigValueTitles": list(expected.big_values),
+        "segment": expected.segment,
+        "directAccountId": expected.direct_account["account_id"],
+        "chromium": str(chromium),
+    }
+    proc = _run(["node", str(Path(__file__).with_name("browser_check.mjs")), json.dumps(spec)], timeout=300)
+    assert proc.returncode == 0, f"browser_check.mjs failed:\n{_tail(proc)}"
+    observed = json.loads(proc.stdout)
+    (artifacts_dir / "browser-observations.json").write_text(json.dumps(observed, indent=2))
+    return observed
+
+
+def usd(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def one_decimal(value: float) -> str:
+    return f"{value:.1f}"
+
+
+@pytest.fixture(scope="session")
+def expected(built_site: BuiltSite) -> Expected:
+    import duckdb
+
+    con = duckdb.connect(str(built_site.warehouse), read_only=True)
+    try:
+        accounts, total_arr, at_risk = con.execute(
+            """select count(*), sum(arr), sum(case when health_tier = 'red' then arr else 0 end)
+               from marts.customer_360"""
+        ).fetchone()
+        rows = con.execute(
+            """select account_id, account_name, csm_name, segment, arr, health_tier, health_score
+               from marts.customer_360 order by arr desc"""
+        ).fetchall()
+        segments = [s for (s,) in con.execute("select distinct segment from marts.customer_360 order by 1").fetchall()]
+        # The red account with the most ARR: the one a CS leader opens first.
+        direct_id = con.execute(
+            "select account_id from marts.customer_360 where health_tier = 'red' order by arr desc limit 1"
+        ).fetchone()[0]
+        history = con.execute(
+            """select strftime(snapshot_date, '%Y-%m-%d'), health_score from marts.health_score_history
+               where account_id = ? order by snapshot_date""",
+            [direct_id],
+        ).fetchall()
+    finally:
+        con.close()
+
+    def table_row(r: tuple) -> list[str]:
+        _, name, csm, segment, arr, tier, score = r
+        return [name, csm, segment, usd(float(arr)), tier, one_decimal(score)]
+
+    def account(r: tuple) -> dict[str, str]:
+        account_id, name, csm, segment, arr, tier, score = r
+        return {
+            "account_id": str(account_id),
+            "name": name,
+            "csm": csm,
+            "segment": segment,
+            "tier": tier,
+            "arr": usd(float(arr)),
+            "health_score": one_decimal(score),
+        }
+
+    segment = "SMB"
+    segment_rows = [r for r in rows if r[3] == segment]
+    return Expected(
+        big_values={
+            "Accounts": f"{accounts:,}",
+            "Total ARR": usd(float(total_arr)),
+            "At-risk ARR (red tier)": usd(float(at_risk)),
+        },
+        all_rows=[table_row(r) for r in rows],
+        segment=segment,
+        segment_rows=[table_row(r) for r in segment_rows],
+        segments=segments,
+        direct_account=account(next(r for r in rows if r[0] == direct_id)),
+        direct_history=[[day, one_decimal(score)] for day, score in history],
+        clicked_account=account(segment_rows[0]),
+        account_ids=[str(r[0]) for r in rows],
+    )

@@ -1,0 +1,182 @@
+"""Fixtures for the transformation tests: one S world, served and loaded by the real dlt pipelines
+once per session, and a dbt build over a copy of that raw warehouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DBT_DIR = REPO / "dbt_project"
+END_DATE = "2026-10-31"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        **extra,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--port",
+        str(port),
+        "--tls-port",
+        "0",
+    ]
+    log = (data_dir / "emulator.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    line, deadline = b"", time.monotonic() + 60
+    while b"\n" not in line and time.monotonic() < deadline and proc.poll() is None:
+        if selector.select(timeout=0.2):
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            line += chunk
+    selector.close()
+    if b"ready" not in line:
+        _stop(proc)
+        raise RuntimeError(f"emulator did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+def load_world(data_dir: Path, warehouse: Path) -> None:
+    """Serve the world and load every source into `warehouse` with the project's dlt pipelines."""
+    proc, url = _serve(data_dir)
+    try:
+        env = _env(
+            SOURCES__SALESFORCE__LOGIN_URL=url,
+            SOURCES__ZENDESK__BASE_URL=url,
+            SOURCES__STRIPE__BASE_URL=url,
+            SOURCES__PRODUCT_EVENTS__FILES_URL=str(data_dir / "exports" / "events"),
+            COPILOT_WAREHOUSE=str(warehouse),
+        )
+        cmd = [sys.executable, "-m", "dlt_pipelines", "run", "--warehouse", str(warehouse)]
+        subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
+    finally:
+        _stop(proc)
+
+
+@dataclass
+class DbtRun:
+    returncode: int
+    output: str
+    results: list[dict]
+
+
+def dbt(warehouse: Path, *args: str, target_path: Path | None = None, project_dir: Path = DBT_DIR) -> DbtRun:
+    """Run the dbt CLI on the project against `warehouse`; the run's results from run_results.json."""
+    target = target_path or warehouse.parent / "dbt_target"
+    cmd = [
+        sys.executable,
+        "-m",
+        "dbt.cli.main",
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(target),
+    ]
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=_env(COPILOT_WAREHOUSE=str(warehouse)), capture_output=True, text=True, timeout=900
+    )
+    results_file = target / "run_results.json"
+    results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
+    return DbtRun(proc.returncode, proc.stdout + proc.stderr, results)
+
+
+@dataclass
+class LoadedWorld:
+    data_dir: Path
+    raw_warehouse: Path  # only what dlt loaded: copy it before building
+
+    @property
+    def world(self) -> Path:
+        return self.data_dir / "world.sqlite"
+
+    def copy_warehouse(self, dst: Path) -> Path:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.raw_warehouse, dst)
+        return dst
+
+
+@pytest.fixture(scope="session")
+def loaded_s_world(tmp_path_factory: pytest.TempPathFactory) -> LoadedWorld:
+    root = tmp_path_factory.mktemp("transform")
+    data_dir = root / "sandbox"
+    cmd = [
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--data-dir",
+        str(data_dir),
+        "generate",
+        "--size",
+        "S",
+        "--seed",
+        "7",
+        "--end-date",
+        END_DATE,
+    ]
+    subprocess.run(cmd, cwd=REPO, env=_env(), check=True, capture_output=True, timeout=600)
+    warehouse = root / "raw" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    load_world(data_dir, warehouse)
+    return LoadedWorld(data_dir, warehouse)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(
+    loaded_s_world: LoadedWorld, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, DbtRun]]:
+    """`dbt build` (models, seeds, data tests, unit tests) over a copy of the loaded S warehouse."""
+    warehouse = loaded_s_world.copy_warehouse(tmp_path_factory.mktemp("built") / "warehouse.duckdb")
+    run = dbt(warehouse, "build")
+    yield warehouse, run
