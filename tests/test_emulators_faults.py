@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import requests
 import stripe
-from conftest import RunningEmulator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from sandbox.emulators.credentials import SLACK, STRIPE, ZENDESK
 from sandbox.schema import SF_ACCOUNT
+from tests.conftest import RunningEmulator
 
 ZD_AUTH = (f"{ZENDESK['email']}/token", ZENDESK["api_token"])
 STRIPE_AUTH = {"Authorization": f"Bearer {STRIPE['secret_key']}"}

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import requests
 import stripe
-from conftest import RunningEmulator, start_emulator, stop_emulator
 from simple_salesforce import Salesforce
 from zenpy import Zenpy
 
@@ -27,6 +26,7 @@ from sandbox.schema import (
     ZENDESK_OBJECTS,
     ObjectSchema,
 )
+from tests.conftest import RunningEmulator, start_emulator, stop_emulator
 
 
 @pytest.fixture(scope="module")

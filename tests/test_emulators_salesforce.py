@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import RunningEmulator
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
 
 from sandbox.emulators.credentials import SALESFORCE
 from sandbox.schema import BOOLEAN, DATETIME, SALESFORCE_OBJECTS, SF_ACCOUNT, SF_CONTACT, SF_TASK, ObjectSchema
+from tests.conftest import RunningEmulator
 
 VERSION = "59.0"  # simple-salesforce's default
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import REPO, copy_world, start_emulator, stop_emulator
 
 from sandbox.emulators.credentials import STRIPE
 from sandbox.schema import SF_ACCOUNT
+from tests.conftest import REPO, copy_world, start_emulator, stop_emulator
 
 
 @pytest.fixture

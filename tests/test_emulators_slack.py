@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import RunningEmulator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from sandbox.emulators.credentials import SLACK, SLACK_WEBHOOK_PATH
+from tests.conftest import RunningEmulator
 
 
 def client(em: RunningEmulator, token: str = SLACK["bot_token"]) -> WebClient:

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import requests
 import stripe
-from conftest import RunningEmulator
 
 from sandbox.emulators.credentials import STRIPE
 from sandbox.schema import ST_CUSTOMERS, ST_EVENTS, ST_INVOICES, ST_SUBSCRIPTIONS, ObjectSchema
+from tests.conftest import RunningEmulator
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import RunningEmulator
 from zenpy import Zenpy
 
 from sandbox.emulators.credentials import ZENDESK
@@ -20,6 +19,7 @@ from sandbox.schema import (
     ZENDESK_OBJECTS,
     ObjectSchema,
 )
+from tests.conftest import RunningEmulator
 
 AUTH = (f"{ZENDESK['email']}/token", ZENDESK["api_token"])
 

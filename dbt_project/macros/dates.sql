@@ -37,3 +37,17 @@
                 start_date) }} as date)
     end
 {%- endmacro %}
+
+{#- incremental_start() as a date literal, read from the model's table when the SQL is compiled:
+    a constant lets the engine skip the older row groups of a large append-only source (a
+    subquery would make it scan and compare every row). -#}
+{% macro incremental_start_literal(date_column) -%}
+    {%- if execute -%}
+        {%- set result = run_query("select cast(" ~ add_days('max(' ~ date_column ~ ')', -var('incremental_lookback_days'))
+                                   ~ " as " ~ dbt.type_string() ~ ") from " ~ this) -%}
+        {%- set value = result.columns[0].values()[0] if result and result.rows | length else none -%}
+        {{- "cast('" ~ value ~ "' as date)" if value else "cast('1900-01-01' as date)" -}}
+    {%- else -%}
+        cast('1900-01-01' as date)
+    {%- endif -%}
+{%- endmacro %}

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from conftest import Live, sandbox
 from dagster import materialize
-from ingest_compare import counts, differences
 
 from dlt_pipelines import runner
 from orchestration.resources import WarehouseResource
+from tests.ingestion.conftest import Live, sandbox
+from tests.ingestion.ingest_compare import counts, differences
 
 EXPECTED_KEYS = {
     "raw_salesforce/user", "raw_salesforce/account", "raw_salesforce/contact", "raw_salesforce/opportunity",
@@ -25,18 +25,19 @@ def test_definitions_declare_every_raw_table_with_checks_and_schedule() -> None:
     from orchestration.definitions import defs
 
     graph = defs.get_repository_def().asset_graph
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_KEYS
+    raw_keys = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0].startswith("raw_")}
+    assert raw_keys == EXPECTED_KEYS
     checked = {k.asset_key.to_user_string() for k in graph.asset_check_keys}
-    assert checked == EXPECTED_KEYS
+    assert EXPECTED_KEYS <= checked
     schedule = defs.get_schedule_def("daily_ingest_schedule")
     assert schedule.default_status.value == "STOPPED"
     assert defs.get_sensor_def("notify_slack_on_failure") is not None
 
 
 def test_first_load_through_dagster_equals_the_world(live: Live) -> None:
-    from orchestration.definitions import defs
+    from orchestration.defs import ingest
 
-    result = materialize(list(defs.assets), resources={"warehouse": WarehouseResource(path=str(live.warehouse))})
+    result = materialize(list(ingest.definitions().assets), resources={"warehouse": WarehouseResource(path=str(live.warehouse))})
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations), [

@@ -15,13 +15,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, Live
-from ingest_compare import differences
 
 from dlt_pipelines import runner
 from dlt_pipelines.http import SourceFailure
 from sandbox.schema import SALESFORCE_OBJECTS, STRIPE_OBJECTS, ZENDESK_OBJECTS
 from sandbox.store import Store
+from tests.ingestion.conftest import REPO, Live
+from tests.ingestion.ingest_compare import differences
 
 
 @pytest.fixture(autouse=True)

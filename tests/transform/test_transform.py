@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DBT_DIR, END_DATE, DbtRun, LoadedWorld, dbt
+
+from tests.transform.conftest import DBT_DIR, END_DATE, DbtRun, LoadedWorld, dbt
 
 AS_OF = END_DATE
 
@@ -294,3 +295,53 @@ def test_dagster_assets_join_the_dlt_lineage() -> None:
     assert graph.get(AssetKey(["raw_salesforce", "account"])).is_materializable  # the dlt asset itself
     checks = {k.asset_key for k in graph.asset_check_keys}
     assert AssetKey(["marts", "customer_360"]) in checks
+
+
+def test_7_and_30_day_active_users_are_exact_distinct_counts(built_warehouse: tuple[Path, DbtRun]) -> None:
+    """The span arithmetic behind active_users_7d/30d equals a plain distinct count on the raw events."""
+    warehouse, _ = built_warehouse
+    rows = _query(
+        warehouse,
+        """
+        with sample as (
+            select account_id, activity_date, workspace_id, active_users_7d, active_users_30d
+            from marts.account_daily_activity
+            where workspace_id is not null
+            order by hash(account_day_id)
+            limit 300
+        )
+        select
+            s.active_users_7d,
+            s.active_users_30d,
+            (select count(distinct user_id) from raw_product.events as e where e.account_id = s.workspace_id
+                and cast(e.event_date as date) between s.activity_date - 6 and s.activity_date),
+            (select count(distinct user_id) from raw_product.events as e where e.account_id = s.workspace_id
+                and cast(e.event_date as date) between s.activity_date - 29 and s.activity_date)
+        from sample as s
+        """,
+    )
+    assert len(rows) == 300
+    assert [(r[0], r[1]) for r in rows] == [(r[2], r[3]) for r in rows]
+
+
+def test_a_company_without_zendesk_still_builds(loaded_s_world: LoadedWorld, tmp_path: Path) -> None:
+    """A switched-off source is configuration: staging yields empty tables, support drops out of the
+    score and its weight goes to the other components."""
+    warehouse = loaded_s_world.copy_warehouse(tmp_path / "no_zendesk.duckdb")
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("drop schema raw_zendesk cascade")
+    finally:
+        con.close()
+    run = dbt(warehouse, "build", "--exclude", "test_type:unit", target_path=tmp_path / "target")
+    assert run.returncode == 0, run.output[-3000:]
+    rows = _query(warehouse, "select count(*), count(health_score), count(support_score) from marts.health_scores")[0]
+    assert rows[0] > 0 and rows[1] == rows[0] and rows[2] == 0
+
+
+def test_sources_are_fresh_after_a_load(loaded_s_world: LoadedWorld, tmp_path: Path) -> None:
+    warehouse = loaded_s_world.copy_warehouse(tmp_path / "warehouse.duckdb")
+    run = dbt(warehouse, "source", "freshness", target_path=tmp_path / "target")
+    assert run.returncode == 0, run.output[-3000:]
+    assert {r["status"] for r in run.results} == {"pass"}
+    assert len(run.results) >= 14

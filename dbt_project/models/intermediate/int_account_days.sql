@@ -1,4 +1,11 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='activity_date',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 -- One row per account per day it was a customer, from the start of the history (or the day it
 -- became a customer) to the day it churned (or the as-of date): the spine of the daily marts.
@@ -22,6 +29,9 @@ days as (
     from clock
     cross join ({{ integers(4) }}) as numbers
     where numbers.n <= {{ dbt.datediff('clock.history_start_date', 'clock.as_of_date', 'day') }}
+    {% if is_incremental() %}
+        and {{ add_days('clock.history_start_date', 'numbers.n') }} >= {{ incremental_start_literal('activity_date') }}
+    {% endif %}
 )
 
 select
@@ -29,9 +39,7 @@ select
         as account_day_id,
     accounts.account_id,
     days.activity_date,
-    accounts.segment,
-    accounts.customer_start_date,
-    accounts.churn_date
+    accounts.segment
 from accounts
 inner join days
     on days.activity_date >= accounts.customer_start_date

@@ -4,7 +4,7 @@
 {% set pinned = var('as_of_date', none) %}
 
 with product as (
-    select min(event_date) as first_date, max(event_date) as last_date
+    select cast(min(event_day_key) as date) as first_date, cast(max(event_day_key) as date) as last_date
     from {{ ref('stg_product__events') }}
 ),
 

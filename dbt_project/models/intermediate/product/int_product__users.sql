@@ -1,11 +1,53 @@
--- One row per product user per workspace: when they were active and the email they sign in
--- with (where the workspace shares it).
+{{
+    config(
+        materialized='incremental',
+        unique_key=['workspace_id', 'product_user_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
+-- One row per product user per workspace: when they were active and the email they sign in with
+-- (session events carry it where the workspace shares emails). Incremental runs read only the
+-- last few days of events and merge what they saw into the users already known.
+with events as (
+    select workspace_id, product_user_id, event_date, event_name, properties
+    from {{ ref('stg_product__events') }}
+    {% if is_incremental() %}
+    where event_day_key >= cast({{ incremental_start_literal('last_active_date') }} as {{ dbt.type_string() }})
+    {% endif %}
+),
+
+active as (
+    select workspace_id, product_user_id, min(event_date) as first_active_date, max(event_date) as last_active_date
+    from events
+    group by workspace_id, product_user_id
+),
+
+emails as (
+    select workspace_id, product_user_id, max(lower({{ json_text('properties', ['email']) }})) as user_email
+    from events
+    where event_name = 'session_started' and properties like '%"email"%'
+    group by workspace_id, product_user_id
+),
+
+seen as (
+    select active.*, emails.user_email
+    from active
+    left join emails
+        on active.workspace_id = emails.workspace_id and active.product_user_id = emails.product_user_id
+)
+
+{% if is_incremental() %}
 select
-    workspace_id,
-    product_user_id,
-    min(activity_date) as first_active_date,
-    max(activity_date) as last_active_date,
-    count(*) as active_days,
-    max(user_email) as user_email
-from {{ ref('int_product__user_days') }}
-group by workspace_id, product_user_id
+    seen.workspace_id,
+    seen.product_user_id,
+    coalesce(known.first_active_date, seen.first_active_date) as first_active_date,
+    seen.last_active_date,
+    coalesce(seen.user_email, known.user_email) as user_email
+from seen
+left join {{ this }} as known
+    on seen.workspace_id = known.workspace_id and seen.product_user_id = known.product_user_id
+{% else %}
+select * from seen
+{% endif %}

@@ -10,7 +10,7 @@
 -- Per account per customer day: usage, support and billing facts of that day, and the state at
 -- the end of it (seats, ARR, open tickets, overdue invoices, notice given). Incremental runs
 -- rebuild the last few days (var incremental_lookback_days) and everything after them.
-{% set start_expr = incremental_start('activity_date') if is_incremental() else none %}
+{% set start_expr = incremental_start_literal('activity_date') if is_incremental() else none %}
 
 with spine as (
     select * from {{ ref('int_account_days') }}
@@ -39,42 +39,57 @@ spine_links as (
 -- user active on day d counts for days d .. d+29, stopping early where their next active day
 -- starts a new span. Summing +1 / -1 at span edges gives the distinct count per day without a
 -- 30-day self-join. Only the 30 days before the first rebuilt day are needed.
+-- Activity per product user per day, straight from the events (materializing this 7-8 M-row
+-- grain on M costs more than the whole computation).
 user_days as (
-    select workspace_id, product_user_id, activity_date, event_count, session_count,
-        advanced_event_count, export_event_count, user_invite_count, user_email
-    from {{ ref('int_product__user_days') }}
-    {% if start_expr %}where activity_date >= {{ add_days(start_expr, -31) }}{% endif %}
+    select
+        workspace_id,
+        product_user_id,
+        event_date as activity_date,
+        count(*) as event_count,
+        sum(case when event_name = 'session_started' then 1 else 0 end) as session_count,
+        sum(case when event_name in (
+            {%- for f in var('advanced_features') %}'{{ f }}'{{ ", " if not loop.last }}{% endfor -%}
+        ) then 1 else 0 end) as advanced_event_count,
+        sum(case when event_name = 'export_data' then 1 else 0 end) as export_event_count,
+        sum(case when event_name = 'user_invited' then 1 else 0 end) as user_invite_count
+    from {{ ref('stg_product__events') }}
+    {% if start_expr %}
+    where event_day_key >= cast({{ add_days(start_expr, -31) }} as {{ dbt.type_string() }})
+    {% endif %}
+    group by workspace_id, product_user_id, event_date
 ),
 
 user_spans as (
     select
         workspace_id,
         activity_date,
-        lead(activity_date) over (partition by workspace_id, product_user_id order by activity_date)
-            as next_active_date
+        {{ dbt.datediff('lag(activity_date) over (partition by workspace_id, product_user_id order by activity_date)',
+                        'activity_date', 'day') }} as days_since_previous,
+        {{ dbt.datediff('activity_date',
+                        'lead(activity_date) over (partition by workspace_id, product_user_id order by activity_date)',
+                        'day') }} as days_to_next
     from user_days
 ),
 
--- Each span yields three edges: +1 (both counts) where it starts, -1 where its 7-day and its
--- 30-day reach ends (or where the user's next span starts, if sooner).
+-- Only where a span starts (no activity in the window before) or ends (none in the window after)
+-- is there an edge: +1 on the first day, -1 on the day after the window of the last day.
 span_edges as (
     select
-        user_spans.workspace_id,
-        case edge.kind
-            when 0 then user_spans.activity_date
-            when 1 then case
-                when user_spans.next_active_date < {{ add_days('user_spans.activity_date', 30) }}
-                    then user_spans.next_active_date
-                else {{ add_days('user_spans.activity_date', 30) }} end
-            else case
-                when user_spans.next_active_date < {{ add_days('user_spans.activity_date', 7) }}
-                    then user_spans.next_active_date
-                else {{ add_days('user_spans.activity_date', 7) }} end
-        end as edge_date,
-        case edge.kind when 0 then 1 when 1 then -1 else 0 end as active_30d_delta,
-        case edge.kind when 0 then 1 when 1 then 0 else -1 end as active_7d_delta
+        workspace_id,
+        activity_date as edge_date,
+        case when days_since_previous is null or days_since_previous >= 30 then 1 else 0 end as active_30d_delta,
+        case when days_since_previous is null or days_since_previous >= 7 then 1 else 0 end as active_7d_delta
     from user_spans
-    cross join (select 0 as kind union all select 1 union all select 2) as edge
+    where days_since_previous is null or days_since_previous >= 7
+    union all
+    select workspace_id, {{ add_days('activity_date', 30) }}, -1, 0
+    from user_spans
+    where days_to_next is null or days_to_next >= 30
+    union all
+    select workspace_id, {{ add_days('activity_date', 7) }}, 0, -1
+    from user_spans
+    where days_to_next is null or days_to_next >= 7
 ),
 
 edge_days as (
@@ -114,17 +129,19 @@ active_counts as (
 
 usage_days as (
     select
-        workspace_id,
-        activity_date,
+        user_days.workspace_id,
+        user_days.activity_date,
         count(*) as active_users,
         sum(session_count) as session_count,
         sum(event_count) as event_count,
         sum(advanced_event_count) as advanced_event_count,
         sum(export_event_count) as export_event_count,
         sum(user_invite_count) as user_invite_count,
-        sum(case when user_email is not null then 1 else 0 end) as users_with_email
+        sum(case when emails.user_email is not null then 1 else 0 end) as users_with_email
     from user_days
-    group by workspace_id, activity_date
+    left join {{ ref('int_product__users') }} as emails
+        on user_days.workspace_id = emails.workspace_id and user_days.product_user_id = emails.product_user_id
+    group by user_days.workspace_id, user_days.activity_date
 ),
 
 -- Relationship: is a champion the CRM names using the product (where the workspace shares emails)?
@@ -138,14 +155,22 @@ champion_emails as (
     select account_id, contact_id, product_email from champions where product_email is not null
 ),
 
+champion_users as (
+    select champion_emails.account_id, champion_emails.contact_id, users.workspace_id, users.product_user_id
+    from {{ ref('int_product__users') }} as users
+    inner join champion_emails on users.user_email = champion_emails.user_email
+),
+
 champion_usage as (
     select
-        champion_emails.account_id,
+        champion_users.account_id,
         user_days.activity_date,
-        count(distinct champion_emails.contact_id) as champions_active
+        count(distinct champion_users.contact_id) as champions_active
     from user_days
-    inner join champion_emails on user_days.user_email = champion_emails.user_email
-    group by champion_emails.account_id, user_days.activity_date
+    inner join champion_users
+        on user_days.workspace_id = champion_users.workspace_id
+        and user_days.product_user_id = champion_users.product_user_id
+    group by champion_users.account_id, user_days.activity_date
 ),
 
 champion_state as (

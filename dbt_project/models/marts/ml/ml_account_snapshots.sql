@@ -3,18 +3,41 @@
 -- computed only from data up to and including that day, and labels from the horizon after it
 -- (var ml_label_horizon_days). Rows whose horizon reaches past the data's last day have
 -- label_is_complete = false: score them, do not train on them.
+{{
+    config(
+        materialized='incremental',
+        unique_key='observation_date',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 {% set horizon = var('ml_label_horizon_days') %}
 {% set every = var('ml_observation_every_days') %}
+-- Incremental runs rebuild the observation days whose labels may still change (the last horizon
+-- plus the lookback); older rows are final: their features are point in time, their labels complete.
 
 with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
 ),
 
+lifetimes as (
+    select
+        accounts.account_id,
+        coalesce(billing.subscription_start_date, accounts.customer_since_date) as customer_start_date,
+        billing.churn_date
+    from {{ ref('stg_salesforce__accounts') }} as accounts
+    left join {{ ref('int_accounts__subscriptions') }} as billing on accounts.account_id = billing.account_id
+),
+
 observations as (
-    select days.account_id, days.activity_date as observation_date, days.segment, days.customer_start_date,
-        days.churn_date
+    select days.account_id, days.activity_date as observation_date, days.segment, lifetimes.customer_start_date,
+        lifetimes.churn_date
     from {{ ref('int_account_days') }} as days
+    inner join lifetimes on days.account_id = lifetimes.account_id
     where mod({{ dbt.datediff("cast('2000-01-03' as date)", 'days.activity_date', 'day') }}, {{ every }}) = 0
+    {% if is_incremental() %}
+        and days.activity_date >= {{ add_days(incremental_start_literal('observation_date'), -horizon) }}
+    {% endif %}
 ),
 
 metrics as (

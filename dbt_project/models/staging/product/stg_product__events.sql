@@ -13,6 +13,8 @@ renamed as (
         event_name,
         {{ to_utc('event_timestamp') }} as event_at,
         cast(event_date as date) as event_date,
+        -- The export's day partition as loaded ('YYYY-MM-DD' text): filters on it skip old row groups.
+        event_date as event_day_key,
         properties
     from source
     where event_id is not null
