@@ -46,10 +46,10 @@ sandbox: install
 emulators: sandbox
 	$(RUN) python -m sandbox --data-dir $(DATA_DIR) serve --port $(PORT) --tls-port $(TLS_PORT)
 
+# The demo: the sandbox company, its APIs, the daily jobs through Dagster, then the Dagster UI.
 demo: sandbox
 	@$(RUN) python -m sandbox --data-dir $(DATA_DIR) info
-	@echo "Starting the Salesforce, Zendesk, Stripe and Slack emulators (Ctrl-C to stop)..."
-	$(RUN) python -m sandbox --data-dir $(DATA_DIR) serve --port $(PORT) --tls-port $(TLS_PORT)
+	$(RUN) python -m orchestration.demo --data-dir $(DATA_DIR) --port $(PORT) --tls-port $(TLS_PORT)
 
 # The Evidence reports: Debian chromium for the browser tests (only if missing), npm ci (only when the
 # lock file or the offline patch changed), then a build from a read copy of the warehouse's marts.

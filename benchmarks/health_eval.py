@@ -35,8 +35,9 @@ def run(warehouse: str | Path, truth_dir: str | Path) -> dict[str, Any]:
                 select sf_account_id, churn_date from read_parquet('{truth}')
             ),
             observations as (
-                select h.account_id, h.snapshot_date, h.health_score, h.health_tier
+                select h.account_id, h.snapshot_date, h.health_score, h.health_tier, a.notice_given
                 from marts.health_score_history as h
+                left join marts.account_daily_activity as a on h.account_day_id = a.account_day_id
                 where h.snapshot_date between ?::date - {LOOKBACK_DAYS} and ?::date - {HORIZON_DAYS}
                     and datediff('day', ?::date - {HORIZON_DAYS}, h.snapshot_date) % {EVERY_DAYS} = 0
                     and h.health_score is not null
@@ -45,7 +46,8 @@ def run(warehouse: str | Path, truth_dir: str | Path) -> dict[str, Any]:
                 o.health_score,
                 o.health_tier,
                 coalesce(t.churn_date > o.snapshot_date
-                    and t.churn_date <= o.snapshot_date + {HORIZON_DAYS}, false) as churned
+                    and t.churn_date <= o.snapshot_date + {HORIZON_DAYS}, false) as churned,
+                coalesce(o.notice_given, false) as notice_given
             from observations as o
             left join truth as t on o.account_id = t.sf_account_id
             """,
@@ -55,26 +57,37 @@ def run(warehouse: str | Path, truth_dir: str | Path) -> dict[str, Any]:
         con.close()
     if not rows:
         raise ValueError("no scored account-days in the evaluation window")
+    result = _figures(rows)
+    # The same without account-days on which the customer had already given notice: what the
+    # score foretells before the customer says so.
+    before_notice = _figures([r for r in rows if not r[3]])
+    return {
+        "as_of": str(as_of),
+        **result,
+        "target_ratio": TARGET_RATIO,
+        "met": result["red_vs_green_churn_ratio"] >= TARGET_RATIO,
+        "before_notice": before_notice,
+    }
+
+
+def _figures(rows: list[tuple]) -> dict[str, Any]:
     scores = [r[0] for r in rows]
     churned = [bool(r[2]) for r in rows]
     by_tier: dict[str, dict[str, float]] = {}
     for tier in ("Red", "Yellow", "Green"):
-        outcomes = [c for (_, t, c) in rows if t == tier]
+        outcomes = [bool(r[2]) for r in rows if r[1] == tier]
         by_tier[tier] = {
             "observations": len(outcomes),
-            "churn_rate_90d": (sum(outcomes) / len(outcomes)) if outcomes else float("nan"),
+            "churn_rate_90d": round(sum(outcomes) / len(outcomes), 4) if outcomes else float("nan"),
         }
     red, green = by_tier["Red"]["churn_rate_90d"], by_tier["Green"]["churn_rate_90d"]
     ratio = red / green if green else float("inf")
     auc = roc_auc_score(churned, [-s for s in scores]) if 0 < sum(churned) < len(churned) else float("nan")
     return {
-        "as_of": str(as_of),
         "observations": len(rows),
         "churned_observations": sum(churned),
         "tiers": by_tier,
         "red_vs_green_churn_ratio": round(ratio, 2),
-        "target_ratio": TARGET_RATIO,
-        "met": ratio >= TARGET_RATIO,
         "roc_auc_90d_churn": round(float(auc), 3),
     }
 

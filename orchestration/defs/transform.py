@@ -7,7 +7,9 @@ staging model hangs under its dlt asset in one lineage graph. Models are keyed `
 (`["marts", "customer_360"]`): where they sit in the warehouse, as the raw tables are.
 
 The manifest is made by `dbt parse` when the code location loads and none exists (a fresh checkout,
-CI) and again under `dagster dev` (prepare_if_dev), so the graph always matches the project.
+CI) or the project changed since it was made, and always under `dagster dev` (prepare_if_dev).
+dlt child tables (`tickets__tags`, ...) are sources keyed like their parent table (source meta),
+since the same dlt asset loads both.
 """
 
 import os
@@ -27,15 +29,26 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+SOURCE_DIRS = ("models", "macros", "seeds", "tests")
 GROUPS = {"staging": "transform_staging", "intermediate": "transform_intermediate", "marts": "marts"}
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+def _project_changed_since(manifest: Path) -> bool:
+    built = manifest.stat().st_mtime
+    sources = [
+        DBT_PROJECT_DIR / "dbt_project.yml",
+        *(p for d in SOURCE_DIRS for p in (DBT_PROJECT_DIR / d).rglob("*") if p.is_file()),
+    ]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
 def prepare_manifest(project: DbtProject = dbt_project) -> Path:
-    """`dbt parse` when there is no manifest yet (or always under `dagster dev`)."""
+    """`dbt parse` when the manifest is missing or older than the project's files (always under
+    `dagster dev`), so the asset graph never describes a project that has since changed."""
     project.prepare_if_dev()
-    if not project.manifest_path.exists():
+    if not project.manifest_path.exists() or _project_changed_since(project.manifest_path):
         project.preparer.prepare(project)
     return project.manifest_path
 

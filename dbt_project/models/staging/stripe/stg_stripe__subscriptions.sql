@@ -3,7 +3,7 @@ with source as (
 ),
 
 items as (
-    {{ select_source('raw_stripe', 'subscriptions__items__data') }}
+    {{ select_source('raw_stripe', 'subscriptions', child='items__data') }}
 ),
 
 -- One price per subscription in this business (seat-based plans); summed in case of several.

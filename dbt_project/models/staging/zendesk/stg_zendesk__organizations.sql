@@ -3,7 +3,7 @@ with source as (
 ),
 
 domains as (
-    {{ select_source('raw_zendesk', 'organizations__domain_names') }}
+    {{ select_source('raw_zendesk', 'organizations', child='domain_names') }}
 ),
 
 first_domain as (

@@ -3,7 +3,7 @@ with source as (
 ),
 
 tags as (
-    {{ select_source('raw_zendesk', 'tickets__tags') }}
+    {{ select_source('raw_zendesk', 'tickets', child='tags') }}
 ),
 
 ticket_tags as (
