@@ -84,6 +84,43 @@ def bench_size(size: str, seed: int) -> list[dict[str, Any]]:
             f["events_ratio"] <= 2.0 and (size != "M" or f["incremental_ratio"] <= 0.10),
         )
     )
+
+    print(f"[{size}] building the dbt models (full, then one day later)...", flush=True)
+    warehouse = root / "warehouse.duckdb"
+    dbt = run_stage(
+        "dbt build",
+        "benchmarks.transform:run",
+        warehouse=str(warehouse),
+        data_dir=str(root / "ingest-bench-world"),
+    )
+    d = dbt.value
+    stages.append(
+        _stage(
+            size,
+            dbt,
+            {
+                "full_build_s": d["full_build_seconds"],
+                "incremental_build_s": d["incremental_build_seconds"],
+                "incremental_share": d["incremental_share_of_full"],
+            },
+            "full <= 60 s; incremental <= 20 % of full",
+            d["met"],
+        )
+    )
+
+    print(f"[{size}] validating the health score against the ground truth...", flush=True)
+    health = run_stage(
+        "health score validation",
+        "benchmarks.health_eval:run",
+        warehouse=str(warehouse),
+        truth_dir=str(world / "truth"),
+    )
+    h = health.value
+    figures = {k: h[k] for k in ("as_of", "observations", "red_vs_green_churn_ratio", "roc_auc_90d_churn")}
+    if isinstance(h.get("before_notice"), dict):
+        figures["ratio_before_notice"] = h["before_notice"].get("red_vs_green_churn_ratio")
+        figures["auc_before_notice"] = h["before_notice"].get("roc_auc_90d_churn")
+    stages.append(_stage(size, health, figures, "red churn >= 3x green (90 days later)", h.get("met")))
     return stages
 
 
