@@ -84,14 +84,20 @@ def run(data_dir: Path | str, warehouse: Path | str) -> dict[str, Any]:
                 "COPILOT_WAREHOUSE": str(warehouse),
             }
         )
-        from dlt_pipelines import runner
+        from dlt_pipelines import runner, settings
 
-        ctas_s, event_rows = events_ctas_seconds(
-            str(work / "exports" / "events" / "*" / "*.parquet"), warehouse.parent / "ctas-scratch.duckdb"
-        )
+        # Side by side: DuckDB's direct read is timed right before and right after dlt loads the same
+        # files (the mean is the baseline), so both see the same machine, whatever else runs on it.
+        files = str(work / "exports" / "events" / "*" / "*.parquet")
+        scratch = warehouse.parent / "ctas-scratch.duckdb"
+        ctas_before, event_rows = events_ctas_seconds(files, scratch)
         start = time.perf_counter()
-        full = {r.source: r for r in runner.run_all(warehouse=warehouse)}
-        full_s = time.perf_counter() - start
+        full = {"product_events": runner.run_source("product_events", warehouse)}
+        ctas_after, _ = events_ctas_seconds(files, scratch)
+        ctas_s = (ctas_before + ctas_after) / 2
+        others = [name for name in settings.SOURCES if name != "product_events"]
+        full.update({r.source: r for r in runner.run_all(others, warehouse=warehouse)})
+        full_s = time.perf_counter() - start - ctas_after
         _sandbox(work, "advance", "--days", "1")
         start = time.perf_counter()
         incremental = {r.source: r for r in runner.run_all(warehouse=warehouse)}

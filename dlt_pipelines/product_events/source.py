@@ -5,8 +5,9 @@ Layout (`sources.product_events.files_url`, a folder or bucket URL):
 event_timestamp (timestamp, UTC), properties (JSON text).
 
 - Files are listed with dlt's filesystem source (local folders, s3://, gs://, az://).
-- Each new file is read with pyarrow (several files per read, multi-threaded) and handed to dlt as
-  Arrow tables, which dlt writes to Parquet and DuckDB reads in bulk: rows never become Python dicts.
+- Each new file is read with pyarrow (several files per read, multi-threaded; the next read runs
+  in a thread while dlt writes the previous table) and handed to dlt as Arrow tables, which dlt
+  writes to Parquet and DuckDB reads in bulk: rows never become Python dicts.
 - Incremental by file: the resource state remembers every file loaded (path, size, rows), so a
   file is loaded exactly once even if it arrives late for an old date. State commits with the load.
 - Contract per file: the columns above with those types must be present (extra columns evolve into
@@ -17,6 +18,7 @@ event_timestamp (timestamp, UTC), properties (JSON text).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +38,8 @@ DEFAULT_GLOB = "event_date=*/*.parquet"
 TABLE = "events"
 # Rows read per Arrow batch: large enough for DuckDB to load in parallel, small enough for memory.
 ROWS_PER_BATCH = 1_000_000
+# Files listed per call of the transformer (dlt's default is 100).
+FILES_PER_PAGE = 10_000
 
 EXPECTED: dict[str, str] = {
     "event_id": "string",
@@ -94,12 +98,15 @@ def product_events_source(cfg: SourceSettings, connect: bool = True) -> DltSourc
 
     @dlt.source(name="product_events")
     def product_events() -> Any:
-        files = filesystem(bucket_url=url, file_glob=glob)
+        # Every new file in one call of the transformer (not dlt's default pages of 100 files), so
+        # that reads are grouped in full batches and the next group is read while dlt writes this one.
+        files = filesystem(bucket_url=url, file_glob=glob, files_per_page=FILES_PER_PAGE)
 
         @dlt.transformer(name=TABLE, data_from=files, write_disposition="append")
         def events(items: list[FileItemDict]) -> Iterator[Any]:
             state = dlt.current.resource_state()
             seen: dict[str, dict[str, Any]] = state.setdefault("files", {})
+            batches: list[list[FileItemDict]] = []  # groups in the order they are read
             groups: dict[str, list[FileItemDict]] = {}
             rows: dict[str, int] = {}
             for item in sorted(items, key=lambda i: i["relative_path"]):
@@ -124,14 +131,29 @@ def product_events_source(cfg: SourceSettings, connect: bool = True) -> DltSourc
                 # the first file's schema and would drop the extra column silently.
                 shape = str(schema)
                 if rows.get(shape, 0) + meta.num_rows > ROWS_PER_BATCH and groups.get(shape):
-                    yield _read(groups.pop(shape))
+                    batches.append(groups.pop(shape))
                     rows[shape] = 0
                 groups.setdefault(shape, []).append(item)
                 rows[shape] = rows.get(shape, 0) + meta.num_rows
                 seen[key] = {"status": "loaded", "size": size, "rows": meta.num_rows}
-            for group in groups.values():
-                yield _read(group)
+            batches += groups.values()
+            yield from _read_ahead(batches)
 
         return events
 
     return product_events()
+
+
+def _read_ahead(batches: list[list[FileItemDict]]) -> Iterator[pa.Table]:
+    """Arrow tables of `batches` in order, reading the next one in a thread while the caller (dlt
+    writing the Parquet file) handles this one: pyarrow reads and writes without holding the GIL."""
+    if not batches:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="product-events-read") as pool:
+        pending = pool.submit(_read, batches[0])
+        for batch in batches[1:]:
+            table = pending.result()
+            pending = pool.submit(_read, batch)
+            yield table
+            del table
+        yield pending.result()
