@@ -65,10 +65,11 @@ reports: reports-install
 reports-serve:
 	reports/scripts/serve.sh $(REPORTS_PORT)
 
-# Benchmarks: `make bench` (M world), `make bench SIZES="M L"` for the scale run. Writes BENCHMARKS.md.
+# Benchmarks: `make bench` (M world), `make bench SIZES="M L"` for the scale run, BENCH_FLAGS=--reuse-worlds
+# to measure worlds generated before. Writes BENCHMARKS.md.
 SIZES ?= M
 bench: install
-	$(RUN) python -m benchmarks --sizes $(SIZES)
+	$(RUN) python -m benchmarks --sizes $(SIZES) $(BENCH_FLAGS)
 
 clean:
 	rm -rf data/sandbox data/bench data/test-artifacts .pytest_cache .ruff_cache \
