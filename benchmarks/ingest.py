@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,13 +22,9 @@ from typing import Any
 
 import duckdb
 
+from sandbox.emulators.process import start_server, stop_server
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _sandbox(data_dir: Path, *args: str, wait: bool = True) -> subprocess.Popen[bytes]:
@@ -41,17 +36,6 @@ def _sandbox(data_dir: Path, *args: str, wait: bool = True) -> subprocess.Popen[
         if proc.returncode:
             raise RuntimeError(f"`sandbox {' '.join(args)}` failed with exit code {proc.returncode}")
     return proc
-
-
-def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = _sandbox(data_dir, "serve", "--port", str(port), "--tls-port", "0", wait=False)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()  # the server prints one "ready" line once it listens
-    if b"ready" not in line:
-        proc.kill()
-        raise RuntimeError(f"emulators did not start: {line!r}")
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def events_ctas_seconds(files_glob: str, scratch: Path) -> tuple[float, int]:
@@ -99,7 +83,7 @@ def run(data_dir: Path | str, warehouse: Path | str) -> dict[str, Any]:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     warehouse.unlink(missing_ok=True)
     shutil.rmtree(warehouse.parent / f".{warehouse.stem}.dlt", ignore_errors=True)
-    server, url = _serve(work)
+    server, url = start_server(work)
     try:
         os.environ.update(
             {
@@ -129,8 +113,7 @@ def run(data_dir: Path | str, warehouse: Path | str) -> dict[str, Any]:
         incremental = {r.source: r for r in runner.run_all(warehouse=warehouse)}
         incremental_s = time.perf_counter() - start
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
     events_s = full["product_events"].seconds
     return {
         "event_rows": event_rows,

@@ -9,14 +9,13 @@ changed (neither timed), which is the daily run; without it the incremental buil
 from __future__ import annotations
 
 import os
-import selectors
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from sandbox.emulators.process import start_server, stop_server
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_DIR = REPO / "dbt_project"
@@ -47,32 +46,12 @@ def dbt_build(warehouse: Path, *extra: str) -> float:
     return seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def advance_and_load(data_dir: Path, warehouse: Path, days: int = 1) -> None:
     """Move the world on, serve it, and load what changed with the project's dlt pipelines."""
     sandbox = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir)]
     subprocess.run([*sandbox, "advance", "--days", str(days)], cwd=REPO, env=_env(warehouse), check=True)
-    port = _free_port()
-    server = subprocess.Popen(
-        [*sandbox, "serve", "--port", str(port), "--tls-port", "0"],
-        cwd=REPO,
-        env=_env(warehouse),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server, url = start_server(data_dir, env=_env(warehouse))
     try:
-        assert server.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(server.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout=60) or b"ready" not in os.read(server.stdout.fileno(), 4096):
-            raise RuntimeError("the sandbox emulator did not start")
-        url = f"http://127.0.0.1:{port}"
         env = _env(
             warehouse,
             SOURCES__SALESFORCE__LOGIN_URL=url,
@@ -83,12 +62,7 @@ def advance_and_load(data_dir: Path, warehouse: Path, days: int = 1) -> None:
         load = [sys.executable, "-m", "dlt_pipelines", "run", "--warehouse", str(warehouse)]
         subprocess.run(load, cwd=REPO, env=env, check=True, capture_output=True)
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
 
 
 def run(warehouse: str | Path, data_dir: str | Path | None = None) -> dict[str, Any]:

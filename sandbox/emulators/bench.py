@@ -10,11 +10,7 @@ the following `nextRecordsUrl` pages. Target: <= 100 ms per page on 2 cores.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,33 +21,12 @@ import requests
 from sandbox.emulators import fixture_world
 from sandbox.emulators.app import world_path
 from sandbox.emulators.credentials import SALESFORCE
+from sandbox.emulators.process import start_server, stop_server
 from sandbox.schema import SALESFORCE_OBJECTS
 from sandbox.store import Store
 
 PAGE = 2000
 TARGET_MS = 100.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir), "serve", "--port", str(port), "--tls-port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    line = proc.stdout.readline() if proc.stdout else ""
-    if "ready" not in line:
-        proc.kill()
-        raise RuntimeError(f"the emulator did not start: {line!r}")
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def _enough(data_dir: Path, object_name: str) -> bool:
@@ -67,7 +42,7 @@ def _enough(data_dir: Path, object_name: str) -> bool:
 
 def measure(data_dir: Path, object_name: str = "Contact", rounds: int = 15) -> dict[str, Any]:
     """Per-page times in ms for `rounds` queries over the world in `data_dir`."""
-    proc, base = _start(data_dir)
+    proc, base = start_server(data_dir)
     try:
         http = requests.Session()
         token = http.post(
@@ -104,8 +79,7 @@ def measure(data_dir: Path, object_name: str = "Contact", rounds: int = 15) -> d
             "next_page_ms": statistics.median(more) if more else None,
         }
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def bench_query_page(data_dir: Path | str | None = None, object_name: str = "Contact", rounds: int = 15) -> float:

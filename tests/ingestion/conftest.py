@@ -4,14 +4,10 @@ environment that points the loaders at that emulator and at a fresh warehouse.""
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +15,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from sandbox.emulators.process import start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,12 +36,6 @@ def sandbox(data_dir: Path, *args: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir), *args]
     subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -77,51 +69,9 @@ class Emulator:
 
 
 def start_emulator(data_dir: Path, timeout: float = 60) -> Emulator:
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "sandbox",
-        "--data-dir",
-        str(data_dir),
-        "serve",
-        "--port",
-        str(port),
-        "--tls-port",
-        "0",
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    log = (data_dir / f"emulator-{port}.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
-    assert proc.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    line = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in line and time.monotonic() < deadline and proc.poll() is None:
-        if selector.select(timeout=0.2):
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            line += chunk
-    selector.close()
-    if b"ready" not in line:
-        stop_process(proc)
-        raise RuntimeError(f"emulator did not start: {line!r}")
-    return Emulator(data_dir, f"http://127.0.0.1:{port}", proc)
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
-    """SIGINT first (clean shutdown), kill if it lingers; always reap it."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
+    log = (data_dir / "emulator.log").open("ab")
+    proc, url = start_server(data_dir, stderr=log, timeout=timeout)
+    return Emulator(data_dir, url, proc)
 
 
 @dataclass
@@ -170,4 +120,4 @@ def live(ingest_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 mp.setenv(key, value)
             yield Live(em, warehouse, mp)
     finally:
-        stop_process(em.process)
+        stop_server(em.process)

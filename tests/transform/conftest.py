@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from sandbox.emulators.process import start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_DIR = REPO / "dbt_project"
@@ -34,60 +32,9 @@ def _env(**extra: str) -> dict[str, str]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "sandbox",
-        "--data-dir",
-        str(data_dir),
-        "serve",
-        "--port",
-        str(port),
-        "--tls-port",
-        "0",
-    ]
-    log = (data_dir / "emulator.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=log, start_new_session=True)
-    assert proc.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    line, deadline = b"", time.monotonic() + 60
-    while b"\n" not in line and time.monotonic() < deadline and proc.poll() is None:
-        if selector.select(timeout=0.2):
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            line += chunk
-    selector.close()
-    if b"ready" not in line:
-        _stop(proc)
-        raise RuntimeError(f"emulator did not start: {line!r}")
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
-
-
 def load_world(data_dir: Path, warehouse: Path) -> None:
     """Serve the world and load every source into `warehouse` with the project's dlt pipelines."""
-    proc, url = _serve(data_dir)
+    proc, url = start_server(data_dir, stderr=(data_dir / "emulator.log").open("ab"), env=_env())
     try:
         env = _env(
             SOURCES__SALESFORCE__LOGIN_URL=url,
@@ -99,7 +46,7 @@ def load_world(data_dir: Path, warehouse: Path) -> None:
         cmd = [sys.executable, "-m", "dlt_pipelines", "run", "--warehouse", str(warehouse)]
         subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
 @dataclass

@@ -1,0 +1,76 @@
+"""Run the emulator server as a child process: for tests, benchmarks and anything else that needs
+the sandbox's APIs up for a while and then gone."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(
+    data_dir: Path,
+    stderr: IO[bytes] | int | None = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Serve `data_dir` over plain HTTP on a free port; return the process and its base URL once it
+    has printed its ready line. In its own session, so a test runner's Ctrl-C does not reach it."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--port",
+        str(port),
+        "--tls-port",
+        "0",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)} if env is None else env
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    line = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in line and time.monotonic() < deadline and proc.poll() is None:
+        if selector.select(timeout=0.2):
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            line += chunk
+    selector.close()
+    if b"ready" not in line:
+        stop_server(proc)
+        raise RuntimeError(f"emulator did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop_server(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGINT first (clean shutdown), kill if it lingers; always reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
