@@ -22,6 +22,7 @@ import requests
 from sandbox.emulators import fixture_world
 from sandbox.emulators.credentials import SALESFORCE
 from sandbox.store import Store
+from tests.pipeline import DbtRun, LoadedWorld, dbt, load_world
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -180,3 +181,28 @@ def s_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("s-world") / "sandbox"
     generate(folder, size="S", seed=7, end_date=date(2026, 10, 31))
     return folder
+
+
+# --- the S world loaded by the real pipelines and built by dbt ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def loaded_s_world(s_world: Path, tmp_path_factory: pytest.TempPathFactory) -> LoadedWorld:
+    """A private copy of the S world, served and loaded by the project's dlt pipelines (once a session).
+
+    Treat both as read-only: copy the raw warehouse (`copy_warehouse`) before building on it."""
+    root = tmp_path_factory.mktemp("loaded")
+    data_dir = copy_world(s_world, root / "sandbox")
+    warehouse = root / "raw" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    load_world(data_dir, warehouse)
+    return LoadedWorld(data_dir, warehouse)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(loaded_s_world: LoadedWorld, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DbtRun]:
+    """`dbt build` (models, seeds, data tests, unit tests) over a copy of the loaded S warehouse.
+
+    Read-only for tests: copy the file before writing to it."""
+    warehouse = loaded_s_world.copy_warehouse(tmp_path_factory.mktemp("built") / "warehouse.duckdb")
+    return warehouse, dbt(warehouse, "build")

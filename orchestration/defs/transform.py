@@ -13,6 +13,8 @@ since the same dlt asset loads both.
 """
 
 import os
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,11 @@ from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, Warehou
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 SOURCE_DIRS = ("models", "macros", "seeds", "tests")
 GROUPS = {"staging": "transform_staging", "intermediate": "transform_intermediate", "marts": "marts"}
+
+# dagster-dbt runs `dbt` from PATH (also for its own `dbt parse`): prefer the one installed beside this
+# Python, so the project's venv works without being activated.
+if (Path(sys.executable).parent / "dbt").exists() and shutil.which("dbt") != str(Path(sys.executable).parent / "dbt"):
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.transform.conftest import DBT_DIR, END_DATE, DbtRun, LoadedWorld, dbt
+from tests.pipeline import DBT_DIR, END_DATE, DbtRun, LoadedWorld, dbt
 
 AS_OF = END_DATE
 
