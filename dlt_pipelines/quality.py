@@ -247,7 +247,7 @@ def run_and_store(
 ) -> list[CheckResult]:
     from dlt_pipelines import runner
 
-    with duckdb.connect(str(warehouse)) as con:
+    with settings.warehouse_write_lock(warehouse), duckdb.connect(str(warehouse)) as con:
         results = run_checks(con, source, specs if specs is not None else runner.table_specs(source))
         store(con, results, run_id)
     return results

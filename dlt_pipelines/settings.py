@@ -11,8 +11,11 @@ provider: a real `.dlt/secrets.toml` or an environment variable always wins over
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -147,3 +150,18 @@ def bucket_url(value: str) -> str:
 
 def as_dict(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
+
+
+@contextmanager
+def warehouse_write_lock(warehouse: Path) -> Iterator[None]:
+    """Hold the warehouse for writing. DuckDB lets one process at a time open the file (even to read
+    while another writes), so loaders that extract in parallel take turns here for the short part
+    that touches it: syncing dlt state, loading, storing check results. An OS file lock (flock)
+    beside the warehouse: released by the OS when its holder dies, so a killed run never leaves it stuck."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with open(warehouse.parent / f".{warehouse.name}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -12,8 +12,11 @@ append-only events table that could duplicate rows after a crash. `runner.run_so
 finishes a pending package first, then extracts what is new.
 
 A source is loaded as a unit (no subsetting): Zendesk's ticket export feeds two tables from one
-cursor, and the checks of a source run right after its load, in the same step, so nothing else
-writes the DuckDB file in between.
+cursor, and the checks of a source run right after its load, in the same step.
+
+Sources run side by side (they are not in the warehouse pool): each extracts and normalizes on its
+own, and they take turns on the warehouse file only to load and check (`settings.warehouse_write_lock`).
+The longest loads start first (`dagster/priority`).
 """
 
 from collections.abc import Iterator
@@ -42,9 +45,11 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from dlt_pipelines import quality, runner, settings
 from dlt_pipelines.http import SourceFailure
-from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
+from orchestration.resources import WAREHOUSE_WRITE_TAG, WarehouseResource
 
 INGEST_GROUP = "ingestion"
+# Higher runs first when steps wait for a free process: the longest loads on M first.
+PRIORITY = {"product_events": 3, "stripe": 2, "zendesk": 1, "salesforce": 0}
 DAILY_CRON = "0 6 * * *"
 
 
@@ -100,8 +105,7 @@ def source_assets(source: str) -> AssetsDefinition:
         specs=specs,
         check_specs=checks,
         can_subset=False,
-        pool=WAREHOUSE_POOL,
-        op_tags=WAREHOUSE_WRITE_TAG,
+        op_tags={**WAREHOUSE_WRITE_TAG, "dagster/priority": str(PRIORITY.get(source, 0))},
     )
     def ingest(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
         try:
