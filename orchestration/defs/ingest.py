@@ -31,12 +31,10 @@ from dagster import (
     AssetsDefinition,
     AssetSelection,
     AssetSpec,
-    DefaultScheduleStatus,
     Definitions,
     Failure,
     MaterializeResult,
     MetadataValue,
-    ScheduleDefinition,
     define_asset_job,
     multi_asset,
 )
@@ -50,7 +48,6 @@ from orchestration.resources import WAREHOUSE_WRITE_TAG, WarehouseResource
 INGEST_GROUP = "ingestion"
 # Higher runs first when steps wait for a free process: the longest loads on M first.
 PRIORITY = {"product_events": 3, "stripe": 2, "zendesk": 1, "salesforce": 0}
-DAILY_CRON = "0 6 * * *"
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -154,10 +151,4 @@ def definitions() -> Definitions:
         tags=WAREHOUSE_WRITE_TAG,
         description="Load every switched-on source into the warehouse and check it.",
     )
-    schedule = ScheduleDefinition(
-        name="daily_ingest_schedule",
-        job=job,
-        cron_schedule=DAILY_CRON,
-        default_status=DefaultScheduleStatus.STOPPED,  # the sandbox only moves when told to
-    )
-    return Definitions(assets=assets, jobs=[job], schedules=[schedule])
+    return Definitions(assets=assets, jobs=[job])

@@ -29,7 +29,7 @@ def test_definitions_declare_every_raw_table_with_checks_and_schedule() -> None:
     assert raw_keys == EXPECTED_KEYS
     checked = {k.asset_key.to_user_string() for k in graph.asset_check_keys}
     assert checked >= EXPECTED_KEYS
-    schedule = defs.get_schedule_def("daily_ingest_schedule")
+    schedule = defs.get_schedule_def("daily_run_schedule")
     assert schedule.default_status.value == "STOPPED"
     assert defs.get_sensor_def("notify_slack_on_failure") is not None
 

@@ -1,0 +1,31 @@
+"""The daily run: one job over every asset, so Dagster orders it by lineage: ingest -> dbt -> score
+(retraining when the model is due) -> alerts -> quality gate -> reverse ETL -> reports. Asset checks
+(the ingestion suites, dbt tests, the gate on scores and alerts) run with the assets they check.
+
+The schedule is off by default: the sandbox company only moves when told to (`make demo`, or
+`python -m sandbox advance` then a run). Switch it on in the UI for a real deployment.
+"""
+
+from dagster import AssetSelection, DefaultScheduleStatus, Definitions, ScheduleDefinition, define_asset_job
+
+from orchestration.resources import WAREHOUSE_WRITE_TAG
+
+DAILY_RUN = "daily_run"
+DAILY_CRON = "0 6 * * *"
+
+
+def definitions() -> Definitions:
+    job = define_asset_job(
+        DAILY_RUN,
+        selection=AssetSelection.all(),
+        tags=WAREHOUSE_WRITE_TAG,
+        description="Everything, in lineage order: load the sources, build the models, score the accounts "
+        "(retrain when due), raise alerts, check them, sync them to Salesforce and Slack, build the reports.",
+    )
+    schedule = ScheduleDefinition(
+        name=f"{DAILY_RUN}_schedule",
+        job=job,
+        cron_schedule=DAILY_CRON,
+        default_status=DefaultScheduleStatus.STOPPED,
+    )
+    return Definitions(jobs=[job], schedules=[schedule])
