@@ -466,3 +466,12 @@ def test_bulk_job_with_an_unknown_column_fails_as_a_whole(emulator: RunningEmula
     assert info["state"] == "Failed" and "Nonsense__c" in info["errorMessage"]
     assert http.delete(f"{base}/{job['id']}", headers=headers).status_code == 204
     assert http.get(f"{base}/{job['id']}", headers=headers).status_code == 404
+
+
+def test_admin_view_shows_a_record_as_stored_after_an_update(sf: Salesforce, emulator: RunningEmulator) -> None:
+    account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    sf.Account.update(account, {"Copilot_Health_Score__c": 42.5, "Copilot_Health_Tier__c": "Yellow"})
+    shown = emulator.admin_call("GET", f"salesforce/Account/{account}")
+    assert (shown["Id"], shown["Copilot_Health_Score__c"], shown["Copilot_Health_Tier__c"]) == (account, 42.5, "Yellow")
+    missing = emulator.admin.get(f"{emulator.http}/__admin/salesforce/Account/001000000000000AAA", timeout=10)
+    assert missing.status_code == 404 and "no Account" in missing.json()["error"]

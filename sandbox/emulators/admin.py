@@ -7,6 +7,8 @@ DELETE /__admin/faults[/{id}]         remove all faults or one
 GET  /__admin/requests                requests per system / method / endpoint since start or reset
 DELETE /__admin/requests              reset those counts
 GET  /__admin/slack/messages          messages received (?channel=C..., ?via=webhook, ?after_id=N)
+GET  /__admin/salesforce/{Object}/{Id} one Salesforce record as stored (no login: to look at what a
+                                      sync wrote, e.g. an Account's Copilot fields)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.responses import Response
 
 from sandbox.emulators import faults
 from sandbox.emulators.routing import json_response
-from sandbox.schema import ALL_OBJECTS
+from sandbox.schema import ALL_OBJECTS, SALESFORCE_OBJECTS
 
 if TYPE_CHECKING:
     from sandbox.emulators.app import Emulators
@@ -97,4 +99,11 @@ def handle(emulators: Emulators, method: str, path: str, query: dict[str, str], 
         return json_response({"reset": True})
     if route == ("GET", "/__admin/slack/messages"):
         return slack_messages(emulators, query)
+    m = re.fullmatch(r"/__admin/salesforce/(\w+)/(\w+)", path)
+    if m and method == "GET":
+        obj = SALESFORCE_OBJECTS.get(m.group(1))
+        if obj is None:
+            return _bad(f"no Salesforce object {m.group(1)}; known: {sorted(SALESFORCE_OBJECTS)}", 404)
+        records = store.get(obj, [m.group(2)])
+        return json_response(records[0]) if records else _bad(f"no {obj.name} {m.group(2)}", 404)
     return _bad(f"no admin endpoint {method} {path}", 404)
