@@ -73,10 +73,16 @@ class CopilotDbtTranslator(DagsterDbtTranslator):
 translator = CopilotDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+# Alert models (tag `alerts`, models/alerts/) read the ML scores, which are computed from the marts:
+# they are built by their own dbt step (orchestration/defs/alerts.py) after the scoring.
+ALERTS_SELECTION = "tag:alerts"
+
+
 @dbt_assets(
     manifest=prepare_manifest(),
     project=dbt_project,
     dagster_dbt_translator=translator,
+    exclude=ALERTS_SELECTION,
     pool=WAREHOUSE_POOL,
     op_tags=WAREHOUSE_WRITE_TAG,
 )

@@ -51,8 +51,19 @@ def _payload(req: ApiRequest) -> dict[str, Any]:
         return {}
 
 
-def _channel_id(name: str) -> str | None:
-    channels: dict[str, str] = SLACK["channels"]
+def user_channels(req: ApiRequest) -> dict[str, str]:
+    """One channel per active Salesforce user, `cs-<alias>` (the email's local part, dots as dashes),
+    as a workspace gives each CSM a channel for their book: name -> id."""
+    rows = req.store.conn.execute(
+        "SELECT Id, Email FROM sf_user WHERE COALESCE(IsActive, 1) AND COALESCE(IsDeleted, 0) = 0 AND Email LIKE '%@%'"
+    ).fetchall()
+    return {
+        "cs-" + email.split("@", 1)[0].replace(".", "-").replace("_", "-").lower(): f"CU{uid}" for uid, email in rows
+    }
+
+
+def _channel_id(req: ApiRequest, name: str) -> str | None:
+    channels: dict[str, str] = {**SLACK["channels"], **user_channels(req)}
     wanted = name.lstrip("#")
     if wanted in channels:
         return channels[wanted]
@@ -94,7 +105,7 @@ def post_message(req: ApiRequest) -> Response:
     problem = _token_error(req, payload)
     if problem:
         return _fail(problem)
-    channel = _channel_id(str(payload.get("channel") or ""))
+    channel = _channel_id(req, str(payload.get("channel") or ""))
     if channel is None:
         return _fail("channel_not_found")
     if not any(payload.get(k) for k in ("text", "blocks", "attachments")):

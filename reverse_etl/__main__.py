@@ -1,0 +1,41 @@
+"""`python -m reverse_etl [--dry-run] [--warehouse PATH] [--destination NAME]`: the gate, then push
+scores and alerts to Salesforce and Slack (only what changed since the last successful sync)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import duckdb
+
+from dlt_pipelines import settings
+from reverse_etl import config, sync
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reverse_etl", description=__doc__)
+    parser.add_argument("--dry-run", action="store_true", help="print what would change, send nothing")
+    parser.add_argument("--warehouse", default=None, help="DuckDB file (default: COPILOT_WAREHOUSE or config)")
+    parser.add_argument("--destination", choices=sync.DESTINATIONS, action="append", help="only these (repeatable)")
+    args = parser.parse_args(argv)
+    path = settings.resolve_path(args.warehouse) if args.warehouse else settings.warehouse_path()
+    try:
+        cfg = config.load()
+        with duckdb.connect(str(path)) as con:
+            checked = sync.run_gate(con, cfg, "cli")
+            print(checked.summary())
+            clients: dict = {}
+            runs = [
+                sync.sync(con, d, cfg, dry_run=args.dry_run, gate_result=checked, clients=clients)
+                for d in args.destination or sync.DESTINATIONS
+            ]
+    except (settings.ConfigError, duckdb.Error) as exc:
+        print(f"reverse_etl: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    for run in runs:
+        print(run.line())
+    return 0 if all(r.status in ("ok", "partial") for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""One sync per destination: compare what the warehouse says with what was last delivered, send
+only the difference, log the run, keep per-record errors, retry them next run.
+
+Order of a run: gate (blocked: nothing is sent, the run says why) -> changed records (none: no API
+call at all) -> dry run (print, send nothing) -> send in batches, saving the delivered hashes after
+each batch, so a run that stops half-way resumes with what is left.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import requests
+from simple_salesforce.exceptions import SalesforceError
+from slack_sdk.errors import SlackApiError
+
+from alerts import lifecycle
+from reverse_etl import gate, records, salesforce, slack, state
+from reverse_etl.config import SyncConfig
+from reverse_etl.records import Record
+
+DESTINATIONS = ("salesforce_account", "salesforce_task", "slack")
+SALESFORCE_TARGETS = {"salesforce_account": ("Account", "Id"), "salesforce_task": ("Task", "Copilot_Alert_Id__c")}
+
+
+def desired(con: duckdb.DuckDBPyConnection, destination: str, cfg: SyncConfig) -> list[Record]:
+    if destination == "salesforce_account":
+        return records.accounts(con)
+    if destination == "salesforce_task":
+        return records.tasks(con)
+    return records.slack_messages(con, cfg.slack_fallback_channel)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def run_gate(con: duckdb.DuckDBPyConnection, cfg: SyncConfig, run_id: str) -> gate.GateResult:
+    result = gate.evaluate(con, cfg.row_count_tolerance, cfg.max_red_share_change)
+    gate.store(con, result, run_id)
+    return result
+
+
+def sync(
+    con: duckdb.DuckDBPyConnection,
+    destination: str,
+    cfg: SyncConfig,
+    *,
+    dry_run: bool = False,
+    gate_result: gate.GateResult | None = None,
+    clients: dict[str, Any] | None = None,
+    echo: Any = print,
+) -> state.SyncRun:
+    """Sync one destination; `clients` caches API clients across destinations of one run."""
+    if destination not in DESTINATIONS:
+        raise ValueError(f"unknown destination {destination!r}: choose one of {', '.join(DESTINATIONS)}")
+    state.ensure(con)
+    run = state.SyncRun(destination, dry_run=dry_run)
+    wanted = desired(con, destination, cfg)
+    delivered = state.delivered(con, destination)
+    changed = [r for r in wanted if delivered.get(r.key) != r.digest]
+    run.considered, run.changed = len(wanted), len(changed)
+    if gate_result is not None and not gate_result.passed:
+        run.status, run.message = "blocked", gate_result.summary()
+    elif dry_run:
+        for r in changed:
+            echo(f"would send {destination} {r.key}: {r.values}")
+    elif changed:
+        _send(con, destination, cfg, changed, run, clients if clients is not None else {})
+    run.record(con)
+    return run
+
+
+def _send(
+    con: duckdb.DuckDBPyConnection,
+    destination: str,
+    cfg: SyncConfig,
+    changed: list[Record],
+    run: state.SyncRun,
+    clients: dict[str, Any],
+) -> None:
+    by_key = {r.key: r for r in changed}
+
+    def batch_done(outcome: dict[str, str | None], ids: dict[str, str]) -> None:
+        ok = {k: by_key[k].digest for k, err in outcome.items() if err is None and k in by_key}
+        errors = {k: err for k, err in outcome.items() if err is not None}
+        state.save_delivered(con, destination, ok, run.run_id)
+        state.save_errors(con, run.run_id, destination, errors)
+        run.sent += len(outcome)
+        run.succeeded += len(ok)
+        run.failed += len(errors)
+        if destination == "salesforce_task":
+            lifecycle.mark_sent(con, {k: ids.get(k) for k in ok})
+
+    try:
+        if destination == "slack":
+            run.api = "slack"
+            if "slack" not in clients:
+                clients["slack"] = slack.connect(cfg)
+            for r in changed:
+                batch_done({r.key: slack.post(clients["slack"], r.values["channel"], r.values["text"])}, {})
+        else:
+            sobject, key_field = SALESFORCE_TARGETS[destination]
+            if "salesforce" not in clients:
+                clients["salesforce"] = salesforce.connect(cfg)
+            values = [r.values for r in changed]
+            if len(changed) > cfg.bulk_threshold:
+                run.api = "bulk"
+                salesforce.upsert_bulk(clients["salesforce"], sobject, key_field, values, batch_done)
+            else:
+                run.api = "composite"
+                salesforce.upsert_collections(clients["salesforce"], sobject, key_field, values, batch_done)
+    except (SalesforceError, SlackApiError, requests.RequestException) as exc:
+        # Retries are exhausted: stop here; what was delivered is saved, the rest goes next run.
+        run.status, run.message = "failed", f"stopped after {run.sent} of {len(changed)} records: {_first_line(exc)}"
+        return
+    if run.failed:
+        run.status = "partial"
+        run.message = f"{run.failed} record(s) failed (see reverse_etl.sync_errors); retried next run"
+
+
+def sync_all(
+    con: duckdb.DuckDBPyConnection, cfg: SyncConfig, *, dry_run: bool = False, echo: Any = print
+) -> list[state.SyncRun]:
+    """The gate once, then every destination."""
+    state.ensure(con)
+    checked = run_gate(con, cfg, state.new_run_id())
+    clients: dict[str, Any] = {}
+    return [sync(con, d, cfg, dry_run=dry_run, gate_result=checked, clients=clients, echo=echo) for d in DESTINATIONS]

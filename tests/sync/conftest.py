@@ -1,0 +1,99 @@
+"""The S world built by dbt, with model scores made from the health scores (test setup: the real
+scores come from the ML part), alerts evaluated, and a private Salesforce/Slack emulator."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from alerts import lifecycle
+from reverse_etl.config import SyncConfig
+from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
+from tests.pipeline import DbtRun, LoadedWorld, dbt
+
+# Scores derived from the health score, shaped like the ML contract (ml.account_scores[_latest]).
+FAKE_SCORES = """
+CREATE SCHEMA IF NOT EXISTS ml;
+CREATE OR REPLACE TABLE ml.account_scores AS
+SELECT account_id, scored_as_of AS scored_on, TIMESTAMP '2026-11-01 06:00:00' AS scored_at,
+    'churn-test' AS churn_model_id, round(1 - health_score / 100, 3) AS churn_probability,
+    CASE WHEN health_score < 40 THEN 'High' WHEN health_score < 65 THEN 'Medium' ELSE 'Low' END AS churn_risk_tier,
+    'expansion-test' AS expansion_model_id, round(health_score / 100, 3) AS expansion_propensity,
+    'health score ' || CAST(round(health_score) AS INTEGER) AS driver_1, NULL AS driver_2, NULL AS driver_3,
+    '[]' AS drivers_json
+FROM marts.health_scores;
+CREATE OR REPLACE TABLE ml.account_scores_latest AS
+SELECT s.* FROM ml.account_scores AS s JOIN marts.customer_360 AS c USING (account_id);
+"""
+
+
+def add_fake_scores(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(FAKE_SCORES)
+
+
+@pytest.fixture(scope="session")
+def alerts_warehouse(built_warehouse: tuple[Path, DbtRun], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built S warehouse + test scores + alert models + one lifecycle evaluation (read-only: copy it)."""
+    path = tmp_path_factory.mktemp("alerts") / "warehouse.duckdb"
+    shutil.copyfile(built_warehouse[0], path)
+    add_fake_scores(path)
+    run = dbt(path, "build", "--select", "alert_rules alert_settings tag:alerts")
+    assert run.returncode == 0, run.output[-3000:]
+    with duckdb.connect(str(path)) as con:
+        lifecycle.evaluate(con)
+    return path
+
+
+@dataclass
+class SyncWorld:
+    warehouse: Path
+    emulator: RunningEmulator
+    cfg: SyncConfig
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.warehouse))
+
+    def writes(self) -> int:
+        return int(self.emulator.admin_call("GET", "requests")["writes"])
+
+    def reset_requests(self) -> None:
+        self.emulator.admin_call("DELETE", "requests")
+
+
+def sync_config(em: RunningEmulator, **overrides: object) -> SyncConfig:
+    values: dict = {
+        "salesforce_login_url": em.https,
+        "salesforce_api_version": "61.0",
+        "salesforce_client_id": "copilot-sandbox",
+        "salesforce_client_secret": "sandbox-secret",
+        "ca_bundle": em.ca,
+        "slack_base_url": f"{em.http}/api/",
+        "slack_token": "xoxb-sandbox",
+        "slack_fallback_channel": "cs-alerts",
+        "bulk_threshold": 2000,
+        "max_attempts": 3,
+        "backoff_factor": 0.01,
+        "row_count_tolerance": 0.1,
+        "max_red_share_change": 0.1,
+    }
+    values.update(overrides)
+    return SyncConfig(**values)
+
+
+@pytest.fixture
+def sync_world(alerts_warehouse: Path, loaded_s_world: LoadedWorld, tmp_path: Path) -> Iterator[SyncWorld]:
+    """A private warehouse copy and a private emulator over a copy of the loaded S world."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(alerts_warehouse, warehouse)
+    data_dir = copy_world(loaded_s_world.data_dir, tmp_path / "sandbox")
+    em = start_emulator(data_dir)
+    try:
+        yield SyncWorld(warehouse, em, sync_config(em))
+    finally:
+        stop_emulator(em)
