@@ -1,5 +1,6 @@
 -- Point-in-time training rows for the churn and expansion models: one row per customer per
--- observation day (every var ml_observation_every_days days, on Mondays when 7), with features
+-- observation day (every var ml_observation_every_days days, on Mondays when 7, plus the data
+-- clock's as-of day, which the daily scoring reads), with features
 -- computed only from data up to and including that day, and labels from the horizon after it
 -- (var ml_label_horizon_days). Rows whose horizon reaches past the data's last day have
 -- label_is_complete = false: score them, do not train on them.
@@ -8,13 +9,16 @@
         materialized='incremental',
         unique_key='observation_date',
         incremental_strategy='delete+insert',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where not label_is_complete{% endif %}"
     )
 }}
 {% set horizon = var('ml_label_horizon_days') %}
 {% set every = var('ml_observation_every_days') %}
 -- Incremental runs rebuild the observation days whose labels may still change (the last horizon
 -- plus the lookback); older rows are final: their features are point in time, their labels complete.
+-- The pre-hook drops the rows whose labels were incomplete (all inside that window, so rebuilt), which
+-- also removes yesterday's as-of day when it was no regular observation day.
 
 with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
@@ -34,7 +38,9 @@ observations as (
         lifetimes.churn_date
     from {{ ref('int_account_days') }} as days
     inner join lifetimes on days.account_id = lifetimes.account_id
-    where mod({{ dbt.datediff("cast('2000-01-03' as date)", 'days.activity_date', 'day') }}, {{ every }}) = 0
+    cross join clock
+    where (mod({{ dbt.datediff("cast('2000-01-03' as date)", 'days.activity_date', 'day') }}, {{ every }}) = 0
+        or days.activity_date = clock.as_of_date)
     {% if is_incremental() %}
         and days.activity_date >= {{ add_days(incremental_start_literal('observation_date'), -horizon) }}
     {% endif %}

@@ -1,0 +1,1 @@
+"""Churn and expansion models: training, registry, daily scoring with reasons, monitoring."""

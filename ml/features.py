@@ -1,0 +1,93 @@
+"""The model's view of `marts.ml_account_snapshots`: which columns are features, the labels, and the
+numeric matrix XGBoost reads. Both training and scoring go through `feature_matrix`, so a row is
+encoded the same way whether it is learned from or scored."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ml.errors import ModelError
+
+SNAPSHOTS = "marts.ml_account_snapshots"
+LABELS = {"churn": "churned_within_horizon", "expansion": "expanded_within_horizon"}
+# Text columns become small integer codes (an order that means something: size, commitment).
+CODES = {
+    "segment": {"SMB": 0, "Mid-Market": 1, "Enterprise": 2},
+    "billing_interval": {"month": 0, "year": 1},
+}
+FEATURES = [
+    "segment",
+    "billing_interval",
+    "contract_term_months",
+    "tenure_days",
+    "days_to_term_end",
+    "seats",
+    "arr",
+    "arr_change_90d",
+    "active_users_7d",
+    "active_users_30d",
+    "active_users_growth_90d",
+    "daily_active_seat_share",
+    "monthly_active_seat_share",
+    "advanced_feature_share",
+    "events_per_active_user_day",
+    "export_share_30d",
+    "user_invites_30d",
+    "open_tickets",
+    "tickets_90d",
+    "high_priority_tickets_90d",
+    "feature_request_tickets_90d",
+    "billing_tickets_90d",
+    "cancellation_tickets_90d",
+    "csat_bad_share_180d",
+    "payment_failures_90d",
+    "overdue_invoices",
+    "cancellation_notice",
+    "champion_present",
+    "champion_active_days_30d",
+    "health_score",
+    "usage_score",
+    "adoption_score",
+    "support_score",
+    "billing_score",
+    "relationship_score",
+]
+KEYS = ["account_id", "observation_date"]
+
+
+def snapshot_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'marts' and table_name = 'ml_account_snapshots' order by ordinal_position"
+    ).fetchall()
+    if not rows:
+        raise ModelError(f"{SNAPSHOTS} does not exist: run dbt build first")
+    return [r[0] for r in rows]
+
+
+def check_features(columns: list[str], features: list[str]) -> None:
+    missing = [f for f in features if f not in columns]
+    if missing:
+        raise ModelError(f"{SNAPSHOTS} lacks the model's feature(s) {', '.join(missing)}")
+
+
+def read_snapshots(con: duckdb.DuckDBPyConnection, where: str, features: list[str] = FEATURES) -> pd.DataFrame:
+    """Keys, features, health score and labels of the snapshot rows matching `where`."""
+    check_features(snapshot_columns(con), features)
+    columns = list(dict.fromkeys([*KEYS, *features, "health_score", *LABELS.values(), "label_is_complete"]))
+    frame = con.execute(f"select {', '.join(columns)} from {SNAPSHOTS} where {where} order by 1, 2").df()
+    frame["observation_date"] = pd.to_datetime(frame["observation_date"]).dt.date
+    return frame
+
+
+def feature_matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """float32 matrix in `features` order; missing values stay NaN (XGBoost learns where they go)."""
+    columns = []
+    for name in features:
+        values = frame[name]
+        if name in CODES:
+            values = values.map(CODES[name])
+        columns.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan))
+    return np.column_stack(columns) if columns else np.empty((len(frame), 0), dtype=np.float32)

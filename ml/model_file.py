@@ -1,0 +1,89 @@
+"""A trained model as one JSON file: the XGBoost booster (its own UBJSON format, base64), the
+calibration fitted on validation, the feature list, and the training data's distributions that drift
+is measured against. JSON rather than pickle: loading a file never runs code from it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+
+from ml.errors import ModelError
+
+FORMAT = "copilot-model/1"
+
+
+@dataclass
+class CalibratedModel:
+    booster: xgb.Booster
+    features: list[str]
+    calibration: dict[str, Any]
+    reference: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    def margin(self, matrix: np.ndarray) -> np.ndarray:
+        return self.booster.predict(xgb.DMatrix(matrix, feature_names=self.features), output_margin=True)
+
+    def calibrate(self, margin: np.ndarray) -> np.ndarray:
+        if self.calibration["method"] == "platt":
+            return 1 / (1 + np.exp(-(self.calibration["a"] * margin + self.calibration["b"])))
+        raw = 1 / (1 + np.exp(-margin))
+        return np.interp(raw, self.calibration["x"], self.calibration["y"])
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        return np.clip(self.calibrate(self.margin(matrix)), 0.0, 1.0)
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """Per-feature contributions to the margin (log-odds), last column the bias. The approximate
+        (Saabas) path: exact SHAP on every account is too slow for the daily run."""
+        dmatrix = xgb.DMatrix(matrix, feature_names=self.features)
+        return self.booster.predict(dmatrix, pred_contribs=True, approx_contribs=True)
+
+    def to_bytes(self) -> bytes:
+        document = {
+            "format": FORMAT,
+            "features": self.features,
+            "calibration": self.calibration,
+            "reference": self.reference,
+            "booster": base64.b64encode(bytes(self.booster.save_raw("ubj"))).decode(),
+        }
+        return json.dumps(document).encode()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write(model: CalibratedModel, path: Path) -> str:
+    """Write atomically (temporary file, then rename); return the file's SHA-256."""
+    data = model.to_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return sha256(data)
+
+
+def read(path: str | Path, expected_sha256: str | None = None) -> CalibratedModel:
+    """Load a model file; a missing, altered or unreadable file raises one ModelError line."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"model file {path} is missing")
+    data = path.read_bytes()
+    if expected_sha256 and sha256(data) != expected_sha256:
+        raise ModelError(f"model file {path} is corrupt (its checksum differs from the registry's)")
+    try:
+        document = json.loads(data)
+        if document.get("format") != FORMAT:
+            raise ValueError("unknown format")
+        booster = xgb.Booster()
+        booster.load_model(bytearray(base64.b64decode(document["booster"])))
+        return CalibratedModel(booster, list(document["features"]), document["calibration"], document["reference"])
+    except (ValueError, KeyError, TypeError, xgb.core.XGBoostError) as exc:
+        raise ModelError(f"model file {path} is corrupt ({exc.__class__.__name__})") from exc

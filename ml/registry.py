@@ -1,0 +1,165 @@
+"""The model registry and the evaluation tables in the warehouse's `ml` schema.
+
+A training run writes its model file first, then every row about it (registry, metrics, curves,
+importance, and the old champion's retirement) in one transaction; if that fails the file is removed,
+so a model is either fully registered or not at all. Scoring loads the champion; a champion whose
+file is gone or altered is skipped with a warning for the previous champion that still loads."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ml import model_file
+from ml.errors import ModelError
+from ml.model_file import CalibratedModel
+
+log = logging.getLogger(__name__)
+
+DDL = [
+    "create schema if not exists ml",
+    """create table if not exists ml.model_registry (
+        model_id varchar primary key, model_kind varchar not null, trained_at timestamp not null,
+        train_start date, train_end date, valid_start date, valid_end date, test_start date, test_end date,
+        features varchar, params varchar, metrics varchar, data_fingerprint varchar, file_path varchar,
+        file_sha256 varchar, status varchar not null, decision varchar, decided_at timestamp)""",
+    """create table if not exists ml.model_metrics (
+        model_id varchar, model_kind varchar, scorer varchar, metric varchar, value double)""",
+    """create table if not exists ml.calibration_curve (
+        model_id varchar, bin integer, mean_predicted double, observed_rate double, rows bigint)""",
+    """create table if not exists ml.lift_curve (
+        model_id varchar, decile integer, rows bigint, positives bigint, positive_rate double, lift double)""",
+    """create table if not exists ml.feature_importance (
+        model_id varchar, feature varchar, importance double, rank integer)""",
+    """create table if not exists ml.account_scores (
+        account_id varchar not null, scored_on date not null, scored_at timestamp not null,
+        churn_model_id varchar, churn_probability double, churn_risk_tier varchar,
+        expansion_model_id varchar, expansion_propensity double,
+        driver_1 varchar, driver_2 varchar, driver_3 varchar, drivers_json varchar,
+        primary key (account_id, scored_on))""",
+    """create table if not exists ml.feature_drift (
+        computed_on date, model_id varchar, feature varchar, psi double, drift_level varchar)""",
+    """create table if not exists ml.realised_performance (
+        model_id varchar, scored_on date, accounts bigint, churned bigint, mean_probability double,
+        observed_rate double, roc_auc double)""",
+]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in DDL:
+        con.execute(statement)
+
+
+@dataclass
+class TrainingRun:
+    """Everything recorded about one training run."""
+
+    model_id: str
+    kind: str
+    trained_at: datetime
+    windows: dict[str, date]  # train_start ... test_end
+    features: list[str]
+    params: dict[str, Any]
+    metrics: dict[str, dict[str, float]]  # scorer -> metric -> value
+    details: dict[str, Any]  # extra evaluation figures kept in the registry's metrics JSON
+    data_fingerprint: str
+    calibration: pd.DataFrame
+    lift: pd.DataFrame
+    importance: pd.DataFrame
+    status: str = "challenger"
+    decision: str = ""
+    retire: list[str] = field(default_factory=list)
+
+
+def champion_row(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, Any] | None:
+    rows = con.execute(
+        "select * from ml.model_registry where model_kind = ? and status = 'champion' order by decided_at desc",
+        [kind],
+    ).df()
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
+def register(con: duckdb.DuckDBPyConnection, run: TrainingRun, model: CalibratedModel, directory: Path) -> Path:
+    ensure_tables(con)
+    path = Path(directory) / f"{run.model_id}.json"
+    checksum = model_file.write(model, path)
+    registry_row = [
+        run.model_id,
+        run.kind,
+        run.trained_at,
+        *(run.windows[k] for k in ("train_start", "train_end", "valid_start", "valid_end", "test_start", "test_end")),
+        json.dumps(run.features),
+        json.dumps(run.params),
+        json.dumps({**run.metrics, **run.details}),
+        run.data_fingerprint,
+        str(path.resolve()),
+        checksum,
+        run.status,
+        run.decision,
+        run.trained_at,
+    ]
+    metric_rows = [
+        (run.model_id, run.kind, scorer, metric, value)
+        for scorer, figures in run.metrics.items()
+        for metric, value in figures.items()
+    ]
+    try:
+        con.begin()
+        con.execute(f"insert into ml.model_registry values ({', '.join('?' * len(registry_row))})", registry_row)
+        if metric_rows:
+            con.executemany("insert into ml.model_metrics values (?, ?, ?, ?, ?)", metric_rows)
+        for table, frame in (
+            ("calibration_curve", run.calibration),
+            ("lift_curve", run.lift),
+            ("feature_importance", run.importance),
+        ):
+            rows = frame.assign(model_id=run.model_id)
+            con.register("new_rows", rows)
+            columns = [c[0] for c in con.execute(f"describe ml.{table}").fetchall()]
+            con.execute(f"insert into ml.{table} select {', '.join(columns)} from new_rows")
+            con.unregister("new_rows")
+        for old in run.retire:
+            con.execute(
+                "update ml.model_registry set status = 'retired', decision = ?, decided_at = ? where model_id = ?",
+                [f"replaced by {run.model_id}", run.trained_at, old],
+            )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_scoring_model(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[str, CalibratedModel, str | None]:
+    """(model_id, model, warning): the champion, or when its file cannot be read, the most recent
+    earlier champion that still loads (the warning says so). No usable model: ModelError."""
+    ensure_tables(con)
+    candidates = con.execute(
+        "select model_id, file_path, file_sha256, status from ml.model_registry "
+        "where model_kind = ? and (status = 'champion' or (status = 'retired' and decision like 'replaced by %')) "
+        "order by status = 'champion' desc, decided_at desc",
+        [kind],
+    ).fetchall()
+    if not candidates or candidates[0][3] != "champion":
+        raise ModelError(f"no champion {kind} model in ml.model_registry: run `python -m ml train` first")
+    problems = []
+    for model_id, path, checksum, _ in candidates:
+        try:
+            model = model_file.read(path, checksum)
+        except ModelError as exc:
+            problems.append(str(exc))
+            continue
+        warning = None
+        if problems:
+            warning = f"{kind} champion {candidates[0][0]} unusable ({problems[0]}): scoring with {model_id}"
+            log.warning(warning)
+        return model_id, model, warning
+    raise ModelError(f"no usable {kind} model: {problems[0]}")

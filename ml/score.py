@@ -1,0 +1,177 @@
+"""Daily scoring: every active account (the snapshot rows of the data clock's as-of day) gets its
+churn probability, risk tier, expansion propensity and risk drivers from the champion models;
+then drift against the training data and the realised performance of scores whose horizon passed.
+Everything of one run is written in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ml import drift, registry
+from ml.config import MlConfig, load_config
+from ml.errors import ModelError
+from ml.features import SNAPSHOTS, check_features, feature_matrix, read_snapshots, snapshot_columns
+from ml.metrics import roc_auc
+from ml.model_file import CalibratedModel
+from ml.reasons import drivers
+
+log = logging.getLogger(__name__)
+SCORE_COLUMNS = [
+    "account_id", "scored_on", "scored_at", "churn_model_id", "churn_probability", "churn_risk_tier",
+    "expansion_model_id", "expansion_propensity", "driver_1", "driver_2", "driver_3", "drivers_json",
+]  # fmt: skip
+
+
+@dataclass
+class ScoreResult:
+    scored_on: date
+    accounts: int
+    churn_model_id: str
+    expansion_model_id: str | None
+    high_risk: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def as_of_day(con: duckdb.DuckDBPyConnection) -> date:
+    day = con.execute("select max(scored_as_of) from marts.health_scores").fetchone()[0]
+    if day is None:
+        raise ModelError("marts.health_scores is empty: no as-of day to score (run dbt build first)")
+    return day
+
+
+def score_frame(
+    rows: pd.DataFrame,
+    churn: tuple[str, CalibratedModel],
+    expansion: tuple[str, CalibratedModel] | None,
+    cfg: MlConfig,
+    scored_on: date,
+    scored_at: datetime,
+) -> pd.DataFrame:
+    churn_id, churn_model = churn
+    x = feature_matrix(rows, churn_model.features)
+    probability = churn_model.predict(x)
+    reasons = drivers(churn_model.features, x, churn_model.contributions(x))
+    frame = pd.DataFrame(
+        {
+            "account_id": rows["account_id"].to_numpy(),
+            "scored_on": scored_on,
+            "scored_at": scored_at,
+            "churn_model_id": churn_id,
+            "churn_probability": probability.astype(float),
+            "churn_risk_tier": [cfg.risk_tier(p) for p in probability],
+            "expansion_model_id": expansion[0] if expansion else None,
+            "expansion_propensity": (
+                expansion[1].predict(feature_matrix(rows, expansion[1].features)).astype(float) if expansion else np.nan
+            ),
+        }
+    )
+    return pd.concat([frame, reasons], axis=1)[SCORE_COLUMNS]
+
+
+def drift_rows(model_id: str, model: CalibratedModel, rows: pd.DataFrame, probability: np.ndarray, cfg: MlConfig,
+               day: date) -> pd.DataFrame:  # fmt: skip
+    x = feature_matrix(rows, model.features)
+    values = {f: x[:, i] for i, f in enumerate(model.features)} | {drift.SCORE: probability.astype(float)}
+    out = []
+    for feature, current in values.items():
+        if feature in model.reference:
+            value = drift.psi(model.reference[feature], current.astype(float))
+            out.append((day, model_id, feature, value, drift.level(value, cfg.drift_moderate, cfg.drift_major)))
+    return pd.DataFrame(out, columns=["computed_on", "model_id", "feature", "psi", "drift_level"])
+
+
+def realised_performance(con: duckdb.DuckDBPyConnection, today: date) -> pd.DataFrame:
+    """Per churn model and scoring day whose horizon has passed: accounts, churners, mean score,
+    observed rate and ROC AUC (NULL when nobody or everybody churned)."""
+    horizon = con.execute(f"select max(label_horizon_days) from {SNAPSHOTS}").fetchone()[0] or 90
+    scores = con.execute(
+        """
+        select s.churn_model_id as model_id, s.scored_on, s.churn_probability,
+            case when b.churn_date > s.scored_on and b.churn_date <= s.scored_on + cast(? as integer)
+                then 1 else 0 end as churned
+        from ml.account_scores as s
+        left join intermediate.int_accounts__subscriptions as b on s.account_id = b.account_id
+        where s.scored_on + cast(? as integer) <= ?
+        """,
+        [horizon, horizon, today],
+    ).df()
+    columns = ["model_id", "scored_on", "accounts", "churned", "mean_probability", "observed_rate", "roc_auc"]
+    if scores.empty:
+        return pd.DataFrame(columns=columns)
+    out = []
+    for (model_id, day), group in scores.groupby(["model_id", "scored_on"]):
+        y = group["churned"].to_numpy()
+        p = group["churn_probability"].to_numpy()
+        out.append((model_id, day, len(group), int(y.sum()), float(p.mean()), float(y.mean()), roc_auc(y, p)))
+    return pd.DataFrame(out, columns=columns)
+
+
+def score(warehouse: str | Path, config: MlConfig | None = None, scored_at: datetime | None = None) -> ScoreResult:
+    """Score every active account with the champions and write scores, drift and realised performance."""
+    cfg = config or load_config()
+    scored_at = scored_at or datetime.now().replace(microsecond=0)
+    con = duckdb.connect(str(warehouse))
+    try:
+        registry.ensure_tables(con)
+        day = as_of_day(con)
+        churn_id, churn_model, warning = registry.load_scoring_model(con, "churn")
+        warnings = [warning] if warning else []
+        try:
+            expansion_id, expansion_model, warning = registry.load_scoring_model(con, "expansion")
+            expansion: tuple[str, CalibratedModel] | None = (expansion_id, expansion_model)
+            warnings += [warning] if warning else []
+        except ModelError as exc:
+            expansion = None
+            warnings.append(f"expansion propensity left empty: {exc}")
+            log.warning(warnings[-1])
+        columns = snapshot_columns(con)
+        needed = list(dict.fromkeys(churn_model.features + (expansion[1].features if expansion else [])))
+        check_features(columns, needed)
+        rows = read_snapshots(con, f"observation_date = date '{day}'", needed)
+        if rows.empty:
+            raise ModelError(f"{SNAPSHOTS} has no rows for the as-of day {day}: run dbt build first")
+        scores = score_frame(rows, (churn_id, churn_model), expansion, cfg, day, scored_at)
+        drifts = [drift_rows(churn_id, churn_model, rows, scores["churn_probability"].to_numpy(), cfg, day)]
+        if expansion:
+            probability = scores["expansion_propensity"].to_numpy()
+            drifts.append(drift_rows(expansion[0], expansion[1], rows, probability, cfg, day))
+        drift_frame = pd.concat(drifts, ignore_index=True)
+
+        con.begin()
+        try:
+            con.execute("delete from ml.account_scores where scored_on = ?", [day])
+            con.register("new_scores", scores)
+            con.execute(f"insert into ml.account_scores select {', '.join(SCORE_COLUMNS)} from new_scores")
+            con.execute(
+                "create or replace table ml.account_scores_latest as select * from ml.account_scores "
+                "where scored_on = (select max(scored_on) from ml.account_scores)"
+            )
+            con.execute("delete from ml.feature_drift where computed_on = ?", [day])
+            con.register("new_drift", drift_frame)
+            con.execute("insert into ml.feature_drift select computed_on, model_id, feature, psi, drift_level "
+                        "from new_drift")  # fmt: skip
+            realised = realised_performance(con, day)
+            con.register("new_realised", realised)
+            con.execute("delete from ml.realised_performance")
+            con.execute("insert into ml.realised_performance select * from new_realised")
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return ScoreResult(
+            day,
+            len(scores),
+            churn_id,
+            expansion[0] if expansion else None,
+            int((scores["churn_risk_tier"] == "High").sum()),
+            warnings,
+        )
+    finally:
+        con.close()

@@ -1,0 +1,351 @@
+"""Training: out-of-time split of the snapshot rows, XGBoost with a small grid searched by early
+stopping on validation, calibration on validation, evaluation on the test period beside the
+baselines, then registration and the promotion decision (see registry.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ml import drift, registry
+from ml.config import MlConfig, load_config, models_dir
+from ml.errors import ModelError
+from ml.features import FEATURES, LABELS, SNAPSHOTS, feature_matrix, read_snapshots
+from ml.metrics import calibration_curve, evaluate, lift_curve, roc_auc
+from ml.model_file import CalibratedModel
+
+log = logging.getLogger(__name__)
+PERIODS = ("train", "valid", "test")
+
+
+@dataclass
+class TrainingData:
+    rows: pd.DataFrame  # complete-label snapshot rows
+    horizon: int
+    churn_dates: pd.Series  # account_id -> churn date
+    feedback: pd.DataFrame  # account_id, task_date, outcome, is_expansion
+
+
+def _optional(con: duckdb.DuckDBPyConnection, sql: str, columns: list[str]) -> pd.DataFrame:
+    """A table another part builds; absent (a fresh warehouse) means no rows, not an error."""
+    try:
+        return con.execute(sql).df()
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=columns)
+
+
+def load_training_data(con: duckdb.DuckDBPyConnection, features: list[str] = FEATURES) -> TrainingData:
+    rows = read_snapshots(con, "label_is_complete", features)
+    horizon = con.execute(f"select max(label_horizon_days) from {SNAPSHOTS}").fetchone()[0] or 90
+    churn = _optional(
+        con,
+        "select account_id, churn_date from intermediate.int_accounts__subscriptions where churn_date is not null",
+        ["account_id", "churn_date"],
+    )
+    feedback = _optional(
+        con,
+        "select account_id, cast(created_at as date) as task_date, copilot_outcome as outcome, "
+        "coalesce(lower(subject) like '%expansion%', false) as is_expansion "
+        "from staging.stg_salesforce__tasks where copilot_alert_id is not null and copilot_outcome is not null",
+        ["account_id", "task_date", "outcome", "is_expansion"],
+    )
+    churn_dates = pd.Series(pd.to_datetime(churn["churn_date"]).dt.date.to_numpy(), index=churn["account_id"])
+    return TrainingData(rows, int(horizon), churn_dates, feedback)
+
+
+def split_periods(dates: pd.Series, cfg: MlConfig, horizon: int) -> dict[str, date]:
+    """Test = the newest test_weeks of complete labels; validation ends one horizon before the test
+    starts and training one horizon before validation starts, so no label window crosses a border."""
+    if dates.empty:
+        raise ModelError(f"{SNAPSHOTS} has no rows with complete labels: too little history to train")
+    last, first = max(dates), min(dates)
+    test_start = last - timedelta(days=7 * cfg.test_weeks - 1)
+    valid_end = test_start - timedelta(days=horizon + 1)
+    valid_start = valid_end - timedelta(days=7 * cfg.valid_weeks - 1)
+    train_end = valid_start - timedelta(days=horizon + 1)
+    if train_end < first:
+        raise ModelError(
+            f"too little history to train: labels complete from {first} to {last}, but the split needs "
+            f"{cfg.test_weeks} test and {cfg.valid_weeks} validation weeks and two {horizon}-day gaps "
+            "(ml/config.yml split)"
+        )
+    return {
+        "train_start": first,
+        "train_end": train_end,
+        "valid_start": valid_start,
+        "valid_end": valid_end,
+        "test_start": test_start,
+        "test_end": last,
+    }
+
+
+def period_of(dates: pd.Series, windows: dict[str, date]) -> pd.Series:
+    period = pd.Series(None, index=dates.index, dtype=object)
+    for name in PERIODS:
+        period[(dates >= windows[f"{name}_start"]) & (dates <= windows[f"{name}_end"])] = name
+    return period
+
+
+def feedback_weights(rows: pd.DataFrame, feedback: pd.DataFrame, kind: str, cfg: MlConfig) -> np.ndarray:
+    """Weights > 1 on the account's rows in the window before a CSM verdict that the label confirms:
+    'Confirmed risk' on rows that turned positive, 'False alarm' on rows that did not."""
+    weights = np.ones(len(rows))
+    tasks = feedback[feedback["is_expansion"].astype(bool) == (kind == "expansion")]
+    tasks = tasks[tasks["outcome"].isin(["Confirmed risk", "False alarm"])]
+    if tasks.empty:
+        return weights
+    keyed = rows[["account_id", "observation_date", "label"]].reset_index(names="row")
+    joined = keyed.merge(tasks, on="account_id")
+    lag = (pd.to_datetime(joined["task_date"]) - pd.to_datetime(joined["observation_date"])).dt.days
+    joined = joined[(lag >= 0) & (lag <= cfg.feedback_window_days)]
+    confirmed = joined[(joined["outcome"] == "Confirmed risk") & (joined["label"] == 1)]["row"]
+    false_alarm = joined[(joined["outcome"] == "False alarm") & (joined["label"] == 0)]["row"]
+    weights[confirmed.to_numpy()] = np.maximum(weights[confirmed.to_numpy()], cfg.confirmed_weight)
+    weights[false_alarm.to_numpy()] = np.maximum(weights[false_alarm.to_numpy()], cfg.false_alarm_weight)
+    return weights
+
+
+def fingerprint(rows: pd.DataFrame, features: list[str]) -> str:
+    hashed = pd.util.hash_pandas_object(rows[["account_id", "observation_date", *features, "label"]], index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def fit_booster(
+    cfg: MlConfig, x: dict[str, np.ndarray], y: dict[str, np.ndarray], weights: np.ndarray, features: list[str]
+) -> tuple[xgb.Booster, dict[str, Any], list[dict[str, Any]]]:
+    """Each grid entry trained with early stopping on validation; the best by validation score wins."""
+    positives = float((weights * y["train"]).sum())
+    negatives = float((weights * (1 - y["train"])).sum())
+    base = {**cfg.xgb_fixed, "scale_pos_weight": negatives / positives, "seed": 0}
+    dtrain = xgb.DMatrix(x["train"], label=y["train"], weight=weights, feature_names=features)
+    dvalid = xgb.DMatrix(x["valid"], label=y["valid"], feature_names=features)
+    best: tuple[float, xgb.Booster, dict[str, Any]] | None = None
+    results = []
+    for entry in cfg.xgb_grid:
+        params = {**base, **entry}
+        booster = xgb.train(
+            params,
+            dtrain,
+            num_boost_round=cfg.max_rounds,
+            evals=[(dvalid, "valid")],
+            early_stopping_rounds=cfg.early_stopping_rounds,
+            verbose_eval=False,
+        )
+        score = float(booster.best_score)
+        results.append({**entry, "rounds": booster.best_iteration + 1, "valid_score": round(score, 5)})
+        # Metrics where lower is better (logloss, error) are negated so that higher always wins.
+        key = score if params.get("eval_metric", "auc") in ("auc", "aucpr", "map", "ndcg") else -score
+        if best is None or key > best[0]:
+            best = (key, booster[: booster.best_iteration + 1], {**params, "rounds": booster.best_iteration + 1})
+    assert best is not None
+    return best[1], best[2], results
+
+
+def calibrate(booster: xgb.Booster, x_valid: np.ndarray, y_valid: np.ndarray, method: str, features: list[str]):
+    margin = booster.predict(xgb.DMatrix(x_valid, feature_names=features), output_margin=True)
+    if method == "platt":
+        fit = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), y_valid)
+        return {"method": "platt", "a": float(fit.coef_[0][0]), "b": float(fit.intercept_[0])}
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(1 / (1 + np.exp(-margin)), y_valid)
+    return {"method": "isotonic", "x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+
+
+def _fit_calibrated(cfg, x, y, weights, features) -> tuple[CalibratedModel, dict[str, Any], list[dict[str, Any]]]:
+    booster, params, grid = fit_booster(cfg, x, y, weights, features)
+    model = CalibratedModel(booster, features, calibrate(booster, x["valid"], y["valid"], cfg.calibration, features))
+    return model, params, grid
+
+
+def importance(booster: xgb.Booster, features: list[str]) -> pd.DataFrame:
+    gain = booster.get_score(importance_type="total_gain")
+    total = sum(gain.values()) or 1.0
+    frame = pd.DataFrame({"feature": features, "importance": [gain.get(f, 0.0) / total for f in features]})
+    frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+    return frame.assign(rank=np.arange(1, len(frame) + 1))
+
+
+def _health_baseline(rows: pd.DataFrame, kind: str) -> np.ndarray:
+    health = rows["health_score"].astype(float)
+    health = health.fillna(health.median() if health.notna().any() else 50.0).to_numpy()
+    return health if kind == "expansion" else 100.0 - health
+
+
+def _champion_on_window(
+    con: duckdb.DuckDBPyConnection, kind: str, test_rows: pd.DataFrame, y_test: np.ndarray
+) -> tuple[dict[str, Any] | None, float | None, str | None]:
+    """(champion row, its ROC AUC on these test rows, why it could not be evaluated)."""
+    from ml import model_file
+
+    champion = registry.champion_row(con, kind)
+    if champion is None:
+        return None, None, None
+    try:
+        model = model_file.read(champion["file_path"], champion["file_sha256"])
+        missing = [f for f in model.features if f not in test_rows.columns]
+        if missing:
+            raise ModelError(f"the test rows lack its feature(s) {', '.join(missing)}")
+        return champion, roc_auc(y_test, model.predict(feature_matrix(test_rows, model.features))), None
+    except ModelError as exc:
+        return champion, None, str(exc)
+
+
+def decide(
+    cfg: MlConfig,
+    run_auc: float | None,
+    champion: dict[str, Any] | None,
+    champion_auc: float | None,
+    champion_problem: str | None,
+    window: str,
+) -> tuple[str, str, list[str]]:
+    """(status, decision sentence, model ids to retire): the promotion rule."""
+    shown = "n/a" if run_auc is None else f"{run_auc:.3f}"
+    if run_auc is None or run_auc < cfg.min_roc_auc:
+        return "rejected", f"rejected: test ROC AUC {shown} is below the minimum {cfg.min_roc_auc:.3f}", []
+    if champion is None:
+        return "champion", f"promoted: first model of its kind (test ROC AUC {shown} on {window})", []
+    old = champion["model_id"]
+    if champion_auc is None:
+        reason = champion_problem or "it has no ROC AUC on these rows"
+        return "champion", f"promoted: champion {old} could not be evaluated on {window} ({reason})", [old]
+    if run_auc >= champion_auc - cfg.promotion_tolerance:
+        sentence = f"promoted: test ROC AUC {shown} >= champion {old}'s {champion_auc:.3f} on the same window {window}"
+        return "champion", sentence, [old]
+    return (
+        "challenger",
+        f"kept as challenger: test ROC AUC {shown} < champion {old}'s {champion_auc:.3f} on the same window {window}",
+        [],
+    )
+
+
+def train(
+    warehouse: str | Path,
+    kind: str = "churn",
+    config: MlConfig | None = None,
+    directory: str | Path | None = None,
+    features: list[str] = FEATURES,
+) -> registry.TrainingRun:
+    """Train, evaluate and register one model of `kind` ('churn' or 'expansion'); return the run."""
+    if kind not in LABELS:
+        raise ModelError(f"unknown model kind {kind!r}: churn or expansion")
+    cfg = config or load_config()
+    con = duckdb.connect(str(warehouse))
+    try:
+        data = load_training_data(con, features)
+        registry.ensure_tables(con)
+        rows = data.rows.assign(label=data.rows[LABELS[kind]].astype(int))
+        windows = split_periods(rows["observation_date"], cfg, data.horizon)
+        rows["period"] = period_of(rows["observation_date"], windows)
+        rows = rows[rows["period"].notna()].reset_index(drop=True)
+        parts = {p: rows[rows["period"] == p].reset_index(drop=True) for p in PERIODS}
+        what = "churn" if kind == "churn" else "expansion"
+        for p in PERIODS:
+            found = int(parts[p]["label"].sum())
+            if found < cfg.min_positives[p]:
+                raise ModelError(
+                    f"too few {what} examples to train: {found} positive rows in the {p} period "
+                    f"({windows[f'{p}_start']} to {windows[f'{p}_end']}), at least {cfg.min_positives[p]} needed "
+                    f"(ml/config.yml min_positives.{p})"
+                )
+        x = {p: feature_matrix(parts[p], features) for p in PERIODS}
+        y = {p: parts[p]["label"].to_numpy() for p in PERIODS}
+        weights = feedback_weights(parts["train"], data.feedback, kind, cfg)
+
+        model, params, grid = _fit_calibrated(cfg, x, y, weights, features)
+        p_test = model.predict(x["test"])
+        model.reference = {f: drift.reference(x["train"][:, i]) for i, f in enumerate(features)}
+        model.reference[drift.SCORE] = drift.reference(model.predict(x["train"]).astype(float))
+
+        churn_kw = {}
+        if kind == "churn":
+            churn_kw = {"rows": parts["test"], "churn_dates": data.churn_dates, "flag_threshold": cfg.risk_medium}
+        lr = make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(max_iter=2000),
+        )
+        lr.fit(x["train"], y["train"])
+        metrics = {
+            "xgboost": evaluate(y["test"], p_test, **churn_kw),
+            "health_score": evaluate(y["test"], _health_baseline(parts["test"], kind), is_probability=False),
+            "logistic_regression": evaluate(y["test"], lr.predict_proba(x["test"])[:, 1], **churn_kw),
+        }
+        details: dict[str, Any] = {
+            "rows": {p: int(len(parts[p])) for p in PERIODS},
+            "positives": {p: int(y[p].sum()) for p in PERIODS},
+        }
+        weighted = int((weights > 1).sum())
+        details["feedback"] = {"tasks_with_outcome": int(len(data.feedback)), "training_rows_weighted": weighted}
+        if weighted:
+            # The effect of the CSM feedback: the same search without the weights, on the same test rows.
+            plain, _, _ = _fit_calibrated(cfg, x, y, np.ones(len(y["train"])), features)
+            details["feedback"]["test_without_feedback"] = evaluate(y["test"], plain.predict(x["test"]))
+
+        window = f"{windows['test_start']} to {windows['test_end']}"
+        champion, champion_auc, problem = _champion_on_window(con, kind, parts["test"], y["test"])
+        if champion_auc is not None:
+            details["champion_on_test_window"] = {"model_id": champion["model_id"], "roc_auc": champion_auc}
+        status, decision, retire = decide(
+            cfg, metrics["xgboost"].get("roc_auc"), champion, champion_auc, problem, window
+        )
+
+        trained_at = datetime.now().replace(microsecond=0)
+        curve = calibration_curve(y["test"], p_test)
+        run = registry.TrainingRun(
+            model_id=f"{kind}-{trained_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
+            kind=kind,
+            trained_at=trained_at,
+            windows=windows,
+            features=features,
+            params={
+                **{k: v for k, v in params.items() if k != "nthread"},
+                "calibration": cfg.calibration,
+                "grid": grid,
+            },
+            metrics=metrics,
+            details=details,
+            data_fingerprint=fingerprint(rows, features),
+            calibration=curve,
+            lift=lift_curve(y["test"], p_test),
+            importance=importance(model.booster, features),
+            status=status,
+            decision=decision,
+            retire=retire,
+        )
+        registry.register(con, run, model, Path(directory) if directory else models_dir())
+        log.info("%s: %s", run.model_id, decision)
+        return run
+    finally:
+        con.close()
+
+
+def needs_training(warehouse: str | Path, kind: str, config: MlConfig | None = None) -> str | None:
+    """Why a model of `kind` should be trained now, or None when the latest one is recent enough."""
+    cfg = config or load_config()
+    con = duckdb.connect(str(warehouse))
+    try:
+        registry.ensure_tables(con)
+        champion = registry.champion_row(con, kind)
+        if champion is None:
+            return f"no champion {kind} model yet"
+        latest = con.execute("select max(test_end) from ml.model_registry where model_kind = ?", [kind]).fetchone()[0]
+        newest = con.execute(f"select max(observation_date) from {SNAPSHOTS} where label_is_complete").fetchone()[0]
+    finally:
+        con.close()
+    if newest is not None and (newest - latest).days >= cfg.retrain_every_days:
+        return f"labels complete to {newest}, {(newest - latest).days} days past the latest {kind} model's data"
+    return None
