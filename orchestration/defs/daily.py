@@ -2,11 +2,22 @@
 (retraining when the model is due) -> alerts -> quality gate -> reverse ETL -> reports. Asset checks
 (the ingestion suites, dbt tests, the gate on scores and alerts) run with the assets they check.
 
+Steps run one after another in one process (the in-process executor): the parallelism that pays on
+two cores is inside the steps (the sources load side by side, DuckDB and XGBoost use both cores),
+while a process per step would load the whole code location again for each of the ~14 steps.
+
 The schedule is off by default: the sandbox company only moves when told to (`make demo`, or
 `python -m sandbox advance` then a run). Switch it on in the UI for a real deployment.
 """
 
-from dagster import AssetSelection, DefaultScheduleStatus, Definitions, ScheduleDefinition, define_asset_job
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    Definitions,
+    ScheduleDefinition,
+    define_asset_job,
+    in_process_executor,
+)
 
 from orchestration.resources import WAREHOUSE_WRITE_TAG
 
@@ -19,6 +30,7 @@ def definitions() -> Definitions:
         DAILY_RUN,
         selection=AssetSelection.all(),
         tags=WAREHOUSE_WRITE_TAG,
+        executor_def=in_process_executor,
         description="Everything, in lineage order: load the sources, build the models, score the accounts "
         "(retrain when due), raise alerts, check them, sync them to Salesforce and Slack, build the reports.",
     )

@@ -1,4 +1,4 @@
-"""Ingestion assets: one multi-asset per source, one asset per raw table, GE suites as asset checks.
+"""Ingestion assets: one asset per raw table, Great Expectations suites as asset checks.
 
 Asset keys are `[<dataset>, <table>]`, e.g. `["raw_salesforce", "account"]`: the warehouse
 location of the table, and exactly the key dagster-dbt gives a dbt source table declared as source
@@ -11,18 +11,17 @@ before every run, which throws away a half-finished load package and re-extracts
 append-only events table that could duplicate rows after a crash. `runner.run_source` instead
 finishes a pending package first, then extracts what is new.
 
-A source is loaded as a unit (no subsetting): Zendesk's ticket export feeds two tables from one
-cursor, and the checks of a source run right after its load, in the same step.
-
-Sources run side by side (they are not in the warehouse pool): each extracts and normalizes on its
-own, and they take turns on the warehouse file only to load and check (`settings.warehouse_write_lock`).
-The longest loads start first (`dagster/priority`).
+All sources load in one step, side by side (see `ingest_assets`); the checks of a source run right
+after its load. A source is loaded as a unit: Zendesk's ticket export feeds two tables from one cursor.
 """
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Any
 
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -43,11 +42,9 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from dlt_pipelines import quality, runner, settings
 from dlt_pipelines.http import SourceFailure
-from orchestration.resources import WAREHOUSE_WRITE_TAG, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 INGEST_GROUP = "ingestion"
-# Higher runs first when steps wait for a free process: the longest loads on M first.
-PRIORITY = {"product_events": 3, "stripe": 2, "zendesk": 1, "salesforce": 0}
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -86,7 +83,17 @@ def _check_specs(source: str, keys: dict[str, AssetKey]) -> list[AssetCheckSpec]
     return out
 
 
-def source_assets(source: str) -> AssetsDefinition:
+@dataclass(frozen=True)
+class SourcePlan:
+    """What one source loads: its raw tables' asset keys and the checks on them."""
+
+    name: str
+    keys: dict[str, AssetKey]  # table -> asset key
+    specs: list[AssetSpec]
+    checks: list[AssetCheckSpec]
+
+
+def source_plan(source: str) -> SourcePlan:
     dataset = settings.DATASETS[source]
     translator = RawTableTranslator(dataset)
     dlt_source = runner.build_source(source, connect=False)
@@ -95,48 +102,84 @@ def source_assets(source: str) -> AssetsDefinition:
         for r in dlt_source.selected_resources.values()
     ]
     keys = {spec.key.path[-1]: spec.key for spec in specs}
-    checks = _check_specs(source, keys)
+    return SourcePlan(source, keys, specs, _check_specs(source, keys))
+
+
+def _results(
+    context: AssetExecutionContext, plan: SourcePlan, report: Any, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """Materializations of a loaded source, then its Great Expectations checks."""
+    for line in report.lines():
+        (context.log.warning if "quarantined" in line or "schema" in line else context.log.info)(line)
+    for table, key in plan.keys.items():
+        meta = report.as_metadata(table)
+        yield MaterializeResult(
+            asset_key=key,
+            metadata={
+                "rows_loaded": MetadataValue.int(meta["rows_loaded"]),
+                "quarantined": MetadataValue.int(meta["quarantined"]),
+                "quarantine_reasons": MetadataValue.json(meta["quarantine_reasons"]),
+                "new_columns": MetadataValue.json(meta["new_columns"] + meta["variant_columns"]),
+                "load_ids": MetadataValue.json(meta["load_ids"]),
+            },
+        )
+    results = {(r.table, r.check): r for r in quality.run_and_store(warehouse.file, plan.name, context.run.run_id)}
+    for check in plan.checks:
+        result = results.get((check.asset_key.path[-1], check.name))
+        yield AssetCheckResult(
+            asset_key=check.asset_key,
+            check_name=check.name,
+            passed=bool(result and result.success),
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "summary": result.summary if result else "table not in the warehouse yet",
+                "expectations": MetadataValue.json(result.expectations if result else []),
+            },
+        )
+
+
+def ingest_assets(sources: list[str]) -> AssetsDefinition:
+    """One step that loads the selected sources side by side (threads: dlt runs pipelines in
+    parallel threads; each source waits on its API or reads files while another normalizes). They
+    take turns on the warehouse file only to load (`settings.warehouse_write_lock`). A selection
+    loads whole sources: Zendesk's ticket export feeds two tables from one cursor."""
+    plans = {name: source_plan(name) for name in sources}
 
     @multi_asset(
-        name=f"ingest_{source}",
-        specs=specs,
-        check_specs=checks,
-        can_subset=False,
-        op_tags={**WAREHOUSE_WRITE_TAG, "dagster/priority": str(PRIORITY.get(source, 0))},
+        name="ingest_sources",
+        specs=[spec for plan in plans.values() for spec in plan.specs],
+        check_specs=[check for plan in plans.values() for check in plan.checks],
+        can_subset=True,
+        pool=WAREHOUSE_POOL,
+        op_tags=WAREHOUSE_WRITE_TAG,
     )
     def ingest(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
-        try:
-            report = runner.run_source(source, warehouse.file)
-        except SourceFailure as exc:
-            # One line naming source and endpoint is what the failure sensor posts to Slack.
-            raise Failure(description=str(exc), metadata={"source": exc.source, "endpoint": exc.endpoint}) from None
-        for line in report.lines():
-            (context.log.warning if "quarantined" in line or "schema" in line else context.log.info)(line)
-        for table, key in keys.items():
-            meta = report.as_metadata(table)
-            yield MaterializeResult(
-                asset_key=key,
-                metadata={
-                    "rows_loaded": MetadataValue.int(meta["rows_loaded"]),
-                    "quarantined": MetadataValue.int(meta["quarantined"]),
-                    "quarantine_reasons": MetadataValue.json(meta["quarantine_reasons"]),
-                    "new_columns": MetadataValue.json(meta["new_columns"] + meta["variant_columns"]),
-                    "load_ids": MetadataValue.json(meta["load_ids"]),
-                },
-            )
-        results = {(r.table, r.check): r for r in quality.run_and_store(warehouse.file, source, context.run.run_id)}
-        for check in checks:
-            table = check.asset_key.path[-1]
-            result = results.get((table, check.name))
-            yield AssetCheckResult(
-                asset_key=check.asset_key,
-                check_name=check.name,
-                passed=bool(result and result.success),
-                severity=AssetCheckSeverity.ERROR,
-                metadata={
-                    "summary": result.summary if result else "table not in the warehouse yet",
-                    "expectations": MetadataValue.json(result.expectations if result else []),
-                },
+        selected = set(context.selected_asset_keys)
+        selected_checks = set(context.selected_asset_check_keys)
+        chosen = [p for p in plans.values() if selected & set(p.keys.values())]
+        failures: list[SourceFailure] = []
+        with ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="ingest") as pool:
+            futures = {pool.submit(runner.run_source, p.name, warehouse.file): p for p in chosen}
+            for future in as_completed(futures):
+                plan = futures[future]
+                try:
+                    report = future.result()
+                except SourceFailure as exc:
+                    context.log.error(str(exc))
+                    failures.append(exc)
+                    continue
+                for result in _results(context, plan, report, warehouse):
+                    if isinstance(result, AssetCheckResult):
+                        if AssetCheckKey(result.asset_key, result.check_name) in selected_checks:
+                            yield result
+                    elif result.asset_key in selected:
+                        yield result
+        if failures:
+            # One line per failed source (source and endpoint) is what the failure sensor posts to
+            # Slack; the sources that loaded keep their materializations.
+            raise Failure(
+                description="; ".join(str(f) for f in failures),
+                metadata={"sources": [f.source for f in failures], "endpoints": [f.endpoint for f in failures]},
             )
 
     return ingest
@@ -144,7 +187,7 @@ def source_assets(source: str) -> AssetsDefinition:
 
 def definitions() -> Definitions:
     """Assets for every source switched on in config; a switched-off source simply has none."""
-    assets = [source_assets(name) for name in settings.enabled_sources()]
+    assets = [ingest_assets(list(settings.enabled_sources()))]
     job = define_asset_job(
         "daily_ingest",
         selection=AssetSelection.groups(INGEST_GROUP),

@@ -127,7 +127,7 @@ def test_a_killed_run_rerun_leaves_no_duplicates_and_loses_nothing(live: Live, t
 def test_failure_sensor_posts_the_failure_line_to_slack(live: Live, tmp_path: Path) -> None:
     from dagster import DagsterInstance, build_run_status_sensor_context, materialize
 
-    from orchestration.defs.ingest import source_assets
+    from orchestration.defs.ingest import ingest_assets
     from orchestration.defs.sensors import notify_slack_on_failure
     from orchestration.resources import WarehouseResource
 
@@ -135,7 +135,7 @@ def test_failure_sensor_posts_the_failure_line_to_slack(live: Live, tmp_path: Pa
     live.emulator.fault(system="stripe", endpoint="customers", kind="server_error", status=503)
     instance = DagsterInstance.ephemeral()
     result = materialize(
-        [source_assets("stripe")],
+        [ingest_assets(["stripe"])],
         instance=instance,
         resources={"warehouse": WarehouseResource(path=str(warehouse))},
         raise_on_error=False,
