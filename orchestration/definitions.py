@@ -2,12 +2,17 @@
 
 from dagster import Definitions
 
-from orchestration.defs import ingest, sensors, transform
+from orchestration.defs import alerts, daily, ingest, ml, reports, reverse_etl, sensors, transform
 from orchestration.resources import WarehouseResource
 
 defs = Definitions.merge(
+    daily.definitions(),
     ingest.definitions(),
+    ml.definitions(),
     sensors.definitions(),
     transform.definitions(),
+    reports.definitions(),
+    alerts.definitions(),
+    reverse_etl.definitions(),
     Definitions(resources={"warehouse": WarehouseResource()}),
 )

@@ -39,6 +39,7 @@ STAGES = (
 )
 STEP_EVENT = re.compile(r" - (?P<step>[\w.\[\]]+) - (?P<event>STEP_START|STEP_SUCCESS|STEP_FAILURE|STEP_SKIPPED) - ")
 STEP_SECONDS = re.compile(r" in (?:(?P<m>\d+)m)?(?P<s>[\d.]+)s\b|in (?P<ms>[\d.]+)ms")
+RUN_ID = re.compile(r" - (?P<run_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) - ")
 CHECK_FAILED = re.compile(r"Asset check '(?P<check>[^']+)' on '(?P<asset>[^']+)' failed")
 
 
@@ -95,7 +96,7 @@ def run_daily_job(log_file: Path) -> tuple[bool, dict[str, float], float]:
     per_stage: dict[str, float] = defaultdict(float)
     running: set[str] = set()
     done = 0
-    failed: list[str] = []
+    run_id = None
     log_file.parent.mkdir(parents=True, exist_ok=True)
     print(f"running {DAILY_JOB} (full log: {log_file})", flush=True)
     with log_file.open("w") as log:
@@ -103,6 +104,8 @@ def run_daily_job(log_file: Path) -> tuple[bool, dict[str, float], float]:
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
+            if run_id is None and (m := RUN_ID.search(line)):
+                run_id = m.group("run_id")
             if m := CHECK_FAILED.search(line):
                 print(f"  ! check {m.group('check')} on {m.group('asset')} failed", flush=True)
             m = STEP_EVENT.search(line)
@@ -116,14 +119,20 @@ def run_daily_job(log_file: Path) -> tuple[bool, dict[str, float], float]:
                 continue
             running.discard(step)
             done += 1
-            seconds = _seconds(line)
-            per_stage[stage_of(step)] += seconds
             status = {"STEP_SUCCESS": "ok", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[event]
-            print(f"  [{elapsed:5.0f} s] {step}: {status} in {seconds:.1f} s ({done} done)", flush=True)
-            if event == "STEP_FAILURE":
-                failed.append(step)
+            print(f"  [{elapsed:5.0f} s] {step}: {status} in {_seconds(line):.1f} s ({done} done)", flush=True)
         code = proc.wait()
     wall = time.perf_counter() - started
+    failed: list[str] = []
+    if run_id is not None:
+        # The run's own record (not the log lines) says how long each step took and which failed.
+        from dagster import DagsterInstance
+
+        for stat in DagsterInstance.get().get_run_step_stats(run_id):
+            if stat.start_time and stat.end_time:
+                per_stage[stage_of(stat.step_key)] += stat.end_time - stat.start_time
+            if stat.status is not None and stat.status.value == "FAILURE":
+                failed.append(stat.step_key)
     if code != 0 or failed:
         print(f"{DAILY_JOB} FAILED ({', '.join(failed) or f'exit {code}'}); see {log_file}", flush=True)
     return code == 0 and not failed, dict(per_stage), wall

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Serves the built site (reports/build/) on 127.0.0.1 only.
-# Usage: reports/scripts/serve.sh [port]   (default: $REPORTS_PORT or 3000)
+# Usage: reports/scripts/serve.sh [port]   (default: $REPORTS_PORT or 3001; Dagster has 3000)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-port="${1:-${REPORTS_PORT:-3000}}"
+port="${1:-${REPORTS_PORT:-3001}}"
 if [ ! -f build/index.html ]; then
 	echo "reports: no build/ yet; run reports/scripts/build.sh first" >&2
 	exit 1

@@ -3,13 +3,14 @@
 // site and prints what it saw as JSON; tests/reports/test_reports_site.py makes the assertions.
 //
 //   node tests/reports/browser_check.mjs '<json spec>'
-// spec: { baseUrl, artifactsDir, bigValueTitles: [..], segment, directAccountId, chromium? }
+// spec: { baseUrl, artifactsDir, pages: [{ name, path, bigValueTitles?, waitForRows? }], segment,
+//         clickedAccountName, chromium? }
 //
-// Observed: BigValue texts and table rows on the portfolio page, the table after choosing `segment` in
-// the Segment dropdown (that query runs in the page, in DuckDB-Wasm), the account page reached by
-// clicking the first filtered row, an account page loaded directly, every request the browser made
-// (workers included), console errors, page errors, failed requests and HTTP errors. Screenshots go to
-// artifactsDir.
+// Observed: each page loaded directly (headings, BigValue texts, every table's rows), the at-risk table
+// after choosing `segment` in the Segment dropdown (that query runs in the page, in DuckDB-Wasm), the
+// account page reached by clicking the first filtered row, every request the browser made (workers
+// included), console errors, page errors, failed requests and HTTP errors. Screenshots of the
+// portfolio and account pages go to artifactsDir.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +46,8 @@ const readBigValues = (page, titles) =>
 // DataTable renders a second copy of each table inside a (closed) full-screen <dialog>; rows are
 // the <tr>s with <td>s (there is no <tbody>).
 const TABLES = `article table:not(dialog table)`;
-const ROWS = `${TABLES} tr:has(td)`;
+// Data rows have two cells or more (a one-column link table sits in some pages' layout).
+const ROWS = `${TABLES} tr:has(td + td)`;
 
 /** Header and body cell texts of the `index`-th table in the article. */
 const readTable = (page, index = 0) =>
@@ -64,7 +66,6 @@ const readTable = (page, index = 0) =>
 		[TABLES, index]
 	);
 
-const waitForRows = (page) => page.locator(ROWS).first().waitFor({ timeout: TIMEOUT });
 
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reports-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
@@ -100,65 +101,57 @@ try {
 	};
 	context.on('page', watch);
 
-	// Portfolio: prerendered numbers, then the table that the page's DuckDB fills in.
-	const page = context.pages()[0] ?? (await context.newPage());
-	watch(page);
-	await page.goto(`${spec.baseUrl}/`, { waitUntil: 'networkidle', timeout: TIMEOUT });
-	await waitForRows(page);
-	observed.portfolio = {
-		bigValues: await readBigValues(page, spec.bigValueTitles),
-		table: await readTable(page)
-	};
-	const portfolioShot = path.join(spec.artifactsDir, 'portfolio.png');
-	await page.screenshot({ path: portfolioShot, fullPage: true });
-	observed.screenshots.portfolio = portfolioShot;
+	// Every page: loaded directly, its BigValues and tables read once the page's queries are done.
+	observed.pages = {};
+	for (const { name, path: urlPath, bigValueTitles = [], waitForRows = true } of spec.pages) {
+		const page = await context.newPage();
+		await page.goto(`${spec.baseUrl}${urlPath}`, { waitUntil: 'networkidle', timeout: TIMEOUT });
+		if (waitForRows) await page.locator(ROWS).first().waitFor({ timeout: TIMEOUT });
+		if (name === 'account') await page.locator('article h1', { hasText: spec.accountName }).waitFor({ timeout: TIMEOUT });
+		const tables = [];
+		for (let i = 0; i < (await page.locator(TABLES).count()); i++) tables.push(await readTable(page, i));
+		observed.pages[name] = {
+			url: page.url(),
+			headings: await page.locator('article h1').allInnerTexts(),
+			bigValues: await readBigValues(page, bigValueTitles),
+			tables
+		};
+		if (name === 'portfolio' || name === 'account') {
+			await page.locator('article canvas').first().waitFor({ timeout: TIMEOUT });
+			const shot = path.join(spec.artifactsDir, `${name}.png`);
+			await page.screenshot({ path: shot, fullPage: true });
+			observed.screenshots[name] = shot;
+		}
+		if (name !== 'atRisk') await page.close();
+	}
 
-	// Segment dropdown: the filtered query runs in the browser.
-	await page.getByRole('combobox', { name: 'Segment' }).click();
-	observed.dropdownOptions = await page.getByRole('option').allInnerTexts();
-	await page.getByRole('option', { name: spec.segment, exact: true }).click();
-	await page.waitForFunction(
+	// At-risk page: the Segment dropdown filters the table (the query runs in the page's DuckDB).
+	const atRisk = context.pages().find((p) => p.url().includes('/at-risk/'));
+	await atRisk.getByRole('combobox', { name: 'Segment' }).click();
+	observed.dropdownOptions = await atRisk.getByRole('option').allInnerTexts();
+	await atRisk.getByRole('option', { name: spec.segment, exact: true }).click();
+	await atRisk.waitForFunction(
 		([rowsSelector, segment]) => {
 			const rows = [...document.querySelectorAll(rowsSelector)];
-			const segments = rows.map((tr) => tr.querySelectorAll('td')[2]?.innerText.trim());
+			const segments = rows.map((tr) => tr.querySelectorAll('td')[1]?.innerText.trim());
 			return segments.length > 0 && segments.every((s) => s === segment);
 		},
 		[ROWS, spec.segment],
 		{ timeout: TIMEOUT }
 	);
-	observed.filtered = { table: await readTable(page) };
+	observed.filtered = { table: await readTable(atRisk) };
 
-	// Clicking a row follows its link to the account page (client-side navigation).
+	// Clicking the first filtered row opens that account's page (client-side navigation).
 	await Promise.all([
-		page.waitForURL(/\/accounts\/[^/]+\/$/, { timeout: TIMEOUT }),
-		page.locator(ROWS).first().click()
+		atRisk.waitForURL(/\/accounts\/\?id=/, { timeout: TIMEOUT }),
+		atRisk.locator(ROWS).first().click()
 	]);
-	await page.waitForLoadState('networkidle');
-	await waitForRows(page);
+	await atRisk.waitForLoadState('networkidle');
+	await atRisk.locator('article h1', { hasText: spec.clickedAccountName }).waitFor({ timeout: TIMEOUT });
 	observed.clickedAccount = {
-		url: page.url(),
-		headings: await page.locator('article h1').allInnerTexts(),
-		bigValues: await readBigValues(page, ['ARR', 'Health score']),
-		table: await readTable(page)
+		url: atRisk.url(),
+		headings: await atRisk.locator('article h1').allInnerTexts()
 	};
-
-	// An account page loaded directly (prerendered), with its chart drawn.
-	const direct = await context.newPage();
-	await direct.goto(`${spec.baseUrl}/accounts/${spec.directAccountId}/`, {
-		waitUntil: 'networkidle',
-		timeout: TIMEOUT
-	});
-	await waitForRows(direct);
-	await direct.locator('article canvas').first().waitFor({ timeout: TIMEOUT });
-	observed.directAccount = {
-		url: direct.url(),
-		headings: await direct.locator('article h1').allInnerTexts(),
-		bigValues: await readBigValues(direct, ['ARR', 'Health score']),
-		table: await readTable(direct)
-	};
-	const accountShot = path.join(spec.artifactsDir, `account-${spec.directAccountId}.png`);
-	await direct.screenshot({ path: accountShot, fullPage: true });
-	observed.screenshots.account = accountShot;
 } catch (e) {
 	observed.driverError = String(e?.stack ?? e);
 } finally {

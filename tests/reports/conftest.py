@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from .reports_testlib import REPO, REPORTS, BuiltSite, Expected, build_test_warehouse
+from .expected import Expected, expected_figures
+from .reports_testlib import REPO, REPORTS, BuiltSite, make_report_warehouse
 
 ARTIFACTS = REPO / "data" / "test-artifacts" / "reports"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -64,9 +65,17 @@ def network_can_be_cut() -> bool:
 
 
 @pytest.fixture(scope="session")
-def built_site(reports_node_modules: Path, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> BuiltSite:
+def report_warehouse(built_warehouse: tuple[Path, object], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The S warehouse built by dbt plus constructed score, alert and sync tables (read-only for tests)."""
+    return make_report_warehouse(built_warehouse[0], tmp_path_factory.mktemp("reports-warehouse") / "warehouse.duckdb")
+
+
+@pytest.fixture(scope="session")
+def built_site(
+    reports_node_modules: Path, report_warehouse: Path, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
+) -> BuiltSite:
     work = tmp_path_factory.mktemp("reports-site")
-    warehouse = build_test_warehouse(work / "warehouse.duckdb")
+    warehouse = report_warehouse
     project = work / "reports"
     project.mkdir()
     for name in PROJECT_FILES:
@@ -86,7 +95,7 @@ def built_site(reports_node_modules: Path, tmp_path_factory: pytest.TempPathFact
     summary = f"reports/scripts/build.sh, network {network}, {seconds:.0f} s, exit {proc.returncode}"
     (artifacts_dir / "build.log").write_text(f"{summary}\n\n{proc.stdout}{proc.stderr}")
     assert proc.returncode == 0, f"report build failed (network {network}):\n{_tail(proc)}"
-    return BuiltSite(project, project / "build", warehouse, offline)
+    return BuiltSite(project, project / "build", warehouse, offline, seconds)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -119,83 +128,19 @@ def browser_run(chromium: Path, site_url: str, artifacts_dir: Path, expected: Ex
     spec = {
         "baseUrl": site_url,
         "artifactsDir": str(artifacts_dir),
-        "bigValueTitles": list(expected.big_values),
+        "pages": expected.pages,
         "segment": expected.segment,
-        "directAccountId": expected.direct_account["account_id"],
+        "clickedAccountName": expected.clicked_account_name,
+        "accountName": expected.account_name,
         "chromium": str(chromium),
     }
-    proc = _run(["node", str(Path(__file__).with_name("browser_check.mjs")), json.dumps(spec)], timeout=300)
+    proc = _run(["node", str(Path(__file__).with_name("browser_check.mjs")), json.dumps(spec)], timeout=600)
     assert proc.returncode == 0, f"browser_check.mjs failed:\n{_tail(proc)}"
     observed = json.loads(proc.stdout)
     (artifacts_dir / "browser-observations.json").write_text(json.dumps(observed, indent=2))
     return observed
 
 
-def usd(value: float) -> str:
-    return f"${value:,.0f}"
-
-
-def one_decimal(value: float) -> str:
-    return f"{value:.1f}"
-
-
 @pytest.fixture(scope="session")
 def expected(built_site: BuiltSite) -> Expected:
-    import duckdb
-
-    con = duckdb.connect(str(built_site.warehouse), read_only=True)
-    try:
-        accounts, total_arr, at_risk = con.execute(
-            """select count(*), sum(arr), sum(case when health_tier = 'red' then arr else 0 end)
-               from marts.customer_360"""
-        ).fetchone()
-        rows = con.execute(
-            """select account_id, account_name, csm_name, segment, arr, health_tier, health_score
-               from marts.customer_360 order by arr desc"""
-        ).fetchall()
-        segments = [s for (s,) in con.execute("select distinct segment from marts.customer_360 order by 1").fetchall()]
-        # The red account with the most ARR: the one a CS leader opens first.
-        direct_id = con.execute(
-            "select account_id from marts.customer_360 where health_tier = 'red' order by arr desc limit 1"
-        ).fetchone()[0]
-        history = con.execute(
-            """select strftime(snapshot_date, '%Y-%m-%d'), health_score from marts.health_score_history
-               where account_id = ? order by snapshot_date""",
-            [direct_id],
-        ).fetchall()
-    finally:
-        con.close()
-
-    def table_row(r: tuple) -> list[str]:
-        _, name, csm, segment, arr, tier, score = r
-        return [name, csm, segment, usd(float(arr)), tier, one_decimal(score)]
-
-    def account(r: tuple) -> dict[str, str]:
-        account_id, name, csm, segment, arr, tier, score = r
-        return {
-            "account_id": str(account_id),
-            "name": name,
-            "csm": csm,
-            "segment": segment,
-            "tier": tier,
-            "arr": usd(float(arr)),
-            "health_score": one_decimal(score),
-        }
-
-    segment = "SMB"
-    segment_rows = [r for r in rows if r[3] == segment]
-    return Expected(
-        big_values={
-            "Accounts": f"{accounts:,}",
-            "Total ARR": usd(float(total_arr)),
-            "At-risk ARR (red tier)": usd(float(at_risk)),
-        },
-        all_rows=[table_row(r) for r in rows],
-        segment=segment,
-        segment_rows=[table_row(r) for r in segment_rows],
-        segments=segments,
-        direct_account=account(next(r for r in rows if r[0] == direct_id)),
-        direct_history=[[day, one_decimal(score)] for day, score in history],
-        clicked_account=account(segment_rows[0]),
-        account_ids=[str(r[0]) for r in rows],
-    )
+    return expected_figures(built_site.warehouse)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .reports_testlib import REPORTS, build_test_warehouse
+from .reports_testlib import REPORTS
 
 PATCH = REPORTS / "scripts" / "patch-offline-duckdb.mjs"
 UNIVERSAL_SQL = Path("@evidence-dev") / "universal-sql"
@@ -98,26 +98,42 @@ def project_copy(reports_node_modules: Path, tmp_path: Path) -> Path:
     return project
 
 
-def test_snapshot_copies_only_marts(project_copy: Path, tmp_path: Path) -> None:
-    warehouse = build_test_warehouse(tmp_path / "warehouse.duckdb")
+def test_snapshot_copies_what_the_pages_read(project_copy: Path, report_warehouse: Path) -> None:
+    proc = run_node(project_copy / "scripts" / "snapshot-warehouse.mjs", report_warehouse, cwd=project_copy)
+
+    assert proc.returncode == 0, proc.stderr
+    with duckdb.connect(str(project_copy / "sources" / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
+        names = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+        tables = {t for (t,) in names}
+        (accounts,) = con.execute("select count(*) from marts.customer_360").fetchone()
+        loaded = {s for (s,) in con.execute("select distinct source from load_info.raw_loads").fetchall()}
+    with duckdb.connect(str(report_warehouse), read_only=True) as con:
+        (want_accounts,) = con.execute("select count(*) from marts.customer_360").fetchone()
+    assert {"marts.customer_360", "ml.account_scores_latest", "alerts.alerts", "reverse_etl.sync_runs"} <= tables
+    assert "staging.stg_zendesk__tickets" in tables and "staging.stg_product__events" not in tables
+    assert not any(t.startswith("raw_") and not t.startswith("raw_quality.") for t in tables)
+    assert accounts == want_accounts
+    assert loaded == {"salesforce", "zendesk", "stripe", "product"}
+
+
+def test_snapshot_names_the_missing_tables(project_copy: Path, report_warehouse: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(report_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop schema alerts cascade")
 
     proc = run_node(project_copy / "scripts" / "snapshot-warehouse.mjs", warehouse, cwd=project_copy)
 
-    assert proc.returncode == 0, proc.stderr
-    con = duckdb.connect(str(project_copy / "sources" / "warehouse" / "warehouse.duckdb"), read_only=True)
-    try:
-        tables = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables order by 1"
-        ).fetchall()
-        (accounts,) = con.execute("select count(*) from marts.customer_360").fetchone()
-    finally:
-        con.close()
-    assert [t for (t,) in tables] == ["marts.customer_360", "marts.health_score_history"]
-    assert accounts == 12
+    assert proc.returncode == 1
+    assert "lacks tables the reports read: alerts.alerts, alerts.rule_precision" in proc.stderr
+    assert not (project_copy / "sources" / "warehouse" / "warehouse.duckdb").exists()
 
 
-def test_snapshot_fails_while_a_writer_holds_the_warehouse(project_copy: Path, tmp_path: Path) -> None:
-    warehouse = build_test_warehouse(tmp_path / "warehouse.duckdb")
+def test_snapshot_fails_while_a_writer_holds_the_warehouse(
+    project_copy: Path, report_warehouse: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(report_warehouse, warehouse)
     writer = duckdb.connect(str(warehouse))  # holds DuckDB's file lock, as a pipeline run would
     try:
         proc = run_node(project_copy / "scripts" / "snapshot-warehouse.mjs", warehouse, cwd=project_copy)

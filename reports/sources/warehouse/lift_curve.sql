@@ -1,0 +1,1 @@
+select * from ml.lift_curve

@@ -1,0 +1,1 @@
+select source, load_id, status, inserted_at from load_info.raw_loads

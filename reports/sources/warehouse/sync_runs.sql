@@ -1,0 +1,1 @@
+select * from reverse_etl.sync_runs
