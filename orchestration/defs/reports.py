@@ -91,12 +91,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Build or serve the Evidence report site.")
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build reports/build/ from a warehouse")
-    build.add_argument("--warehouse", type=Path, default=Path("data/warehouse.duckdb"))
+    build.add_argument("--warehouse", type=Path, default=None, help="default: COPILOT_WAREHOUSE")
     serve = sub.add_parser("serve", help="serve reports/build/ on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args()
     if args.command == "build":
-        print(build_site(args.warehouse.resolve())[0])
+        from dlt_pipelines.settings import warehouse_path
+
+        try:
+            print(build_site((args.warehouse or warehouse_path()).resolve())[0])
+        except Failure as failure:
+            raise SystemExit(f"{failure.metadata['log'].value}\n{failure.description}") from None
     else:
         server = serve_site(args.port)
         try:
