@@ -115,7 +115,12 @@ class TableSpec:
             "date": pa.date32(),
         }
         cols = {n: h["data_type"] for n, h in self.column_hints().items() if h.get("data_type") in arrow}
-        return pa.table({n: pa.array([], arrow[t]) for n, t in cols.items()})
+        fields = [pa.field(n, arrow[t]) for n, t in cols.items()]
+        # The columns dlt adds to every row it normalizes from API records, NOT NULL as it declares
+        # them: DuckDB cannot add a column with a constraint to an existing table, so the table must
+        # have them from the start, or the first real records (the first Tasks) fail to load.
+        fields += [pa.field(name, pa.string(), nullable=False) for name in ("_dlt_load_id", "_dlt_id")]
+        return pa.Table.from_pylist([], schema=pa.schema(fields))
 
     @property
     def timestamp_fields(self) -> list[str]:

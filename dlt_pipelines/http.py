@@ -46,6 +46,7 @@ def describe_failure(source: str, exc: BaseException) -> SourceFailure:
     """Find the HTTP (or file) error at the root of a dlt failure and phrase it in one line."""
     seen: set[int] = set()
     current: BaseException | None = exc
+    innermost: BaseException = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, SourceFailure):
@@ -68,6 +69,10 @@ def describe_failure(source: str, exc: BaseException) -> SourceFailure:
             return SourceFailure(source, "configuration", str(current))
         if isinstance(current, OSError) and getattr(current, "filename", None):
             return SourceFailure(source, str(current.filename), current.strerror or str(current))
+        innermost = current
         current = current.__cause__ or current.__context__
-    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return SourceFailure(source, "pipeline", first_line)
+    # Nothing HTTP-shaped: the innermost error says what went wrong (dlt's own message around it
+    # ends in "with exception:" and the detail on the next lines).
+    first_line = (str(innermost).strip().splitlines() or [type(innermost).__name__])[0]
+    step = getattr(exc, "step", None)
+    return SourceFailure(source, f"pipeline {step}" if step else "pipeline", first_line)

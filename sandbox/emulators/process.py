@@ -27,9 +27,11 @@ def start_server(
     stderr: IO[bytes] | int | None = subprocess.DEVNULL,
     env: dict[str, str] | None = None,
     timeout: float = 60,
+    tls_port: int = 0,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Serve `data_dir` over plain HTTP on a free port; return the process and its base URL once it
-    has printed its ready line. In its own session, so a test runner's Ctrl-C does not reach it."""
+    """Serve `data_dir` over plain HTTP on a free port (and HTTPS on `tls_port` when not 0, e.g. a
+    `free_port()`, for clients that speak HTTPS only); return the process and its HTTP base URL once
+    it has printed its ready line. In its own session, so a test runner's Ctrl-C does not reach it."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -41,7 +43,7 @@ def start_server(
         "--port",
         str(port),
         "--tls-port",
-        "0",
+        str(tls_port),
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)} if env is None else env
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)

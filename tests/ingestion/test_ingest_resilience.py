@@ -199,3 +199,30 @@ def test_file_exports_load_into_the_same_raw_tables(live: Live, tmp_path: Path) 
         for source in ("salesforce", "zendesk", "stripe"):
             live.monkeypatch.delenv(f"SOURCES__{source.upper()}__MODE")
             live.monkeypatch.delenv(f"SOURCES__{source.upper()}__FILES_URL")
+
+
+def test_the_first_tasks_load_into_the_table_created_while_there_were_none(live: Live, tmp_path: Path) -> None:
+    """A company's first Tasks (the ones the product's sync creates) arrive after the raw table was
+    created empty: they must load into it."""
+    import requests
+
+    from sandbox.emulators.credentials import SALESFORCE
+
+    assert live.emulator.query("SELECT count(*) FROM sf_task")[0][0] == 0, "the S world starts with no Tasks"
+    warehouse = fresh(live, tmp_path)
+    runner.run_source("salesforce", warehouse)
+    assert count(warehouse, "raw_salesforce.task") == 0
+    form = {"grant_type": "client_credentials", **{k: SALESFORCE[k] for k in ("client_id", "client_secret")}}
+    token = requests.post(f"{live.emulator.url}/services/oauth2/token", data=form, timeout=10).json()
+    (account,) = live.emulator.query("SELECT Id FROM sf_account LIMIT 1")[0]
+    created = requests.post(
+        f"{token['instance_url']}/services/data/v61.0/sobjects/Task",
+        json={"Subject": "Usage down 40 %", "WhatId": account, "Copilot_Alert_Id__c": "alert-1"},
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    runner.run_source("salesforce", warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("SELECT what_id, copilot_alert_id__c FROM raw_salesforce.task").fetchall()
+    assert rows == [(account, "alert-1")]

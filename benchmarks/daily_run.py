@@ -1,0 +1,123 @@
+"""The daily run end to end, as Dagster runs it (`daily_run`, in process), on a private copy of a world:
+first from scratch (empty warehouse, no model), then again after the world advanced one day.
+
+Targets on M, 2 cores: the full run without the report build at most 3 minutes; the incremental day at
+most 15 % of it. The report build is measured on its own (`benchmarks/reports.py`).
+
+Figures: wall time per run, seconds per stage (from the run's step records), peak memory of this
+process and of its children (the dbt CLI and the emulator server), accounts scored, alerts, records
+sent to Salesforce and Slack per run.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sandbox.emulators.process import REPO, free_port, start_server, stop_server
+
+FULL_SECONDS = 180.0
+INCREMENTAL_SHARE = 0.15
+REPORT_ASSET = ("reports", "site")
+
+
+def _execute(instance: Any) -> tuple[bool, float, dict[str, float]]:
+    from dagster import AssetKey
+
+    from orchestration.definitions import defs
+    from orchestration.demo import stage_of
+
+    job = defs.resolve_job_def("daily_run")
+    keys = [k for k in defs.resolve_asset_graph().executable_asset_keys if k != AssetKey(list(REPORT_ASSET))]
+    start = time.perf_counter()
+    result = job.execute_in_process(instance=instance, asset_selection=keys, raise_on_error=False)
+    wall = time.perf_counter() - start
+    per_stage: dict[str, float] = defaultdict(float)
+    for stat in instance.get_run_step_stats(result.run_id):
+        if stat.start_time and stat.end_time:
+            per_stage[stage_of(stat.step_key)] += stat.end_time - stat.start_time
+    return result.success, wall, {k: round(v, 1) for k, v in per_stage.items()}
+
+
+def _outcome(warehouse: Path) -> dict[str, Any]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        scored = con.execute("select count(*) from ml.account_scores_latest").fetchone()[0]
+        alerts = con.execute("select count(*) from alerts.alerts where status <> 'closed'").fetchone()[0]
+        sent = dict(
+            con.execute(
+                "select destination, sum(rows_sent) from reverse_etl.sync_runs "
+                "where started_at = (select max(started_at) from reverse_etl.sync_runs r "
+                "where r.destination = sync_runs.destination) group by 1"
+            ).fetchall()
+        )
+    return {"accounts_scored": scored, "alerts_live": alerts, "sent": {k: int(v or 0) for k, v in sent.items()}}
+
+
+def run(data_dir: Path | str, root: Path | str) -> dict[str, Any]:
+    data_dir, root = Path(data_dir), Path(root)
+    work = root / "daily-run"
+    shutil.rmtree(work, ignore_errors=True)
+    world = work / "sandbox"
+    shutil.copytree(data_dir, world, ignore=shutil.ignore_patterns("truth", "*.log"))
+    warehouse = work / "warehouse" / "warehouse.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    tls = free_port()
+    server, url = start_server(world, tls_port=tls)
+    try:
+        os.environ.update(
+            {
+                "SOURCES__SALESFORCE__LOGIN_URL": url,
+                "SOURCES__ZENDESK__BASE_URL": url,
+                "SOURCES__STRIPE__BASE_URL": url,
+                "SOURCES__PRODUCT_EVENTS__FILES_URL": str(world / "exports" / "events"),
+                "COPILOT_WAREHOUSE": str(warehouse),
+                "COPILOT_MODELS_DIR": str(work / "models"),
+                "REVERSE_ETL__SALESFORCE__LOGIN_URL": f"https://127.0.0.1:{tls}",
+                "REVERSE_ETL__SALESFORCE__CA_BUNDLE": str(world / "tls" / "ca.pem"),
+                "REVERSE_ETL__SLACK__BASE_URL": f"{url}/api/",
+                "COPILOT__SLACK_WEBHOOK_URL": f"{url}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
+            }
+        )
+        from dagster import DagsterInstance
+
+        instance = DagsterInstance.ephemeral()
+        ok_full, full_s, full_stages = _execute(instance)
+        if not ok_full:
+            raise RuntimeError("the full daily run failed")
+        full_outcome = _outcome(warehouse)
+        cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(world), "advance", "--days", "1"]
+        subprocess.run(cmd, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True, capture_output=True)
+        ok_inc, inc_s, inc_stages = _execute(instance)
+        if not ok_inc:
+            raise RuntimeError("the incremental daily run failed")
+        inc_outcome = _outcome(warehouse)
+    finally:
+        stop_server(server)
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    share = inc_s / full_s
+    return {
+        "full_s": round(full_s, 1),
+        "full_stages_s": full_stages,
+        "full": full_outcome,
+        "incremental_s": round(inc_s, 1),
+        "incremental_stages_s": inc_stages,
+        "incremental": inc_outcome,
+        "incremental_share": round(share, 3),
+        "peak_children_mb": round(children_mb),
+        "met": full_s <= FULL_SECONDS and share <= INCREMENTAL_SHARE,
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(Path(sys.argv[1]), Path(sys.argv[2])), indent=2))
