@@ -51,3 +51,18 @@
         cast('1900-01-01' as date)
     {%- endif -%}
 {%- endmacro %}
+
+{#- The data clock's as-of date plus `days`, as a date literal read when the model compiles (the
+    clock model is built before anything that reads it): a constant filter on a large source lets
+    the engine skip the row groups outside it, where a join with the clock would scan them all.
+    Before the clock's first build (`dbt compile` on a new warehouse) the literal filters nothing. -#}
+{% macro clock_date_literal(clock_relation, days=0) -%}
+    {%- if execute and load_relation(clock_relation) is not none -%}
+        {%- set result = run_query("select cast(" ~ add_days('as_of_date', days) ~ " as " ~ dbt.type_string()
+                                   ~ ") from " ~ clock_relation) -%}
+        {%- set value = result.columns[0].values()[0] if result and result.rows | length else none -%}
+        {{- "cast('" ~ value ~ "' as date)" if value else "cast('1900-01-01' as date)" -}}
+    {%- else -%}
+        cast('1900-01-01' as date)
+    {%- endif -%}
+{%- endmacro %}

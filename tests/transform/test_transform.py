@@ -57,6 +57,7 @@ def test_health_score_unit_tests_ran_and_passed(built_warehouse: tuple[Path, Dbt
         "health_score_weighted_mean_and_capped_points": "pass",
         "health_score_missing_input_reweights_the_others": "pass",
         "health_tier_cut_offs_and_segment_overrides": "pass",
+        "health_reasons_name_the_weakest_measure_its_value_and_points": "pass",
     }
 
 
@@ -213,6 +214,37 @@ def test_a_broken_health_config_fails_the_build_naming_the_problem(
     assert lines, run.output[-3000:]
     assert any(r["unique_id"].endswith("int_health_score_config") and r["status"] == "error" for r in run.results)
     assert any(r["unique_id"].endswith(".health_score_history") and r["status"] == "skipped" for r in run.results)
+
+
+@pytest.mark.parametrize(
+    ("project_vars", "message"),
+    [
+        (
+            "{expansion_growth_points: [0.25, -0.1]}",
+            "project var expansion_growth_points: 0 points at 0.25 must be below 100 points at -0.1",
+        ),
+        (
+            "{expansion_seat_utilisation_points: [0.6, high]}",
+            "project var expansion_seat_utilisation_points: value 'high' is not a number",
+        ),
+        (
+            "{expansion_seat_utilisation_points: 0.9}",
+            "project var expansion_seat_utilisation_points: must be two numbers [0 points at, 100 points at], got 0.9",
+        ),
+    ],
+)
+def test_a_broken_expansion_var_fails_the_build_naming_the_problem(
+    built_warehouse: tuple[Path, DbtRun], tmp_path: Path, project_vars: str, message: str
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_warehouse[0], warehouse)
+    run = dbt(
+        warehouse, "run", "--select", "expansion_signals+", "--vars", project_vars, target_path=tmp_path / "target"
+    )
+    assert run.returncode != 0
+    assert [line for line in run.output.splitlines() if message in line], run.output[-3000:]
+    assert any(r["unique_id"].endswith(".expansion_signals") and r["status"] == "error" for r in run.results)
+    assert any(r["unique_id"].endswith(".customer_360") and r["status"] == "skipped" for r in run.results)
 
 
 CUTOFF = "2026-08-31"

@@ -1,13 +1,22 @@
 {#- `column_name` is unique (and never NULL). On a full refresh every row is checked; on an
-    incremental build only the rows of the last `days` days of `day_key_column` (a 'YYYY-MM-DD'
-    text column in load order), i.e. what the incremental models re-read: each day's rows are
-    checked in the build that first brings them, without re-reading 16 M rows every day. -#}
-{% test unique_recent(model, column_name, day_key_column, days=7) %}
+    incremental build only the rows of `day_key_column` (a 'YYYY-MM-DD' text column in load order)
+    from `days` days before the data clock of the previous build on: every day this build brings,
+    plus what the incremental models re-read. Each day's rows are so checked in the build that
+    first brings them, without re-reading 16 M rows every day.
+    The clock (`clock_model`, a one-row model with as_of_date) is read as the previous build left
+    it, without a dependency: the clock is downstream of the events. Without a clock table yet,
+    every row is checked. -#}
+{% test unique_recent(model, column_name, day_key_column, clock_model, days=7) %}
 {%- set since = none -%}
 {%- if execute and not flags.FULL_REFRESH -%}
-    {%- set result = run_query("select cast(" ~ add_days('cast(max(' ~ day_key_column ~ ') as date)', -days)
-                               ~ " as " ~ dbt.type_string() ~ ") from " ~ model) -%}
-    {%- set since = result.columns[0].values()[0] if result and result.rows | length else none -%}
+    {%- set node = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+                   | selectattr('name', 'equalto', clock_model) | first -%}
+    {%- set clock = adapter.get_relation(node.database, node.schema, node.alias) if node else none -%}
+    {%- if clock -%}
+        {%- set result = run_query("select cast(" ~ add_days('max(as_of_date)', -days) ~ " as "
+                                   ~ dbt.type_string() ~ ") from " ~ clock) -%}
+        {%- set since = result.columns[0].values()[0] if result and result.rows | length else none -%}
+    {%- endif -%}
 {%- endif %}
 with checked as (
     select {{ column_name }}

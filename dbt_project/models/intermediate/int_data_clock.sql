@@ -2,10 +2,27 @@
 -- lives on its own clock, and a real warehouse may be loaded late: neither is current_date.
 -- Salesforce modstamps are left out on purpose: the copilot's own writes move them.
 {% set pinned = var('as_of_date', none) %}
+-- On a daily build the product clock only moves forward: the newest day is searched from the
+-- previous clock on, as a constant the engine prunes the 2-year event table with, and the history
+-- keeps its start. A full refresh (or a first build) reads every event.
+{% set previous = none %}
+{% if execute and not flags.FULL_REFRESH and adapter.get_relation(this.database, this.schema, this.identifier) %}
+    {% set result = run_query("select cast(history_start_date as " ~ dbt.type_string() ~ "), cast(as_of_date as "
+                              ~ dbt.type_string() ~ ") from " ~ this ~ " where history_start_date is not null") %}
+    {% set previous = result.rows[0] if result and result.rows | length else none %}
+{% endif %}
 
 with product as (
+    {% if previous and not pinned %}
+    select
+        cast('{{ previous[0] }}' as date) as first_date,
+        cast(max(event_day_key) as date) as last_date
+    from {{ ref('stg_product__events') }}
+    where event_day_key >= '{{ previous[1] }}'
+    {% else %}
     select cast(min(event_day_key) as date) as first_date, cast(max(event_day_key) as date) as last_date
     from {{ ref('stg_product__events') }}
+    {% endif %}
 ),
 
 support as (

@@ -12,15 +12,34 @@
 -- row for day d is what one could have known at the end of day d. A measure is NULL where its
 -- input does not exist (no product workspace, no support organization, no billing customer,
 -- no ratings): the score then re-weights the other inputs instead of counting it as zero.
-{% set start_expr = incremental_start('snapshot_date') if is_incremental() else none %}
+{% set start_expr = incremental_start_literal('snapshot_date') if is_incremental() else none %}
 {% set w30 = 'partition by account_id order by activity_date rows between 29 preceding and current row' %}
 {% set w90 = 'partition by account_id order by activity_date rows between 89 preceding and current row' %}
 {% set w180 = 'partition by account_id order by activity_date rows between 179 preceding and current row' %}
 
+{% set csat_180d -%}
+        cast(sum(csat_good) over ({{ w180 }}) as {{ dbt.type_bigint() }}) as csat_good_180d,
+        cast(sum(csat_bad) over ({{ w180 }}) as {{ dbt.type_bigint() }}) as csat_bad_180d
+{%- endset %}
+
+-- An incremental run reads only the days its windows reach back to: 90 days for the 30- and
+-- 90-day measures, and apart from them 180 days for the two 180-day ones, so that the many short
+-- windows are not computed over half a year of rows. A full build computes all in one pass.
 with activity as (
     select * from {{ ref('account_daily_activity') }}
-    {% if start_expr %}where activity_date >= {{ add_days(start_expr, -180) }}{% endif %}
+    {% if start_expr %}where activity_date >= {{ add_days(start_expr, -90) }}{% endif %}
 ),
+
+{% if start_expr %}
+csat_windows as (
+    select
+        account_id,
+        activity_date,
+        {{ csat_180d }}
+    from {{ ref('account_daily_activity') }}
+    where activity_date >= {{ add_days(start_expr, -180) }}
+),
+{% endif %}
 
 windows as (
     select
@@ -53,20 +72,26 @@ windows as (
         cast(sum(billing_tickets_opened) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as billing_tickets_90d,
         cast(sum(cancellation_tickets_opened) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as cancellation_tickets_90d,
         cast(sum(payment_failures) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as payment_failures_90d,
-        cast(sum(csat_good) over ({{ w180 }}) as {{ dbt.type_bigint() }}) as csat_good_180d,
-        cast(sum(csat_bad) over ({{ w180 }}) as {{ dbt.type_bigint() }}) as csat_bad_180d,
         lag(active_users_30d, 90) over (partition by account_id order by activity_date) as active_users_30d_90d_ago,
-        lag(arr, 90) over (partition by account_id order by activity_date) as arr_90d_ago,
-        cast(count(*) over (partition by account_id order by activity_date rows unbounded preceding) as {{ dbt.type_bigint() }}) as days_in_history
+        {% if not start_expr %}{{ csat_180d }},{% endif %}
+        lag(arr, 90) over (partition by account_id order by activity_date) as arr_90d_ago
     from activity
+),
+
+-- Days in history count from the account's first day in the whole table, not in the window an
+-- incremental run reads (its days are consecutive: one row per customer day).
+first_days as (
+    select account_id, min(activity_date) as first_activity_date
+    from {{ ref('account_daily_activity') }}
+    group by account_id
 ),
 
 metrics as (
     select
-        {{ dbt.concat(['account_id', "'|'", 'cast(activity_date as ' ~ dbt.type_string() ~ ')']) }}
+        {{ dbt.concat(['windows.account_id', "'|'", 'cast(windows.activity_date as ' ~ dbt.type_string() ~ ')']) }}
             as account_day_id,
-        account_id,
-        activity_date as snapshot_date,
+        windows.account_id,
+        windows.activity_date as snapshot_date,
         segment,
         seats,
         arr,
@@ -85,7 +110,8 @@ metrics as (
         cancellation_tickets_90d,
         csat_good_180d,
         csat_bad_180d,
-        days_in_history,
+        cast({{ dbt.datediff('first_days.first_activity_date', 'windows.activity_date', 'day') }} + 1
+            as {{ dbt.type_bigint() }}) as days_in_history,
         -- usage
         case when has_product_workspace and seats > 0
             then avg_daily_active_users_30d / seats end as daily_active_seat_share,
@@ -116,7 +142,12 @@ metrics as (
         case when champions_known > 0 and users_with_email_30d > 0
             then cast(champion_active_days_30d as {{ type_double() }}) end as champion_active_days_30d
     from windows
-    {% if start_expr %}where activity_date >= {{ start_expr }}{% endif %}
+    {% if start_expr %}
+    inner join csat_windows
+        on windows.account_id = csat_windows.account_id and windows.activity_date = csat_windows.activity_date
+    {% endif %}
+    inner join first_days on windows.account_id = first_days.account_id
+    {% if start_expr %}where windows.activity_date >= {{ start_expr }}{% endif %}
 )
 
 select * from metrics

@@ -35,6 +35,8 @@ features_30d as (
     inner join links on events.workspace_id = links.workspace_id
     where events.event_date > {{ add_days('clock.as_of_date', -30) }}
         and events.event_date <= clock.as_of_date
+        -- the same window as a constant on the export's day key, so the engine skips older row groups
+        and events.event_day_key > cast({{ clock_date_literal(ref('int_data_clock'), -30) }} as {{ dbt.type_string() }})
         and events.event_name not in ('session_started', 'user_invited')
     group by links.account_id
 ),

@@ -1,6 +1,7 @@
 -- Per current customer: the signs that it needs more (seats nearly all in use, usage growing,
 -- teammates being invited, advanced features taken up), an expansion score 0-100 and the reason.
--- The cut-offs are project vars (expansion_*), edited like the health-score configuration.
+-- The cut-offs are project vars (expansion_*), edited like the health-score configuration and
+-- checked like it: a pair that cannot work stops this model with one line naming the var.
 with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
 ),
@@ -44,8 +45,8 @@ signals as (
     left join open_expansions on metrics.account_id = open_expansions.account_id
 ),
 
-{% set lo_util, hi_util = var('expansion_seat_utilisation_points') %}
-{% set lo_growth, hi_growth = var('expansion_growth_points') %}
+{% set lo_util, hi_util = expansion_points_range('expansion_seat_utilisation_points') %}
+{% set lo_growth, hi_growth = expansion_points_range('expansion_growth_points') %}
 points as (
     select
         *,

@@ -5,19 +5,16 @@ with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
 ),
 
-history as (
-    select * from {{ ref('health_score_history') }}
-),
-
+-- Two days of the history, each read straight from the table (a shared CTE would copy all of it).
 today as (
     select history.*
-    from history
+    from {{ ref('health_score_history') }} as history
     inner join clock on history.snapshot_date = clock.as_of_date
 ),
 
 month_ago as (
     select history.account_id, history.health_score, history.health_tier
-    from history
+    from {{ ref('health_score_history') }} as history
     inner join clock on history.snapshot_date = {{ add_days('clock.as_of_date', -30) }}
 ),
 
