@@ -20,7 +20,14 @@ from dagster import (
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from alerts import lifecycle
-from orchestration.defs.transform import ALERTS_SELECTION, dbt_project, prepare_manifest, translator
+from orchestration.defs.transform import (
+    ALERTS_SELECTION,
+    BUILD_ARGS,
+    BUILD_TARGET,
+    dbt_project,
+    prepare_manifest,
+    translator,
+)
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 from reverse_etl import config, gate
 
@@ -41,7 +48,7 @@ def copilot_alert_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(BUILD_ARGS, context=context, target_path=BUILD_TARGET).stream()
 
 
 def gate_check_result(result: gate.GateResult, check: str, asset_key: AssetKey) -> AssetCheckResult:

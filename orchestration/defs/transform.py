@@ -73,6 +73,15 @@ class CopilotDbtTranslator(DagsterDbtTranslator):
 translator = CopilotDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+# The production build: models, seeds, snapshots and data tests. dbt's unit tests check the SQL logic,
+# not the data, so they run in the test suite (`tests/transform`) rather than every day.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+# One target folder for the daily builds, not dagster-dbt's new folder per invocation: dbt's partial
+# parsing (its state lives in the target folder) then skips re-parsing an unchanged project, a few
+# seconds of every build, and folders do not pile up. Runs that write the warehouse go one at a time.
+BUILD_TARGET = Path(dbt_project.target_path) / "daily"
+
+
 # Alert models (tag `alerts`, models/alerts/) read the ML scores, which are computed from the marts:
 # they are built by their own dbt step (orchestration/defs/alerts.py) after the scoring.
 ALERTS_SELECTION = "tag:alerts"
@@ -92,7 +101,7 @@ def copilot_dbt_assets(
     # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
     # the warehouse resource, and so the loaders, use.
     os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(BUILD_ARGS, context=context, target_path=BUILD_TARGET).stream()
 
 
 def asset_key(model: str, schema: str = "marts") -> AssetKey:
