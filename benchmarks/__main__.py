@@ -155,6 +155,27 @@ def _copy_warehouse(src: Path, folder: Path) -> Path:
 def measure_product(size: str, root: Path, world: Path, warehouse: Path) -> list[dict[str, Any]]:
     """Models against the ground truth, the whole daily run (full, then a day later), the sync's API
     calls and the report build."""
+    daily_warehouse = root / "daily-run" / "warehouse" / "warehouse.duckdb"
+    return [
+        *_guarded(size, "train and score", lambda: _ml_stage(size, root, world, warehouse)),
+        *_guarded(size, "daily run", lambda: _daily_stage(size, root, world)),
+        *_guarded(size, "sync", lambda: _sync_stage(size, root, world, daily_warehouse)),
+        *_guarded(size, "reports", lambda: _reports_stage(size, daily_warehouse)),
+    ]
+
+
+def _guarded(size: str, name: str, measure: Any) -> list[dict[str, Any]]:
+    """A stage that fails is recorded as failed (with its error's last line) and the others still run."""
+    try:
+        return measure()
+    except RuntimeError as exc:
+        error = (str(exc).strip().splitlines() or ["failed"])[-1]
+        print(f"[{size}] {name}: FAILED: {error}", flush=True)
+        return [{"size": size, "stage": name, "seconds": 0.0, "peak_mb": 0.0, "figures": {"error": error},
+                 "target": "", "met": False}]  # fmt: skip
+
+
+def _ml_stage(size: str, root: Path, world: Path, warehouse: Path) -> list[dict[str, Any]]:
     stages: list[dict[str, Any]] = []
     print(f"[{size}] training and scoring the models, compared with the ground truth...", flush=True)
     ml = run_stage(
@@ -177,7 +198,11 @@ def measure_product(size: str, root: Path, world: Path, warehouse: Path) -> list
             m.get("met"),
         )
     )
+    return stages
 
+
+def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
+    stages: list[dict[str, Any]] = []
     print(f"[{size}] the daily run through Dagster: from scratch, then one day later...", flush=True)
     daily = run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root))
     d = daily.value
@@ -202,8 +227,11 @@ def measure_product(size: str, root: Path, world: Path, warehouse: Path) -> list
             d["met"],
         )
     )
-    daily_warehouse = root / "daily-run" / "warehouse" / "warehouse.duckdb"
+    return stages
 
+
+def _sync_stage(size: str, root: Path, world: Path, daily_warehouse: Path) -> list[dict[str, Any]]:
+    stages: list[dict[str, Any]] = []
     print(f"[{size}] syncing to Salesforce and Slack from scratch, then with no change...", flush=True)
     sync = run_stage(
         "sync",
@@ -224,7 +252,11 @@ def measure_product(size: str, root: Path, world: Path, warehouse: Path) -> list
             and y["no_change_write_calls"] == 0,
         )
     )
+    return stages
 
+
+def _reports_stage(size: str, daily_warehouse: Path) -> list[dict[str, Any]]:
+    stages: list[dict[str, Any]] = []
     print(f"[{size}] building the report site...", flush=True)
     site = run_stage("reports", "benchmarks.reports:run", warehouse=daily_warehouse)
     stages.append(_stage(size, site, site.value, "<= 120 s", site.value.get("within_target")))

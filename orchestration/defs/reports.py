@@ -44,7 +44,8 @@ def build_site(warehouse: Path, log_tail_lines: int = 40) -> tuple[str, float]:
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         tail = "\n".join(output.splitlines()[-log_tail_lines:])
-        raise Failure(description=f"report build failed (exit {proc.returncode})", metadata={"log": tail})
+        reason = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "no output")
+        raise Failure(description=f"report build failed (exit {proc.returncode}): {reason}", metadata={"log": tail})
     size_mb = sum(f.stat().st_size for f in BUILD_DIR.rglob("*") if f.is_file()) / 1e6
     return output, size_mb
 
