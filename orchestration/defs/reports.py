@@ -39,7 +39,11 @@ UPSTREAM = [
 def build_site(warehouse: Path, log_tail_lines: int = 40) -> tuple[str, float]:
     """Run reports/scripts/build.sh on `warehouse`; its output, or Failure with the build's error."""
     proc = subprocess.run(
-        [str(BUILD_SCRIPT), str(warehouse)], cwd=REPORTS_DIR, capture_output=True, text=True, check=False
+        [str(BUILD_SCRIPT), str(Path(warehouse).resolve())],
+        cwd=REPORTS_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
