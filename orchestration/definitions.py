@@ -2,11 +2,13 @@
 
 from dagster import Definitions
 
+from orchestration import preflight
 from orchestration.defs import alerts, daily, ingest, ml, reports, reverse_etl, sensors, transform
 from orchestration.resources import WarehouseResource
 
 defs = Definitions.merge(
     daily.definitions(),
+    preflight.definitions(),
     ingest.definitions(),
     ml.definitions(),
     sensors.definitions(),

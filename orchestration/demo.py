@@ -201,6 +201,10 @@ def main() -> int:
 
     emulators = start_emulators(args.data_dir, args.port, args.tls_port)
     try:
+        # Configuration problems (a wrong credential, a weight that is not a number) stop here, one
+        # line each, before anything is loaded.
+        if subprocess.run([sys.executable, "-m", "orchestration.preflight"], cwd=REPO).returncode != 0:
+            return 2
         ok, per_stage, wall = run_daily_job(REPO / "data" / "dagster" / "demo-last-run.log")
         print(f"\nsummary: {DAILY_JOB} {'ok' if ok else 'FAILED'} in {wall:.0f} s")
         print("  time per stage (step seconds): " + ", ".join(f"{k} {v:.0f} s" for k, v in per_stage.items()))

@@ -42,6 +42,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from dlt_pipelines import quality, runner, settings
 from dlt_pipelines.http import SourceFailure
+from orchestration.preflight import PREFLIGHT_KEY
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 INGEST_GROUP = "ingestion"
@@ -59,7 +60,7 @@ class RawTableTranslator(DagsterDltTranslator):
         table = str(data.resource.table_name)
         return spec.replace_attributes(
             key=AssetKey([self.dataset, table]),
-            deps=[],
+            deps=[PREFLIGHT_KEY],  # the configuration is checked before anything is loaded
             group_name=INGEST_GROUP,
             description=f"Raw `{table}` from {data.resource.source_name}, loaded by dlt into "
             f"`{self.dataset}.{table}` (merge on primary key; events append).",

@@ -1,0 +1,316 @@
+"""Preflight: the configuration checked before the daily run does any work.
+
+A wrong credential, a source the product does not know, a health-score weight that is not a number
+would otherwise surface minutes into a run, half-way through loading or building, as a stack trace.
+Here each becomes one line naming the setting, and nothing has been loaded, built or sent yet.
+
+Run it alone with `python -m orchestration.preflight` (exit 2 and one line per problem); in Dagster
+it is the asset `["preflight"]` every ingestion asset depends on, so the daily job runs it first
+(it also releases what a killed run left behind, see `release_dead_runs`); `python -m
+orchestration.demo` runs it before starting the job.
+"""
+
+import csv
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import requests
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    Definitions,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RunsFilter,
+    asset,
+)
+from dagster._core.launcher import DefaultRunLauncher
+
+from dlt_pipelines import http, settings
+
+REPO = Path(__file__).resolve().parent.parent
+HEALTH_SEEDS = REPO / "dbt_project" / "seeds" / "health_score"
+# Seed columns an analyst edits that must hold numbers (the dbt models validate the meaning).
+NUMERIC_SEED_COLUMNS = {
+    "health_score_weights.csv": ("weight",),
+    "health_score_metrics.csv": ("weight_in_component", "zero_points_at", "full_points_at"),
+    "health_score_tiers.csv": ("red_below", "green_at_or_above"),
+}
+# What each part of the daily run needs checked, by the first element of its asset keys.
+PARTS = {
+    "sources": ("raw_salesforce", "raw_zendesk", "raw_stripe", "raw_product"),
+    "health_config": ("config", "staging", "intermediate", "marts"),
+    "ml": ("ml",),
+    "reverse_etl": ("reverse_etl",),
+}
+TIMEOUT = 15
+
+
+def parts_for(key_prefixes: Iterable[str]) -> set[str]:
+    prefixes = set(key_prefixes)
+    return {part for part, owners in PARTS.items() if prefixes & set(owners)}
+
+
+def problems(parts: Iterable[str] = PARTS) -> list[str]:
+    """Every problem found in the configuration the given parts of the run need (all by default)."""
+    wanted = set(parts)
+    checks: list[Callable[[], list[str]]] = []
+    if "sources" in wanted:
+        checks += [unknown_sources, source_credentials]
+    if "health_config" in wanted:
+        checks.append(health_score_config)
+    if "ml" in wanted:
+        checks.append(ml_config)
+    if "reverse_etl" in wanted:
+        checks.append(reverse_etl_credentials)
+    found: list[str] = []
+    for check in checks:
+        try:
+            found += check()
+        except settings.ConfigError as exc:
+            found.append(str(exc))
+    return found
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+
+def _configured_source_names() -> dict[str, str]:
+    """Source name -> where it is configured: `[sources.<name>]` in .dlt/*.toml, SOURCES__<NAME>__* env."""
+    names: dict[str, str] = {}
+    for file in (REPO / ".dlt" / "config.toml", REPO / ".dlt" / "secrets.toml"):
+        if file.exists():
+            for name in tomllib.loads(file.read_text()).get("sources", {}):
+                names.setdefault(name, f"[sources.{name}] in .dlt/{file.name}")
+    for var in os.environ:
+        parts = var.split("__")
+        if len(parts) >= 3 and parts[0] == "SOURCES" and parts[1]:
+            names.setdefault(parts[1].lower(), var)
+    return names
+
+
+def unknown_sources() -> list[str]:
+    return [
+        f"unknown source {name!r} ({where}): the sources are {', '.join(settings.SOURCES)}"
+        for name, where in sorted(_configured_source_names().items())
+        if name not in settings.SOURCES
+    ]
+
+
+def _refused(resp: requests.Response) -> bool:
+    return resp.status_code in (400, 401, 403)
+
+
+def _salesforce(cfg: settings.SourceSettings) -> str | None:
+    from dlt_pipelines.salesforce.source import make_auth
+
+    auth = make_auth(cfg)
+    data = {"grant_type": auth.grant_type, "client_id": auth.client_id, "client_secret": auth.client_secret}
+    if auth.grant_type == "password":
+        data |= {"username": auth.username, "password": auth.password}
+    resp = http.session().post(f"{auth.login_url.rstrip('/')}/services/oauth2/token", data=data, timeout=TIMEOUT)
+    if _refused(resp):
+        return f"salesforce: the login was refused ({resp.json().get('error', resp.status_code)}): check the " \
+            "SOURCES__SALESFORCE__CREDENTIALS__* secrets"  # fmt: skip
+    return None
+
+
+def _stripe(cfg: settings.SourceSettings) -> str | None:
+    base = cfg.get("base_url", "https://api.stripe.com", str).rstrip("/")
+    headers = {"Authorization": f"Bearer {cfg.secret('api_key')}"}
+    resp = http.session().get(f"{base}/v1/customers", params={"limit": 1}, headers=headers, timeout=TIMEOUT)
+    if _refused(resp):
+        return "stripe: the API key was refused: check SOURCES__STRIPE__CREDENTIALS__API_KEY"
+    return None
+
+
+def _zendesk(cfg: settings.SourceSettings) -> str | None:
+    base = cfg.get("base_url", "", str).rstrip("/")
+    user = f"{cfg.get('email', '', str)}/token"
+    resp = http.session().get(
+        f"{base}/api/v2/organizations.json",
+        params={"per_page": 1},
+        auth=(user, cfg.secret("api_token") or ""),
+        timeout=TIMEOUT,
+    )
+    if _refused(resp):
+        return "zendesk: the API token was refused: check SOURCES__ZENDESK__EMAIL and the API_TOKEN credential"
+    return None
+
+
+API_CHECKS = {"salesforce": _salesforce, "stripe": _stripe, "zendesk": _zendesk}
+
+
+def source_credentials() -> list[str]:
+    """One authenticated request to each switched-on API source (retried on 429 and 5xx like the loaders)."""
+    found = []
+    for name in settings.enabled_sources():
+        cfg = settings.source_settings(name)
+        if name not in API_CHECKS or cfg.mode != "api":
+            continue
+        try:
+            problem = API_CHECKS[name](cfg)
+        except settings.ConfigError as exc:
+            problem = f"{name}: {exc}"
+        except requests.RequestException as exc:
+            problem = f"{name}: cannot reach the API ({exc.__class__.__name__}): check its URL in .dlt/config.toml"
+        if problem:
+            found.append(problem)
+    return found
+
+
+# --- analysts' configuration ---------------------------------------------------------------------
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def health_score_config() -> list[str]:
+    found = []
+    for file, columns in NUMERIC_SEED_COLUMNS.items():
+        path = HEALTH_SEEDS / file
+        with path.open(newline="") as handle:
+            for line, row in enumerate(csv.DictReader(handle), start=2):
+                for column in columns:
+                    value = (row.get(column) or "").strip()
+                    if value and not _is_number(value):
+                        where = f"dbt_project/seeds/health_score/{file} line {line}"
+                        found.append(f"{column} {value!r} in {where} is not a number")
+    return found
+
+
+def ml_config() -> list[str]:
+    from ml.config import load_config
+    from ml.errors import ModelError
+
+    try:
+        load_config()
+    except ModelError as exc:
+        return [str(exc)]
+    return []
+
+
+# --- reverse ETL -----------------------------------------------------------------------------------
+
+
+def reverse_etl_credentials() -> list[str]:
+    from reverse_etl import config
+
+    cfg = config.load()
+    found = []
+    session = http.session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would override the configured CA bundle
+    verify: str | bool = str(cfg.ca_bundle) if cfg.ca_bundle else True
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": cfg.salesforce_client_id,
+        "client_secret": cfg.salesforce_client_secret,
+    }
+    try:
+        resp = session.post(
+            f"{cfg.salesforce_login_url.rstrip('/')}/services/oauth2/token", data=data, verify=verify, timeout=TIMEOUT
+        )
+        if _refused(resp):
+            found.append(
+                "reverse ETL: the Salesforce login was refused: check REVERSE_ETL__SALESFORCE__CREDENTIALS__* "
+                "(or the loaders' SOURCES__SALESFORCE__CREDENTIALS__*)"
+            )
+    except requests.RequestException as exc:
+        found.append(f"reverse ETL: cannot reach Salesforce at {cfg.salesforce_login_url} ({exc.__class__.__name__})")
+    try:
+        resp = session.post(
+            f"{cfg.slack_base_url.rstrip('/')}/auth.test",
+            headers={"Authorization": f"Bearer {cfg.slack_token}"},
+            timeout=TIMEOUT,
+        )
+        if _refused(resp) or (resp.ok and not resp.json().get("ok", False)):
+            found.append("reverse ETL: the Slack token was refused: check REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN")
+    except requests.RequestException as exc:
+        found.append(f"reverse ETL: cannot reach Slack at {cfg.slack_base_url} ({exc.__class__.__name__})")
+    return found
+
+
+# --- in Dagster ----------------------------------------------------------------------------------------
+
+PREFLIGHT_KEY = AssetKey("preflight")
+
+
+@asset(
+    key=PREFLIGHT_KEY,
+    group_name="ingestion",
+    kinds={"python"},
+    description="The configuration checked before any work: sources known, credentials accepted, health-score "
+    "weights numbers, ML settings valid, reverse-ETL credentials accepted (for the parts the run includes).",
+)
+def preflight(context: AssetExecutionContext) -> MaterializeResult:
+    for line in release_dead_runs(context.instance, context.run.run_id):
+        context.log.warning(line)
+    parts = parts_for(key.path[0] for key in context.job_def.asset_layer.selected_asset_keys)
+    found = problems(parts)
+    if found:
+        # The description is the one line the run fails with (and the failure sensor posts).
+        raise Failure(description="configuration: " + "; ".join(found))
+    return MaterializeResult(metadata={"checked": MetadataValue.json(sorted(parts))})
+
+
+def release_dead_runs(instance: DagsterInstance, current_run_id: str) -> list[str]:
+    """Mark runs whose process died (SIGKILL, a crash, a reboot) as failed and free the warehouse pool
+    slot they held. Without this the next run waits for that slot forever: only Dagster's run
+    monitoring daemon frees it, and `dagster job execute` and `make demo` run without a daemon. Only
+    for the local run launcher, where a run's process is on this machine."""
+    if not isinstance(instance.run_launcher, DefaultRunLauncher):
+        return []
+    released = []
+    records = instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]))
+    for record in records:
+        run = record.dagster_run
+        if run.run_id == current_run_id:
+            continue
+        starts = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
+        pid = starts[-1].dagster_event.pid if starts and starts[-1].dagster_event else None
+        if pid is None or _alive(pid):
+            continue
+        message = f"run {run.run_id[:8]} of {run.job_name} died (process {pid} is gone): marked failed, its slots freed"
+        instance.report_run_failed(run, message=message)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(message)
+    return released
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def definitions() -> Definitions:
+    return Definitions(assets=[preflight])
+
+
+def main() -> int:
+    found = problems()
+    for problem in found:
+        print(f"preflight: {problem}", file=sys.stderr)
+    if not found:
+        print("preflight: configuration ok")
+    return 2 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Bad configuration stops the daily run before any work, with one line naming the problem."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestration import preflight
+from tests.end_to_end.conftest import CleanRun
+from tests.end_to_end.harness import REPO
+
+
+def run_preflight(clean_run: CleanRun, **env: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "orchestration.preflight"]
+    full_env = {**clean_run.deployment.env(), **env}
+    return subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "line"),
+    [
+        ("SOURCES__STRIPE__CREDENTIALS__API_KEY", "sk_test_wrong",
+         "preflight: stripe: the API key was refused: check SOURCES__STRIPE__CREDENTIALS__API_KEY"),
+        ("SOURCES__HUBSPOT__ENABLED", "true",
+         "preflight: unknown source 'hubspot' (SOURCES__HUBSPOT__ENABLED): the sources are salesforce, zendesk, "
+         "stripe, product_events"),
+        ("REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN", "xoxb-wrong",
+         "preflight: reverse ETL: the Slack token was refused: check REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN"),
+    ],
+)  # fmt: skip
+def test_preflight_names_the_bad_setting_in_one_line(clean_run: CleanRun, setting: str, value: str, line: str) -> None:
+    result = run_preflight(clean_run, **{setting: value})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [line]
+
+
+def test_preflight_passes_a_good_configuration(clean_run: CleanRun) -> None:
+    result = run_preflight(clean_run)
+    assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "preflight: configuration ok", "")
+
+
+def test_a_health_weight_that_is_not_a_number_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = Path(shutil.copytree(preflight.HEALTH_SEEDS, tmp_path / "health_score"))
+    weights = seeds / "health_score_weights.csv"
+    weights.write_text(weights.read_text().replace("*,support,10", "*,support,ten"))
+    monkeypatch.setattr(preflight, "HEALTH_SEEDS", seeds)
+    assert preflight.problems(["health_config"]) == [
+        "weight 'ten' in dbt_project/seeds/health_score/health_score_weights.csv line 4 is not a number"
+    ]
+
+
+def test_daily_run_with_a_wrong_credential_stops_before_loading_anything(clean_run: CleanRun) -> None:
+    deployment = clean_run.deployment
+    deployment.reset_requests()
+    run = deployment.run(env={**deployment.env(), "SOURCES__SALESFORCE__CREDENTIALS__CLIENT_SECRET": "wrong"})
+    assert run.returncode != 0
+    assert "configuration: salesforce: the login was refused (invalid_client)" in run.output
+    assert not run.started("ingest_sources")
+    requests = deployment.requests()["requests"]
+    # The preflight's few checks, nothing loaded, nothing written.
+    assert {r["endpoint"] for r in requests if r["system"] == "salesforce"} == {"token"}
+    assert deployment.requests()["writes"] == 0

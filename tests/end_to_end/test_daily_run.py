@@ -1,0 +1,104 @@
+"""The daily job from an empty warehouse to Salesforce and Slack, then again on the same input, then
+on the next day with some records drifting or broken."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import duckdb
+import pytest
+
+from tests.end_to_end.conftest import CleanRun, FollowingRun
+from tests.end_to_end.harness import Deployment, query, table_checksums
+
+ACTIVE = "SELECT account_id FROM marts.customer_360 WHERE subscription_status IN ('active', 'past_due', 'trialing')"
+# The next day, some source records change shape or arrive broken (see dlt_pipelines/README.md).
+DRIFT_AND_BROKEN_RECORDS = [
+    {"system": "salesforce", "kind": "schema_drift", "change": "added"},
+    {"system": "stripe", "kind": "schema_drift", "change": "added"},
+    {"system": "zendesk", "kind": "malformed", "breakage": "bad_timestamp", "fraction": 0.5},
+]
+
+
+def test_clean_run_reaches_every_active_account_in_salesforce(clean_run: CleanRun) -> None:
+    warehouse = clean_run.warehouse
+    active = {a for (a,) in query(warehouse, ACTIVE)}
+    scored = {a for (a,) in query(warehouse, "SELECT account_id FROM ml.account_scores_latest")}
+    assert len(active) > 150 and scored == active
+    crm = clean_run.crm
+    assert {a for a, values in crm.accounts.items() if values[0] is not None} == active
+    live = {a for (a,) in query(warehouse, "SELECT alert_id FROM alerts.alerts WHERE status <> 'closed'")}
+    assert live and set(crm.tasks) == live
+    assert set(crm.tasks_per_alert.values()) == {1}
+    # The first sync of ~180 accounts: one composite call for the Accounts.
+    (sent,) = query(
+        warehouse, "SELECT sum(rows_sent) FROM reverse_etl.sync_runs WHERE destination = 'salesforce_account'"
+    )
+    assert sent[0] == len(active)
+
+
+def test_same_input_twice_changes_nothing_and_writes_nothing(clean_run: CleanRun, second_run: FollowingRun) -> None:
+    warehouse = clean_run.deployment.warehouse
+    marts_after = table_checksums(warehouse, ("marts",))
+    assert marts_after == {t: v for t, v in clean_run.checksums.items() if t.startswith("marts.")}
+    assert second_run.requests["by_system"]["salesforce"]["writes"] == 0
+    assert second_run.requests["by_system"].get("slack", {}).get("writes", 0) == 0
+    assert second_run.crm == second_run.crm_before
+
+
+@pytest.fixture(scope="session")
+def next_day(clean_run: CleanRun, second_run: FollowingRun, tmp_path_factory: pytest.TempPathFactory) -> FollowingRun:
+    deployment = clean_run.deployment
+    deployment.advance(days=1)
+    deployment.reset_requests()
+    deployment.add_faults(DRIFT_AND_BROKEN_RECORDS)
+    run = deployment.run()
+    spent = deployment.clear_faults()
+    assert run.succeeded, run.tail()
+    return FollowingRun(run, second_run.crm, deployment.crm(), deployment.requests(), tuple(spent))
+
+
+def test_next_day_loads_only_the_new_day(clean_run: CleanRun, next_day: FollowingRun) -> None:
+    deployment: Deployment = clean_run.deployment
+    new_file = deployment.world / "exports" / "events" / "event_date=2026-11-01" / "events.parquet"
+    (new_events,) = duckdb.sql(f"SELECT count(*) FROM read_parquet('{new_file}')").fetchone()
+    (before,) = query(clean_run.warehouse, "SELECT count(*) FROM raw_product.events")[0]
+    (after, distinct) = query(
+        deployment.warehouse, "SELECT count(*), count(DISTINCT event_id) FROM raw_product.events"
+    )[0]
+    assert new_events > 0 and after == before + new_events == distinct
+
+
+def test_next_day_sends_only_the_accounts_that_changed(clean_run: CleanRun, next_day: FollowingRun) -> None:
+    before, after = next_day.crm_before, next_day.crm
+    changed = {a for a in after.accounts if after.accounts[a] != before.accounts.get(a)}
+    sent = {a for a in after.scored_at if after.scored_at[a] != before.scored_at.get(a)}
+    assert changed and sent == changed
+    runs = query(
+        clean_run.deployment.warehouse,
+        "SELECT rows_sent, rows_failed FROM reverse_etl.sync_runs WHERE destination = 'salesforce_account' "
+        "ORDER BY started_at DESC LIMIT 1",
+    )
+    assert runs == [(len(sent), 0)]
+    # Composite calls for Accounts and Tasks: a handful, never one a record.
+    writes = next_day.requests["by_system"]["salesforce"]["writes"]
+    assert 1 <= writes <= math.ceil(len(sent) / 200) + 2
+
+
+def test_next_day_keeps_drifted_and_broken_records_as_the_contract_says(
+    clean_run: CleanRun, next_day: FollowingRun, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    assert all(f["fired"] > 0 for f in next_day.faults), next_day.faults
+    # Read a copy: the warehouse as the data-quality page's snapshot reads it.
+    copy = shutil.copyfile(clean_run.deployment.warehouse, tmp_path_factory.mktemp("dq") / "warehouse.duckdb")
+    drift_columns = query(
+        copy, "SELECT table_schema, column_name FROM information_schema.columns WHERE column_name LIKE 'drift_field%'"
+    )
+    # Salesforce tables and Stripe's event feed (where the day's billing changes arrive) evolve: the
+    # new field becomes a column.
+    assert {("raw_salesforce", "drift_field__c"), ("raw_stripe", "drift_field")} <= set(drift_columns)
+    # Broken Zendesk timestamps are put aside, per table, as the data-quality page lists them.
+    quarantined = dict(query(copy, "SELECT source_table, count(*) FROM raw_zendesk.quarantine GROUP BY ALL"))
+    assert quarantined and all(n > 0 for n in quarantined.values())
+    assert not query(clean_run.warehouse, "SELECT * FROM information_schema.tables WHERE table_name = 'quarantine'")
