@@ -21,7 +21,9 @@ from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, Warehou
 from reverse_etl import config, gate, sync
 
 GROUP = "activation"
-SCORES_KEY = AssetKey(["ml", "account_scores_latest"])
+# The scoring asset writes ml.account_scores and ml.account_scores_latest; the gate checks what it wrote,
+# so the check runs in the daily job right after the scoring and blocks the syncs when it fails.
+SCORES_KEY = AssetKey(["ml", "account_scores"])
 
 
 @asset_check(asset=SCORES_KEY, name="scores_valid", blocking=True, description="Great Expectations: scores")
