@@ -166,8 +166,9 @@ def warehouse_summary() -> tuple[list[str], str | None]:
                 lines.append(f"  {label}: (not built)")
         try:
             rows = con.execute(
-                "select destination, sum(rows_sent), sum(rows_succeeded), sum(rows_failed) from reverse_etl.sync_runs "
-                "where run_id = (select max(run_id) from reverse_etl.sync_runs) group by 1 order by 1"
+                "select destination, rows_sent, rows_succeeded, rows_failed from reverse_etl.sync_runs as r "
+                "where started_at = (select max(started_at) from reverse_etl.sync_runs "
+                "where destination = r.destination) order by 1"
             ).fetchall()
             for destination, sent, ok, failed in rows:
                 lines.append(f"  synced to {destination}: {ok or 0:,} of {sent or 0:,} sent ({failed or 0} failed)")

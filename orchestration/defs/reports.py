@@ -32,7 +32,10 @@ UPSTREAM = [
 ] + [
     AssetKey(["ml", "account_scores"]),
     AssetKey(["alerts", "alerts"]),
-    AssetKey(["reverse_etl", "sync_runs"]),
+    # The data-quality page shows the day's syncs: the site is built after them.
+    AssetKey(["reverse_etl", "salesforce_accounts"]),
+    AssetKey(["reverse_etl", "salesforce_tasks"]),
+    AssetKey(["reverse_etl", "slack_alerts"]),
 ]
 
 
