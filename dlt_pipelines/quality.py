@@ -157,7 +157,7 @@ def _event_plans(con: duckdb.DuckDBPyConnection, source: str, dataset: str) -> t
 _context: Any = None
 
 
-def _batch(frame: pd.DataFrame) -> Any:
+def frame_batch(frame: pd.DataFrame) -> Any:
     """A GE batch over an in-memory frame (one ephemeral context per process: its set-up is slow)."""
     global _context
     import great_expectations as gx
@@ -190,8 +190,16 @@ def _outcome(result: Any) -> dict[str, Any]:
     }
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, source: str, specs: Iterable[TableSpec]) -> list[CheckResult]:
+def check_batch(batch: Any, source: str, table: str, check: str, expectations: list[Any]) -> CheckResult:
+    """One named check (a suite of expectations) on a batch from `frame_batch`."""
     import great_expectations as gx
+
+    suite = gx.ExpectationSuite(name=f"{source}.{table}.{check}", expectations=expectations)
+    outcomes = [_outcome(r) for r in batch.validate(suite).results]
+    return CheckResult(source, table, check, all(o["success"] for o in outcomes), outcomes)
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, source: str, specs: Iterable[TableSpec]) -> list[CheckResult]:
 
     dataset = settings.DATASETS[source]
     out: list[CheckResult] = []
@@ -204,12 +212,8 @@ def run_checks(con: duckdb.DuckDBPyConnection, source: str, specs: Iterable[Tabl
         if plan is None:
             continue
         sql, checks = plan
-        batch = _batch(con.execute(sql).df())
-        for check, expectations in checks.items():
-            suite = gx.ExpectationSuite(name=f"{source}.{table}.{check}", expectations=expectations)
-            validation = batch.validate(suite)
-            outcomes = [_outcome(r) for r in validation.results]
-            out.append(CheckResult(source, table, check, all(o["success"] for o in outcomes), outcomes))
+        batch = frame_batch(con.execute(sql).df())
+        out += [check_batch(batch, source, table, check, expectations) for check, expectations in checks.items()]
     return out
 
 

@@ -44,12 +44,7 @@ class GateResult:
 
 
 def _validate(table: str, check: str, frame: pd.DataFrame, expectations: list[Any]) -> quality.CheckResult:
-    import great_expectations as gx
-
-    suite = gx.ExpectationSuite(name=f"gate.{table}.{check}", expectations=expectations)
-    validation = quality._batch(frame).validate(suite)
-    outcomes = [quality._outcome(r) for r in validation.results]
-    return quality.CheckResult("reverse_etl", table, check, all(o["success"] for o in outcomes), outcomes)
+    return quality.check_batch(quality.frame_batch(frame), "reverse_etl", table, check, expectations)
 
 
 def _previous_red_share(con: duckdb.DuckDBPyConnection) -> float | None:
