@@ -40,6 +40,16 @@
 {% macro raise_sql_error(message_expr) -%}{{ return(adapter.dispatch('raise_sql_error')(message_expr)) }}{%- endmacro %}
 {% macro default__raise_sql_error(message_expr) -%}error({{ message_expr }}){%- endmacro %}
 
+{#- A WHERE condition for configuration models: evaluated for every row, it stops the statement with
+    "<label>: <problem>" when `problem_expr` is not null, and keeps every row otherwise. -#}
+{% macro fail_on_problem(problem_expr, label) -%}
+coalesce(
+    cast(case when {{ problem_expr }} is not null
+        then {{ raise_sql_error("'" ~ label ~ ": ' || " ~ problem_expr) }} end as {{ dbt.type_string() }}),
+    'ok'
+) = 'ok'
+{%- endmacro %}
+
 {#- A number from text, or NULL when the text is not a number. -#}
 {% macro safe_to_double(expr) -%}{{ return(adapter.dispatch('safe_to_double')(expr)) }}{%- endmacro %}
 {% macro default__safe_to_double(expr) -%}try_cast(trim({{ expr }}) as double){%- endmacro %}

@@ -64,7 +64,7 @@ usage_drop as (
         accounts.account_id,
         rules.rule_id,
         1 - now.active_users_30d / cast(before.active_users_30d as {{ type_double() }}) as metric_value,
-        cast(cast(round(100 * (1 - now.active_users_30d / cast(before.active_users_30d as {{ type_double() }}))) as integer) as {{ dbt.type_string() }}) as v_value,
+        {{ whole_percent_text('1 - now.active_users_30d / cast(before.active_users_30d as ' ~ type_double() ~ ')') }} as v_value,
         cast(before.active_users_30d as {{ dbt.type_string() }}) as v_previous,
         cast(now.active_users_30d as {{ dbt.type_string() }}) as v_current,
         cast(null as {{ dbt.type_string() }}) as v_detail
@@ -178,9 +178,9 @@ churn_risk_high as (
         latest_scores.account_id,
         rules.rule_id,
         latest_scores.churn_probability as metric_value,
-        cast(cast(round(100 * latest_scores.churn_probability) as integer) as {{ dbt.type_string() }}) as v_value,
+        {{ whole_percent_text('latest_scores.churn_probability') }} as v_value,
         cast(null as {{ dbt.type_string() }}) as v_previous,
-        cast(cast(round(100 * latest_scores.churn_probability) as integer) as {{ dbt.type_string() }}) as v_current,
+        {{ whole_percent_text('latest_scores.churn_probability') }} as v_current,
         coalesce(latest_scores.driver_1, 'see the risk drivers on the account') as v_detail
     from rules
     inner join latest_scores on latest_scores.churn_probability >= rules.threshold
@@ -202,9 +202,9 @@ churn_risk_jump as (
         latest_scores.account_id,
         rules.rule_id,
         latest_scores.churn_probability - previous_scores.churn_probability as metric_value,
-        cast(cast(round(100 * (latest_scores.churn_probability - previous_scores.churn_probability)) as integer) as {{ dbt.type_string() }}) as v_value,
-        cast(cast(round(100 * previous_scores.churn_probability) as integer) as {{ dbt.type_string() }}) as v_previous,
-        cast(cast(round(100 * latest_scores.churn_probability) as integer) as {{ dbt.type_string() }}) as v_current,
+        {{ whole_percent_text('latest_scores.churn_probability - previous_scores.churn_probability') }} as v_value,
+        {{ whole_percent_text('previous_scores.churn_probability') }} as v_previous,
+        {{ whole_percent_text('latest_scores.churn_probability') }} as v_current,
         coalesce(latest_scores.driver_1, 'see the risk drivers on the account') as v_detail
     from previous_scores
     inner join rules on rules.rule_id = previous_scores.rule_id
@@ -218,9 +218,9 @@ expansion_opportunity as (
         latest_scores.account_id,
         rules.rule_id,
         latest_scores.expansion_propensity as metric_value,
-        cast(cast(round(100 * latest_scores.expansion_propensity) as integer) as {{ dbt.type_string() }}) as v_value,
+        {{ whole_percent_text('latest_scores.expansion_propensity') }} as v_value,
         cast(null as {{ dbt.type_string() }}) as v_previous,
-        cast(cast(round(100 * latest_scores.expansion_propensity) as integer) as {{ dbt.type_string() }}) as v_current,
+        {{ whole_percent_text('latest_scores.expansion_propensity') }} as v_current,
         coalesce(accounts.expansion_reason, 'usage and seats point to room to grow') as v_detail
     from rules
     inner join latest_scores on latest_scores.expansion_propensity >= rules.threshold
@@ -247,7 +247,7 @@ rendered as (
         rules.rule_type,
         rules.severity,
         case when rules.rule_type in ('churn_risk_high', 'churn_risk_jump', 'expansion_opportunity', 'usage_drop')
-            then cast(cast(round(100 * rules.threshold) as integer) as {{ dbt.type_string() }})
+            then {{ whole_percent_text('rules.threshold') }}
             when rules.threshold = floor(rules.threshold)
             then cast(cast(rules.threshold as integer) as {{ dbt.type_string() }})
             else cast(rules.threshold as {{ dbt.type_string() }}) end as v_threshold,

@@ -97,9 +97,5 @@ select
     rules.message_template
 from rules
 cross join first_problem
--- Evaluated for every row: any problem stops the statement with its text.
-where coalesce(
-    cast(case when first_problem.problem is not null
-        then {{ raise_sql_error("'alert rules: ' || first_problem.problem") }} end as {{ dbt.type_string() }}),
-    'ok'
-) = 'ok'
+-- Any problem stops the statement with its text.
+where {{ fail_on_problem('first_problem.problem', 'alert rules') }}

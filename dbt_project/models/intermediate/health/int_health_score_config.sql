@@ -138,9 +138,5 @@ select
     resolved.*
 from resolved
 cross join first_problem
--- Evaluated for every row: any problem stops the statement with its text.
-where coalesce(
-    cast(case when first_problem.problem is not null
-        then {{ raise_sql_error("'health-score configuration: ' || first_problem.problem") }} end as {{ dbt.type_string() }}),
-    'ok'
-) = 'ok'
+-- Any problem stops the statement with its text.
+where {{ fail_on_problem('first_problem.problem', 'health-score configuration') }}
