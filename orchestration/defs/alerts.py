@@ -2,7 +2,6 @@
 alert lifecycle `["alerts", "alerts"]`, and the data-quality gate on alerts and scores as blocking
 asset checks (a failure stops the reverse-ETL assets downstream of them)."""
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,10 +21,9 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from alerts import lifecycle
 from orchestration.defs.transform import (
     ALERTS_SELECTION,
-    BUILD_ARGS,
-    BUILD_TARGET,
+    MANIFEST,
+    dbt_build,
     dbt_project,
-    prepare_manifest,
     translator,
 )
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
@@ -36,7 +34,7 @@ ALERTS_KEY = AssetKey(["alerts", "alerts"])
 
 
 @dbt_assets(
-    manifest=prepare_manifest(),
+    manifest=MANIFEST,
     project=dbt_project,
     dagster_dbt_translator=translator,
     select=ALERTS_SELECTION,
@@ -47,8 +45,7 @@ ALERTS_KEY = AssetKey(["alerts", "alerts"])
 def copilot_alert_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
-    yield from dbt.cli(BUILD_ARGS, context=context, target_path=BUILD_TARGET).stream()
+    yield from dbt_build(context, dbt, warehouse)
 
 
 def gate_check_result(result: gate.GateResult, check: str, asset_key: AssetKey) -> AssetCheckResult:

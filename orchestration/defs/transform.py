@@ -87,8 +87,20 @@ BUILD_TARGET = Path(dbt_project.target_path) / "daily"
 ALERTS_SELECTION = "tag:alerts"
 
 
+# Parsed (when needed) once for both dbt steps: this one and the alert models' (defs/alerts.py).
+MANIFEST = prepare_manifest()
+
+
+def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+    """The body of every dbt step: the production build of the step's selection."""
+    # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
+    # the warehouse resource, and so the loaders, use.
+    os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
+    yield from dbt.cli(BUILD_ARGS, context=context, target_path=BUILD_TARGET).stream()
+
+
 @dbt_assets(
-    manifest=prepare_manifest(),
+    manifest=MANIFEST,
     project=dbt_project,
     dagster_dbt_translator=translator,
     exclude=ALERTS_SELECTION,
@@ -98,10 +110,7 @@ ALERTS_SELECTION = "tag:alerts"
 def copilot_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
-    # the warehouse resource, and so the loaders, use.
-    os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
-    yield from dbt.cli(BUILD_ARGS, context=context, target_path=BUILD_TARGET).stream()
+    yield from dbt_build(context, dbt, warehouse)
 
 
 def asset_key(model: str, schema: str = "marts") -> AssetKey:
