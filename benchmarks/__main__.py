@@ -203,7 +203,7 @@ def _ml_stage(size: str, root: Path, world: Path, warehouse: Path) -> list[dict[
 
 def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
     stages: list[dict[str, Any]] = []
-    print(f"[{size}] the daily run through Dagster: from scratch, then one day later...", flush=True)
+    print(f"[{size}] the daily run through Dagster: from scratch, then two days later...", flush=True)
     daily = run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root))
     d = daily.value
     stages.append(
@@ -218,12 +218,15 @@ def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
                     "incremental_s",
                     "incremental_stages_s",
                     "incremental_share",
+                    "retraining_day_s",
+                    "retraining_day_stages_s",
+                    "retraining_day_share",
                     "peak_children_mb",
                     "full",
                     "incremental",
                 )
             },  # fmt: skip
-            "full (without reports) <= 180 s; incremental <= 15 % of it",
+            "full (without reports) <= 180 s; incremental day (no retraining) <= 15 % of it",
             d["met"],
         )
     )

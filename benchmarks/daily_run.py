@@ -1,12 +1,17 @@
 """The daily run end to end, as Dagster runs it (`daily_run`, in process), on a private copy of a world:
-first from scratch (empty warehouse, no model), then again after the world advanced one day.
+first from scratch (empty warehouse, no model), then on two following days, the world advanced one
+day before each.
 
-Targets on M, 2 cores: the full run without the report build at most 3 minutes; the incremental day at
-most 15 % of it. The report build is measured on its own (`benchmarks/reports.py`).
+The models retrain weekly (when the labels have moved on by 7 days), so one of the two days may
+retrain and the other cannot: the typical incremental day is the one without retraining, and the
+retraining day is reported beside it.
+
+Targets on M, 2 cores: the full run without the report build at most 3 minutes; the typical
+incremental day at most 15 % of it. The report build is measured on its own (`benchmarks/reports.py`).
 
 Figures: wall time per run, seconds per stage (from the run's step records), peak memory of this
 process and of its children (the dbt CLI and the emulator server), accounts scored, alerts, records
-sent to Salesforce and Slack per run.
+sent to Salesforce and Slack per run, and whether the run retrained a model.
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ def _execute(instance: Any) -> tuple[bool, float, dict[str, float]]:
         if stat.start_time and stat.end_time:
             per_stage[stage_of(stat.step_key)] += stat.end_time - stat.start_time
     return result.success, wall, {k: round(v, 1) for k, v in per_stage.items()}
+
+
+def _models_registered(warehouse: Path) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("select count(*) from ml.model_registry").fetchone()[0]
 
 
 def _outcome(warehouse: Path) -> dict[str, Any]:
@@ -94,24 +104,39 @@ def run(data_dir: Path | str, root: Path | str) -> dict[str, Any]:
         if not ok_full:
             raise RuntimeError("the full daily run failed")
         full_outcome = _outcome(warehouse)
-        cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(world), "advance", "--days", "1"]
-        subprocess.run(cmd, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True, capture_output=True)
-        ok_inc, inc_s, inc_stages = _execute(instance)
-        if not ok_inc:
-            raise RuntimeError("the incremental daily run failed")
-        inc_outcome = _outcome(warehouse)
+        days: list[dict[str, Any]] = []
+        for day in (1, 2):
+            cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(world), "advance", "--days", "1"]
+            subprocess.run(cmd, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True, capture_output=True)
+            models_before = _models_registered(warehouse)
+            ok_day, day_s, day_stages = _execute(instance)
+            if not ok_day:
+                raise RuntimeError(f"the daily run of incremental day {day} failed")
+            days.append(
+                {
+                    "seconds": round(day_s, 1),
+                    "stages_s": day_stages,
+                    "retrained": _models_registered(warehouse) > models_before,
+                    **_outcome(warehouse),
+                }
+            )
     finally:
         stop_server(server)
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    share = inc_s / full_s
+    typical = next((d for d in days if not d["retrained"]), days[0])
+    retraining = next((d for d in days if d["retrained"]), None)
+    share = typical["seconds"] / full_s
     return {
         "full_s": round(full_s, 1),
         "full_stages_s": full_stages,
         "full": full_outcome,
-        "incremental_s": round(inc_s, 1),
-        "incremental_stages_s": inc_stages,
-        "incremental": inc_outcome,
+        "incremental_s": typical["seconds"],
+        "incremental_stages_s": typical["stages_s"],
+        "incremental": {k: typical[k] for k in ("accounts_scored", "alerts_live", "sent")},
         "incremental_share": round(share, 3),
+        "retraining_day_s": retraining["seconds"] if retraining else None,
+        "retraining_day_stages_s": retraining["stages_s"] if retraining else None,
+        "retraining_day_share": round(retraining["seconds"] / full_s, 3) if retraining else None,
         "peak_children_mb": round(children_mb),
         "met": full_s <= FULL_SECONDS and share <= INCREMENTAL_SHARE,
     }

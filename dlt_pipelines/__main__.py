@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print("\n".join(report.lines()))
         if args.checks and not report.skipped:
-            for result in quality.run_and_store(warehouse, name, run_id="cli"):
+            for result in quality.run_and_store(warehouse, name, run_id="cli", load_ids=report.load_ids):
                 if not result.success:
                     print(f"  check failed: {result.table}.{result.check}: {result.summary}")
     return 1 if failed else 0

@@ -124,7 +124,8 @@ def _results(
                 "load_ids": MetadataValue.json(meta["load_ids"]),
             },
         )
-    results = {(r.table, r.check): r for r in quality.run_and_store(warehouse.file, plan.name, context.run.run_id)}
+    checked = quality.run_and_store(warehouse.file, plan.name, context.run.run_id, load_ids=report.load_ids)
+    results = {(r.table, r.check): r for r in checked}
     for check in plan.checks:
         result = results.get((check.asset_key.path[-1], check.name))
         yield AssetCheckResult(
