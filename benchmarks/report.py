@@ -52,31 +52,35 @@ def render() -> None:
         "# Benchmarks",
         "",
         'Written by `make bench` (`make bench SIZES="M L"` adds the scale run). Every run is kept in',
-        "`benchmarks/history.jsonl`; this page shows the latest run in full and the trend of the headline figures.",
+        "`benchmarks/history.jsonl`; this page shows the latest run of each size in full and the trend of every stage.",
         "",
     ]
     if not runs:
         MARKDOWN.write_text("\n".join([*lines, "No run yet.", ""]))
         return
-    latest = runs[-1]
-    m = latest["machine"]
+    # The latest run of each size in full: the M and L runs are made separately (L takes an hour).
+    for size in ("S", "M", "L"):
+        latest = next((r for r in reversed(runs) if any(st["size"] == size for st in r["stages"])), None)
+        if latest is None:
+            continue
+        m = latest["machine"]
+        lines += [
+            f"## Latest {size} run: {latest['date']}, commit `{latest['commit']}`",
+            "",
+            f"Machine: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}, Python {m['python']}.",
+            "",
+            "| size | stage | wall time (s) | peak memory (MB) | figures | target | met |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for st in (st for st in latest["stages"] if st["size"] == size):
+            figures = ", ".join(f"{k}: {_fmt(v)}" for k, v in st.get("figures", {}).items())
+            met = {True: "yes", False: "**no**", None: ""}[st.get("met")]
+            lines.append(
+                f"| {st['size']} | {st['stage']} | {_fmt(st.get('seconds'))} | {_fmt(st.get('peak_mb'))} "
+                f"| {figures} | {st.get('target', '')} | {met} |"
+            )
+        lines.append("")
     lines += [
-        f"## Latest run: {latest['date']}, commit `{latest['commit']}`",
-        "",
-        f"Machine: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}, Python {m['python']}.",
-        "",
-        "| size | stage | wall time (s) | peak memory (MB) | figures | target | met |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for st in latest["stages"]:
-        figures = ", ".join(f"{k}: {_fmt(v)}" for k, v in st.get("figures", {}).items())
-        met = {True: "yes", False: "**no**", None: ""}[st.get("met")]
-        lines.append(
-            f"| {st['size']} | {st['stage']} | {_fmt(st.get('seconds'))} | {_fmt(st.get('peak_mb'))} "
-            f"| {figures} | {st.get('target', '')} | {met} |"
-        )
-    lines += [
-        "",
         "## Trend",
         "",
         "| date | commit | size | stage | wall time (s) | peak memory (MB) |",

@@ -141,8 +141,8 @@ def _touched_days(con: duckdb.DuckDBPyConnection, table: str, load_ids: list[str
     if low is None:
         return ""
     return (
-        f"WHERE (event_timestamp >= TIMESTAMPTZ '{low.isoformat()}' AND event_timestamp < TIMESTAMPTZ '{high.isoformat()}')"
-        " OR event_timestamp IS NULL"
+        f"WHERE (event_timestamp >= TIMESTAMPTZ '{low.isoformat()}'"
+        f" AND event_timestamp < TIMESTAMPTZ '{high.isoformat()}') OR event_timestamp IS NULL"
     )
 
 

@@ -74,7 +74,9 @@ def make_pipeline(name: str, warehouse: Path) -> dlt.Pipeline:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"copilot_{name}",
-        destination=dlt.destinations.duckdb(str(warehouse)),
+        destination=dlt.destinations.duckdb(
+            {"database": str(warehouse), "global_config": {"memory_limit": settings.duckdb_memory_limit()}}
+        ),
         dataset_name=settings.DATASETS[name],
         pipelines_dir=str(settings.pipelines_dir(warehouse)),
     )

@@ -98,6 +98,17 @@ def warehouse_path() -> Path:
     return resolve_path(value)
 
 
+# Without a cap DuckDB keeps up to 80 % of the machine's memory in its buffers. The loaders and dbt
+# (profiles.yml reads the same variable, with the same default) cap it, so that the whole daily
+# run at L stays within 8 GB; DuckDB spills to disk beyond the cap.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "5GB"
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory cap for loads: `COPILOT_DUCKDB_MEMORY_LIMIT`, e.g. "5GB"."""
+    return os.environ.get("COPILOT_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+
+
 def pipelines_dir(warehouse: Path) -> Path:
     """dlt's working folders live next to the warehouse they load, so both share one lifetime: a
     fresh warehouse starts with fresh state, and an interrupted load package is finished on the
