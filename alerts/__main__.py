@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = settings.resolve_path(args.warehouse) if args.warehouse else settings.warehouse_path()
     try:
-        with duckdb.connect(str(path)) as con:
+        with settings.connect_warehouse(path) as con:
             print(lifecycle.evaluate(con).line())
     except duckdb.Error as exc:
         print(f"alerts: {str(exc).splitlines()[0]}", file=sys.stderr)

@@ -52,34 +52,41 @@ def render() -> None:
         "# Benchmarks",
         "",
         'Written by `make bench` (`make bench SIZES="M L"` adds the scale run). Every run is kept in',
-        "`benchmarks/history.jsonl`; this page shows the latest run of each size in full and the trend of every stage.",
+        "`benchmarks/history.jsonl`; this page shows each stage's latest figures per size and every stage's trend.",
         "",
     ]
     if not runs:
         MARKDOWN.write_text("\n".join([*lines, "No run yet.", ""]))
         return
-    # The latest run of each size in full: the M and L runs are made separately (L takes an hour).
+    # Each stage's latest measurement, per size: M and L are run separately (L takes most of an
+    # hour), and a stage may be re-measured on its own.
     for size in ("S", "M", "L"):
-        latest = next((r for r in reversed(runs) if any(st["size"] == size for st in r["stages"])), None)
-        if latest is None:
+        latest: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        for run in runs:
+            for st in run["stages"]:
+                if st["size"] == size:
+                    latest[st["stage"]] = (run, st)
+        if not latest:
             continue
-        m = latest["machine"]
         lines += [
-            f"## Latest {size} run: {latest['date']}, commit `{latest['commit']}`",
+            f"## Latest {size} figures",
             "",
-            f"Machine: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}, Python {m['python']}.",
-            "",
-            "| size | stage | wall time (s) | peak memory (MB) | figures | target | met |",
+            "| stage | measured | wall time (s) | peak memory (MB) | figures | target | met |",
             "|---|---|---|---|---|---|---|",
         ]
-        for st in (st for st in latest["stages"] if st["size"] == size):
+        for run, st in sorted(latest.values(), key=lambda rs: rs[0]["date"]):
             figures = ", ".join(f"{k}: {_fmt(v)}" for k, v in st.get("figures", {}).items())
             met = {True: "yes", False: "**no**", None: ""}[st.get("met")]
             lines.append(
-                f"| {st['size']} | {st['stage']} | {_fmt(st.get('seconds'))} | {_fmt(st.get('peak_mb'))} "
-                f"| {figures} | {st.get('target', '')} | {met} |"
+                f"| {st['stage']} | {run['date']}, `{run['commit']}` | {_fmt(st.get('seconds'))} "
+                f"| {_fmt(st.get('peak_mb'))} | {figures} | {st.get('target', '')} | {met} |"
             )
         lines.append("")
+    m = runs[-1]["machine"]
+    lines += [
+        f"Machine of the latest run: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}, Python {m['python']}.",
+        "",
+    ]
     lines += [
         "## Trend",
         "",

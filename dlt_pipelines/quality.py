@@ -291,7 +291,7 @@ def run_and_store(
 ) -> list[CheckResult]:
     from dlt_pipelines import runner
 
-    with settings.warehouse_write_lock(warehouse), duckdb.connect(str(warehouse)) as con:
+    with settings.warehouse_write_lock(warehouse), settings.connect_warehouse(warehouse) as con:
         specs = specs if specs is not None else runner.table_specs(source)
         results = run_checks(con, source, specs, load_ids)
         store(con, results, run_id)

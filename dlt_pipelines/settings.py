@@ -29,6 +29,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DLT_PROJECT_DIR", str(REPO_ROOT))
 
 import dlt  # noqa: E402  (must come after the environment defaults above)
+import duckdb  # noqa: E402
 from dlt.common.configuration.providers import CustomLoaderDocProvider  # noqa: E402
 
 SOURCES = ("salesforce", "zendesk", "stripe", "product_events")
@@ -107,6 +108,15 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "5GB"
 def duckdb_memory_limit() -> str:
     """DuckDB's memory cap for loads: `COPILOT_DUCKDB_MEMORY_LIMIT`, e.g. "5GB"."""
     return os.environ.get("COPILOT_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+
+
+def connect_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse with DuckDB's memory cap: every layer opens the file this way."""
+    con = duckdb.connect(str(path), read_only=read_only)
+    # SET rather than connect(config=...): a second connection in the same process with another
+    # config would be refused while the first is open.
+    con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+    return con
 
 
 def pipelines_dir(warehouse: Path) -> Path:

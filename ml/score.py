@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from dlt_pipelines.settings import connect_warehouse
 from ml import drift, registry
 from ml.config import MlConfig, load_config
 from ml.errors import ModelError
@@ -117,7 +118,7 @@ def score(warehouse: str | Path, config: MlConfig | None = None, scored_at: date
     """Score every active account with the champions and write scores, drift and realised performance."""
     cfg = config or load_config()
     scored_at = scored_at or datetime.now().replace(microsecond=0)
-    con = duckdb.connect(str(warehouse))
+    con = connect_warehouse(warehouse)
     try:
         registry.ensure_tables(con)
         day = as_of_day(con)

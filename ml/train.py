@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from dlt_pipelines.settings import connect_warehouse
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
 from ml.errors import ModelError
@@ -243,7 +244,7 @@ def train(
     if kind not in LABELS:
         raise ModelError(f"unknown model kind {kind!r}: churn or expansion")
     cfg = config or load_config()
-    con = duckdb.connect(str(warehouse))
+    con = connect_warehouse(warehouse)
     try:
         data = load_training_data(con, features)
         registry.ensure_tables(con)
@@ -336,7 +337,7 @@ def train(
 def needs_training(warehouse: str | Path, kind: str, config: MlConfig | None = None) -> str | None:
     """Why a model of `kind` should be trained now, or None when the latest one is recent enough."""
     cfg = config or load_config()
-    con = duckdb.connect(str(warehouse))
+    con = connect_warehouse(warehouse)
     try:
         registry.ensure_tables(con)
         champion = registry.champion_row(con, kind)

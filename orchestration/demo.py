@@ -142,7 +142,7 @@ def warehouse_summary() -> tuple[list[str], str | None]:
     """What the run produced, read from the warehouse; and one account to look at in Salesforce."""
     import duckdb
 
-    from dlt_pipelines.settings import warehouse_path
+    from dlt_pipelines.settings import connect_warehouse, warehouse_path
 
     path = warehouse_path()
     if not path.exists():
@@ -157,7 +157,7 @@ def warehouse_summary() -> tuple[list[str], str | None]:
         "alerts raised today": "select count(*) from alerts.alerts where opened_on = (select max(last_fired_on) "
         "from alerts.alerts)",
     }
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect_warehouse(path, read_only=True) as con:
         for label, sql in queries.items():
             try:
                 (n,) = con.execute(sql).fetchone()

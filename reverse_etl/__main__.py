@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     path = settings.resolve_path(args.warehouse) if args.warehouse else settings.warehouse_path()
     try:
         cfg = config.load()
-        with duckdb.connect(str(path)) as con:
+        with settings.connect_warehouse(path) as con:
             checked = sync.run_gate(con, cfg, "cli")
             print(checked.summary())
             clients: dict = {}
