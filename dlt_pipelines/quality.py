@@ -131,12 +131,12 @@ def _touched_days(con: duckdb.DuckDBPyConnection, table: str, load_ids: list[str
     latest day when they brought none), plus any rows without a time. The bounds are literals on the
     raw timestamp, so DuckDB skips the other row groups; casting every timestamp to a date would
     read them all (a second per 15 M events)."""
-    loads = ", ".join("'" + lid.replace("'", "''") + "'" for lid in load_ids) or "NULL"
     low, high = con.execute(
         f"""SELECT date_trunc('day', coalesce(min(event_timestamp), (SELECT max(event_timestamp) FROM {table}))),
                    date_trunc('day', coalesce(max(event_timestamp), (SELECT max(event_timestamp) FROM {table})))
                    + INTERVAL 1 DAY
-            FROM {table} WHERE _dlt_load_id IN ({loads})"""
+            FROM {table} WHERE _dlt_load_id IN (SELECT unnest(?::VARCHAR[]))""",
+        [load_ids],
     ).fetchone()
     if low is None:
         return ""

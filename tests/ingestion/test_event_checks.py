@@ -55,7 +55,7 @@ def test_an_old_day_is_not_read_again_by_a_later_load(con: duckdb.DuckDBPyConnec
     assert not _checks(con, ["load-1"])["keys_present_and_unique"].success
     _add(con, "load-2", "2026-10-05", ["e2"])
     assert _checks(con, ["load-2"])["keys_present_and_unique"].success
-    # Without load ids (the CLI, a first check) every day is read, so the old repeat shows again.
+    # Without load ids every day is read, so the old repeat shows again.
     assert not _checks(con, None)["keys_present_and_unique"].success
 
 
