@@ -42,14 +42,7 @@
     a constant lets the engine skip the older row groups of a large append-only source (a
     subquery would make it scan and compare every row). -#}
 {% macro incremental_start_literal(date_column) -%}
-    {%- if execute -%}
-        {%- set result = run_query("select cast(" ~ add_days('max(' ~ date_column ~ ')', -var('incremental_lookback_days'))
-                                   ~ " as " ~ dbt.type_string() ~ ") from " ~ this) -%}
-        {%- set value = result.columns[0].values()[0] if result and result.rows | length else none -%}
-        {{- "cast('" ~ value ~ "' as date)" if value else "cast('1900-01-01' as date)" -}}
-    {%- else -%}
-        cast('1900-01-01' as date)
-    {%- endif -%}
+    {{- date_literal_from(add_days('max(' ~ date_column ~ ')', -var('incremental_lookback_days')), this, execute) -}}
 {%- endmacro %}
 
 {#- The data clock's as-of date plus `days`, as a date literal read when the model compiles (the
@@ -57,9 +50,15 @@
     the engine skip the row groups outside it, where a join with the clock would scan them all.
     Before the clock's first build (`dbt compile` on a new warehouse) the literal filters nothing. -#}
 {% macro clock_date_literal(clock_relation, days=0) -%}
-    {%- if execute and load_relation(clock_relation) is not none -%}
-        {%- set result = run_query("select cast(" ~ add_days('as_of_date', days) ~ " as " ~ dbt.type_string()
-                                   ~ ") from " ~ clock_relation) -%}
+    {{- date_literal_from(add_days('as_of_date', days), clock_relation,
+                          execute and load_relation(clock_relation) is not none) -}}
+{%- endmacro %}
+
+{#- The date `expr` computes over `relation`, queried when the SQL compiles and written as a literal;
+    1900-01-01 (filters nothing) when `run` is false or there is no value. -#}
+{% macro date_literal_from(expr, relation, run) -%}
+    {%- if run -%}
+        {%- set result = run_query("select cast(" ~ expr ~ " as " ~ dbt.type_string() ~ ") from " ~ relation) -%}
         {%- set value = result.columns[0].values()[0] if result and result.rows | length else none -%}
         {{- "cast('" ~ value ~ "' as date)" if value else "cast('1900-01-01' as date)" -}}
     {%- else -%}
