@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from benchmarks.sandbox_stages import source_env
 from sandbox.emulators.process import REPO, free_port, start_server, stop_server
 
 FULL_SECONDS = 180.0
@@ -129,10 +130,7 @@ def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2) -> di
         try:
             os.environ.update(
                 {
-                    "SOURCES__SALESFORCE__LOGIN_URL": url,
-                    "SOURCES__ZENDESK__BASE_URL": url,
-                    "SOURCES__STRIPE__BASE_URL": url,
-                    "SOURCES__PRODUCT_EVENTS__FILES_URL": str(world / "exports" / "events"),
+                    **source_env(url, world),
                     "COPILOT_WAREHOUSE": str(warehouse),
                     "COPILOT_MODELS_DIR": str(work / "models"),
                     "REVERSE_ETL__SALESFORCE__LOGIN_URL": f"https://127.0.0.1:{tls}",

@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from benchmarks.sandbox_stages import source_env
 from sandbox.emulators.process import start_server, stop_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -85,15 +86,7 @@ def run(data_dir: Path | str, warehouse: Path | str) -> dict[str, Any]:
     shutil.rmtree(warehouse.parent / f".{warehouse.stem}.dlt", ignore_errors=True)
     server, url = start_server(work)
     try:
-        os.environ.update(
-            {
-                "SOURCES__SALESFORCE__LOGIN_URL": url,
-                "SOURCES__ZENDESK__BASE_URL": url,
-                "SOURCES__STRIPE__BASE_URL": url,
-                "SOURCES__PRODUCT_EVENTS__FILES_URL": str(work / "exports" / "events"),
-                "COPILOT_WAREHOUSE": str(warehouse),
-            }
-        )
+        os.environ.update({**source_env(url, work), "COPILOT_WAREHOUSE": str(warehouse)})
         from dlt_pipelines import runner, settings
 
         # Side by side: DuckDB's direct read is timed right before and right after dlt loads the same

@@ -12,6 +12,16 @@ GENERATE_PEAK_MB = {"L": 8 * 1024}
 QUERY_PAGE_MS = 100.0
 
 
+def source_env(url: str, world: Path) -> dict[str, str]:
+    """The loaders' settings for a served world: its APIs at `url`, its product-event files on disk."""
+    return {
+        "SOURCES__SALESFORCE__LOGIN_URL": url,
+        "SOURCES__ZENDESK__BASE_URL": url,
+        "SOURCES__STRIPE__BASE_URL": url,
+        "SOURCES__PRODUCT_EVENTS__FILES_URL": str(world / "exports" / "events"),
+    }
+
+
 def generate(data_dir: str, size: str, seed: int) -> dict[str, Any]:
     from sandbox.world import generate as generate_world
 

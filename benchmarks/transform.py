@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.sandbox_stages import source_env
 from sandbox.emulators.process import start_server, stop_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,13 +83,7 @@ def advance_and_load(data_dir: Path, warehouse: Path, days: int = 1) -> None:
     subprocess.run([*sandbox, "advance", "--days", str(days)], cwd=REPO, env=_env(warehouse), check=True)
     server, url = start_server(data_dir, env=_env(warehouse))
     try:
-        env = _env(
-            warehouse,
-            SOURCES__SALESFORCE__LOGIN_URL=url,
-            SOURCES__ZENDESK__BASE_URL=url,
-            SOURCES__STRIPE__BASE_URL=url,
-            SOURCES__PRODUCT_EVENTS__FILES_URL=str(data_dir / "exports" / "events"),
-        )
+        env = _env(warehouse, **source_env(url, data_dir))
         load = [sys.executable, "-m", "dlt_pipelines", "run", "--warehouse", str(warehouse)]
         subprocess.run(load, cwd=REPO, env=env, check=True, capture_output=True)
     finally:
