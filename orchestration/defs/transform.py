@@ -16,8 +16,6 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from functools import cached_property
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +27,11 @@ from dagster import (
     define_asset_job,
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
-from packaging.version import Version
 
+from orchestration.dbt_in_process import InProcessDbtResource, newest_project_change
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-SOURCE_DIRS = ("models", "macros", "seeds", "tests")
 GROUPS = {"staging": "transform_staging", "intermediate": "transform_intermediate", "marts": "marts"}
 
 # dagster-dbt runs `dbt` from PATH (also for its own `dbt parse`): prefer the one installed beside this
@@ -45,20 +42,12 @@ if (Path(sys.executable).parent / "dbt").exists() and shutil.which("dbt") != str
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def _project_changed_since(manifest: Path) -> bool:
-    built = manifest.stat().st_mtime
-    sources = [
-        DBT_PROJECT_DIR / "dbt_project.yml",
-        *(p for d in SOURCE_DIRS for p in (DBT_PROJECT_DIR / d).rglob("*") if p.is_file()),
-    ]
-    return any(p.stat().st_mtime > built for p in sources)
-
-
 def prepare_manifest(project: DbtProject = dbt_project) -> Path:
     """`dbt parse` when the manifest is missing or older than the project's files (always under
     `dagster dev`), so the asset graph never describes a project that has since changed."""
     project.prepare_if_dev()
-    if not project.manifest_path.exists() or _project_changed_since(project.manifest_path):
+    manifest = project.manifest_path
+    if not manifest.exists() or newest_project_change(DBT_PROJECT_DIR) > manifest.stat().st_mtime:
         project.preparer.prepare(project)
     return project.manifest_path
 
@@ -71,16 +60,6 @@ class CopilotDbtTranslator(DagsterDbtTranslator):
             return "transform_config"
         layer = dbt_resource_props.get("fqn", [None, None])[1]
         return GROUPS.get(layer, "transform")
-
-
-class CopilotDbtCliResource(DbtCliResource):
-    """dagster-dbt's dbt resource, one process lighter per dbt step. To learn the dbt version it runs
-    `dbt --version`, which starts dbt a second time (2 s) and asks PyPI for the newest release: a
-    network call from every run. The installed dbt-core package gives the same answer."""
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return Version(version("dbt-core"))
 
 
 translator = CopilotDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -141,5 +120,5 @@ def definitions() -> Definitions:
     return Definitions(
         assets=[copilot_dbt_assets],
         jobs=[job],
-        resources={"dbt": CopilotDbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR))},
+        resources={"dbt": InProcessDbtResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR))},
     )
