@@ -235,8 +235,8 @@ def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
 
 
 def _scale_daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
-    """At scale the whole daily run from scratch must complete within 8 GB: the run's own process
-    (Dagster, the loaders, the models) and, separately, its largest child (dbt, the emulator)."""
+    """At scale the whole daily run from scratch must complete within 8 GB: the run's process
+    (Dagster, the loaders, dbt, the models) and, separately, the emulator serving the world."""
     print(f"[{size}] the full daily run through Dagster at scale...", flush=True)
     daily = run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root), incremental_days=0)
     d = daily.value

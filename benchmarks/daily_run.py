@@ -1,6 +1,7 @@
-"""The daily run end to end, as Dagster runs it (`daily_run`, in process), on a private copy of a world:
-first from scratch (empty warehouse, no model), then on two following days, the world advanced one
-day before each.
+"""The daily run end to end, as Dagster runs it (`daily_run`), on a private copy of a world: first
+from scratch (empty warehouse, no model), then on two following days, the world advanced one day
+before each. Each run has a fresh process, as Dagster's run launcher gives every run: nothing is
+warm from the run before (imports, dbt's parsed project, Great Expectations' context).
 
 The models retrain weekly (when the labels have moved on by 7 days), so one of the two days may
 retrain and the other cannot: the typical incremental day is the one without retraining, and the
@@ -9,15 +10,15 @@ retraining day is reported beside it.
 Targets on M, 2 cores: the full run without the report build at most 3 minutes; the typical
 incremental day at most 15 % of it. The report build is measured on its own (`benchmarks/reports.py`).
 
-Figures: wall time per run, seconds per stage (from the run's step records), peak memory of this
-process and of its children (the dbt CLI and the emulator server), accounts scored, alerts, records
-sent to Salesforce and Slack per run, and whether the run retrained a model.
+Figures: wall time per run (from its start to its end, as the Dagster UI shows it; the code
+location's load before it is reported on its own), seconds per stage (from the run's step records),
+peak memory of the run processes and of the other processes (the emulator server), accounts scored,
+alerts, records sent to Salesforce and Slack per run, and whether the run retrained a model.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from benchmarks.measure import run_stage
 from benchmarks.sandbox_stages import source_env
 from sandbox.emulators.process import REPO, free_port, start_server, stop_server
 
@@ -38,9 +40,8 @@ REPORT_ASSET = ("reports", "site")
 
 
 class ChildMemory:
-    """The largest resident memory any child process (dbt, the emulator) reached, sampled from /proc
-    twice a second. `RUSAGE_CHILDREN` cannot tell: a child started with vfork shares this process's
-    memory until it execs, so it reports this process's peak as its own."""
+    """The largest resident memory any other child process (the emulator) reached, sampled from /proc
+    twice a second. The run processes (multiprocessing children) report their own peak."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
@@ -70,6 +71,8 @@ class ChildMemory:
                 grew = bool(new)
             for pid in family - {os.getpid()}:
                 try:
+                    if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        continue
                     status = Path(f"/proc/{pid}/status").read_text()
                 except OSError:
                     continue
@@ -78,22 +81,40 @@ class ChildMemory:
                         self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
 
 
-def _execute(instance: Any) -> tuple[bool, float, dict[str, float]]:
-    from dagster import AssetKey
+def execute_run() -> dict[str, Any]:
+    """One daily run in this (fresh) process, as Dagster's run launcher starts every run: the code
+    location loads first (`load_s`, before the run starts), then the run; `seconds` is the run's own
+    duration, from its start to its end as the Dagster UI shows it."""
+    from dagster import AssetKey, DagsterInstance
 
+    start = time.perf_counter()
     from orchestration.definitions import defs
     from orchestration.demo import stage_of
 
     job = defs.resolve_job_def("daily_run")
     keys = [k for k in defs.resolve_asset_graph().executable_asset_keys if k != AssetKey(list(REPORT_ASSET))]
-    start = time.perf_counter()
+    loaded = time.perf_counter()
+    instance = DagsterInstance.ephemeral()
     result = job.execute_in_process(instance=instance, asset_selection=keys, raise_on_error=False)
-    wall = time.perf_counter() - start
+    wall = time.perf_counter() - loaded
     per_stage: dict[str, float] = defaultdict(float)
     for stat in instance.get_run_step_stats(result.run_id):
         if stat.start_time and stat.end_time:
             per_stage[stage_of(stat.step_key)] += stat.end_time - stat.start_time
-    return result.success, wall, {k: round(v, 1) for k, v in per_stage.items()}
+    return {
+        "ok": result.success,
+        "seconds": wall,
+        "load_s": round(loaded - start, 1),
+        "stages_s": {k: round(v, 1) for k, v in per_stage.items()},
+    }
+
+
+def _execute(label: str) -> tuple[dict[str, Any], float]:
+    """A run in its own process; its figures and that process's peak memory (MB)."""
+    measured = run_stage(f"daily run ({label})", "benchmarks.daily_run:execute_run")
+    if not measured.value["ok"]:
+        raise RuntimeError(f"the daily run ({label}) failed")
+    return measured.value, measured.peak_rss_mb
 
 
 def _models_registered(warehouse: Path) -> int:
@@ -139,12 +160,8 @@ def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2) -> di
                     "COPILOT__SLACK_WEBHOOK_URL": f"{url}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
                 }
             )
-            from dagster import DagsterInstance
-
-            instance = DagsterInstance.ephemeral()
-            ok_full, full_s, full_stages = _execute(instance)
-            if not ok_full:
-                raise RuntimeError("the full daily run failed")
+            full, run_peak_mb = _execute("full")
+            full_s, full_stages = full["seconds"], full["stages_s"]
             full_outcome = _outcome(warehouse)
             days: list[dict[str, Any]] = []
             for day in range(1, incremental_days + 1):
@@ -152,27 +169,25 @@ def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2) -> di
                 env = {**os.environ, "PYTHONPATH": str(REPO)}
                 subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True)
                 models_before = _models_registered(warehouse)
-                ok_day, day_s, day_stages = _execute(instance)
-                if not ok_day:
-                    raise RuntimeError(f"the daily run of incremental day {day} failed")
+                measured, day_peak_mb = _execute(f"day {day}")
+                run_peak_mb = max(run_peak_mb, day_peak_mb)
                 days.append(
                     {
-                        "seconds": round(day_s, 1),
-                        "stages_s": day_stages,
+                        "seconds": round(measured["seconds"], 1),
+                        "stages_s": measured["stages_s"],
                         "retrained": _models_registered(warehouse) > models_before,
                         **_outcome(warehouse),
                     }
                 )
         finally:
             stop_server(server)
-    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children_mb = children.peak_mb
     measured = {
         "full_s": round(full_s, 1),
         "full_stages_s": full_stages,
+        "code_location_load_s": full["load_s"],
         "full": full_outcome,
-        "peak_run_process_mb": round(self_mb),
-        "peak_children_mb": round(children_mb),
+        "peak_run_process_mb": round(run_peak_mb),
+        "peak_children_mb": round(children.peak_mb),
     }
     if not days:
         return {**measured, "met": full_s <= FULL_SECONDS}

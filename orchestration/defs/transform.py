@@ -69,8 +69,9 @@ translator = CopilotDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_a
 # not the data, so they run in the test suite (`tests/transform`) rather than every day.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 # One target folder for the daily builds, not dagster-dbt's new folder per invocation: dbt's partial
-# parsing (its state lives in the target folder) then skips re-parsing an unchanged project, a few
-# seconds of every build, and folders do not pile up. Runs that write the warehouse go one at a time.
+# parsing (its state lives in the target folder) then skips re-parsing an unchanged project, and
+# folders do not pile up. Runs that write the warehouse go one at a time. dbt runs inside the run's
+# process (orchestration/dbt_in_process.py): its log and artifacts land here too.
 BUILD_TARGET = Path(dbt_project.target_path) / "daily"
 
 
