@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -201,10 +202,17 @@ def _ml_stage(size: str, root: Path, world: Path, warehouse: Path) -> list[dict[
     return stages
 
 
+def _with_runs_peak(daily: StageResult) -> StageResult:
+    """The daily run's runs each have their own process: the stage's peak is theirs (or the
+    emulator's), not that of the process that started them."""
+    d = daily.value
+    return replace(daily, peak_rss_mb=max(d["peak_run_process_mb"], d["peak_children_mb"]))
+
+
 def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
     stages: list[dict[str, Any]] = []
     print(f"[{size}] the daily run through Dagster: from scratch, then two days later...", flush=True)
-    daily = run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root))
+    daily = _with_runs_peak(run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root)))
     d = daily.value
     stages.append(
         _stage(
@@ -238,7 +246,9 @@ def _scale_daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any
     """At scale the whole daily run from scratch must complete within 8 GB: the run's process
     (Dagster, the loaders, dbt, the models) and, separately, the emulator serving the world."""
     print(f"[{size}] the full daily run through Dagster at scale...", flush=True)
-    daily = run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root), incremental_days=0)
+    daily = _with_runs_peak(
+        run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root), incremental_days=0)
+    )
     d = daily.value
     keys = ("full_s", "full_stages_s", "full", "peak_run_process_mb", "peak_children_mb")
     peak = max(d["peak_run_process_mb"], d["peak_children_mb"])
