@@ -20,6 +20,15 @@ from tests.pipeline import DbtRun
 ACCOUNTS = AssetKey(["staging", "stg_salesforce__accounts"])
 
 
+def _copy(built_warehouse: tuple[Path, DbtRun], tmp_path: Path, change: str) -> Path:
+    """A copy of the CLI-built S warehouse, with `change` (SQL) applied."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_warehouse[0], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(change)
+    return warehouse
+
+
 def _build(warehouse: Path, monkeypatch: pytest.MonkeyPatch, *keys: AssetKey):
     monkeypatch.setenv("COPILOT_WAREHOUSE", str(warehouse))  # restored after the test
     return materialize(
@@ -43,12 +52,8 @@ def _count(warehouse: Path, table: str) -> int:
 def test_a_subset_builds_what_the_cli_builds(
     built_warehouse: tuple[Path, DbtRun], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cli_warehouse, _ = built_warehouse
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(cli_warehouse, warehouse)
     table = "staging.stg_salesforce__accounts"
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(f"DROP VIEW {table}")
+    warehouse = _copy(built_warehouse, tmp_path, f"DROP VIEW {table}")
 
     result = _build(warehouse, monkeypatch, ACCOUNTS)
 
@@ -64,17 +69,14 @@ def test_a_subset_builds_what_the_cli_builds(
         "primary_key_stg_salesforce__accounts_account_id": True,
         "accepted_values_stg_salesforce__accounts_segment__SMB__Mid_Market__Enterprise": True,
     }
-    assert _count(warehouse, table) == _count(cli_warehouse, table) > 0
+    assert _count(warehouse, table) == _count(built_warehouse[0], table) > 0
 
 
 def test_a_failing_model_fails_the_step_with_dbts_error(
     built_warehouse: tuple[Path, DbtRun], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cli_warehouse, _ = built_warehouse
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(cli_warehouse, warehouse)
-    with duckdb.connect(str(warehouse)) as con:  # a raw column the staging model cannot read as a time
-        con.execute("ALTER TABLE raw_salesforce.account ALTER created_date TYPE VARCHAR")
+    # a raw column the staging model cannot read as a time
+    warehouse = _copy(built_warehouse, tmp_path, "ALTER TABLE raw_salesforce.account ALTER created_date TYPE VARCHAR")
 
     result = _build(warehouse, monkeypatch, ACCOUNTS)
 
