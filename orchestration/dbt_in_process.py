@@ -106,7 +106,7 @@ class DbtThread:
         self._thread.start()
 
     def _forward(self, msg: Any) -> None:
-        # Debug events (every SQL statement) stay in dbt.log; the rest is what `dbt` prints.
+        # What `dbt` prints: debug events (every SQL statement) are left out, as the CLI leaves them.
         if msg.info.level != "debug":
             from dbt_common.events.functions import msg_to_json
 
