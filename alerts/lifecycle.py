@@ -264,9 +264,12 @@ def mark_sent(con: duckdb.DuckDBPyConnection, task_ids: dict[str, str | None]) -
     if not task_ids:
         return
     now = _now()
-    con.executemany(
+    # One statement for the batch (executemany runs one statement per alert).
+    con.execute(
         f"""UPDATE {ALERTS} SET status = CASE WHEN status = 'open' THEN 'sent' ELSE status END,
-            sent_at = coalesce(sent_at, ?), salesforce_task_id = coalesce(?, salesforce_task_id), updated_at = ?
-        WHERE alert_id = ?""",
-        [(now, task_id, now, alert_id) for alert_id, task_id in task_ids.items()],
+            sent_at = coalesce(sent_at, $now), salesforce_task_id = coalesce(sent.task_id, salesforce_task_id),
+            updated_at = $now
+        FROM (SELECT unnest($alert_ids::VARCHAR[]) AS alert_id, unnest($task_ids::VARCHAR[]) AS task_id) AS sent
+        WHERE {ALERTS}.alert_id = sent.alert_id""",
+        {"now": now, "alert_ids": list(task_ids), "task_ids": list(task_ids.values())},
     )

@@ -57,21 +57,21 @@ def delivered(con: duckdb.DuckDBPyConnection, destination: str) -> dict[str, str
     return dict(rows)
 
 
+# One statement per batch, the per-record values as lists: DuckDB runs `executemany` as one statement
+# per row (about 2 ms each, 3 s for a day's 1,500 accounts), a list parameter unnests in one pass.
 def save_delivered(con: duckdb.DuckDBPyConnection, destination: str, hashes: dict[str, str], run_id: str) -> None:
     if hashes:
-        at = now()
-        con.executemany(
-            f"INSERT OR REPLACE INTO {SCHEMA}.sync_state VALUES (?, ?, ?, ?, ?)",
-            [(destination, key, digest, at, run_id) for key, digest in hashes.items()],
+        con.execute(
+            f"INSERT OR REPLACE INTO {SCHEMA}.sync_state SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?, ?",
+            [destination, list(hashes), list(hashes.values()), now(), run_id],
         )
 
 
 def save_errors(con: duckdb.DuckDBPyConnection, run_id: str, destination: str, errors: dict[str, str]) -> None:
     if errors:
-        at = now()
-        con.executemany(
-            f"INSERT INTO {SCHEMA}.sync_errors VALUES (?, ?, ?, ?, ?)",
-            [(run_id, destination, key, error, at) for key, error in errors.items()],
+        con.execute(
+            f"INSERT INTO {SCHEMA}.sync_errors SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?",
+            [run_id, destination, list(errors), list(errors.values()), now()],
         )
 
 
