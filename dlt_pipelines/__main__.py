@@ -23,18 +23,19 @@ def main(argv: list[str] | None = None) -> int:
 
     warehouse = args.warehouse.resolve() if args.warehouse else settings.warehouse_path()
     failed = False
-    for name in args.sources or list(settings.SOURCES):
-        try:
-            report = runner.run_source(name, warehouse)
-        except SourceFailure as exc:
-            print(f"FAILED {exc}", file=sys.stderr)
-            failed = True
-            continue
-        print("\n".join(report.lines()))
-        if args.checks and not report.skipped:
-            for result in quality.run_and_store(warehouse, name, run_id="cli", load_ids=report.load_ids):
-                if not result.success:
-                    print(f"  check failed: {result.table}.{result.check}: {result.summary}")
+    with settings.open_warehouse(warehouse) as con:
+        for name in args.sources or list(settings.SOURCES):
+            try:
+                report = runner.run_source(name, warehouse, con)
+            except SourceFailure as exc:
+                print(f"FAILED {exc}", file=sys.stderr)
+                failed = True
+                continue
+            print("\n".join(report.lines()))
+            if args.checks and not report.skipped:
+                for result in quality.run_and_store(con, name, run_id="cli", load_ids=report.load_ids):
+                    if not result.success:
+                        print(f"  check failed: {result.table}.{result.check}: {result.summary}")
     return 1 if failed else 0
 
 

@@ -24,7 +24,6 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -286,16 +285,16 @@ def store(con: duckdb.DuckDBPyConnection, results: Iterable[CheckResult], run_id
 
 
 def run_and_store(
-    warehouse: Path,
+    con: duckdb.DuckDBPyConnection,
     source: str,
     run_id: str,
     specs: Iterable[TableSpec] | None = None,
     load_ids: list[str] | None = None,
 ) -> list[CheckResult]:
+    """Check what a source loaded, through the warehouse its loader holds (`settings.open_warehouse`)."""
     from dlt_pipelines import runner
 
-    with settings.warehouse_write_lock(warehouse), settings.connect_warehouse(warehouse) as con:
-        specs = specs if specs is not None else runner.table_specs(source)
-        results = run_checks(con, source, specs, load_ids)
-        store(con, results, run_id)
+    specs = specs if specs is not None else runner.table_specs(source)
+    results = run_checks(con, source, specs, load_ids)
+    store(con, results, run_id)
     return results

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import dlt
+import duckdb
 from dlt.sources import DltSource
 
 from dlt_pipelines import report as reports
@@ -70,56 +71,59 @@ def table_names(name: str) -> list[str]:
     return [s.table for s in table_specs(name)]
 
 
-def make_pipeline(name: str, warehouse: Path) -> dlt.Pipeline:
+def make_pipeline(name: str, warehouse: Path, con: duckdb.DuckDBPyConnection) -> dlt.Pipeline:
+    """The source's pipeline, loading through `con` (an open connection to `warehouse`, which dlt
+    borrows and never closes); its working folder sits beside the warehouse."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"copilot_{name}",
-        destination=dlt.destinations.duckdb(
-            {"database": str(warehouse), "global_config": {"memory_limit": settings.duckdb_memory_limit()}}
-        ),
+        destination=dlt.destinations.duckdb(con),
         dataset_name=settings.DATASETS[name],
         pipelines_dir=str(settings.pipelines_dir(warehouse)),
     )
 
 
-def run_source(name: str, warehouse: Path | None = None) -> reports.SourceReport:
-    """Load one source. Raises `SourceFailure` (one line: source and endpoint) when it fails."""
+def run_source(
+    name: str, warehouse: Path | None = None, con: duckdb.DuckDBPyConnection | None = None
+) -> reports.SourceReport:
+    """Load one source. Raises `SourceFailure` (one line: source and endpoint) when it fails.
+
+    `con`: the warehouse already held by the caller (`settings.open_warehouse`; a cursor of it per
+    thread when sources load side by side); without it the source holds the warehouse itself."""
+    warehouse = warehouse or settings.warehouse_path()
+    if con is None:
+        with settings.open_warehouse(warehouse) as own:
+            return run_source(name, warehouse, own)
     cfg = settings.source_settings(name)
     report = reports.SourceReport(name, cfg.dataset)
     if not cfg.enabled:
         report.skipped = f"switched off: sources.{name}.enabled = false"
         return report
     started = time.perf_counter()
-    warehouse = warehouse or settings.warehouse_path()
-    pipeline = make_pipeline(name, warehouse)
+    pipeline = make_pipeline(name, warehouse, con)
     before = reports.schema_columns(pipeline)
     row_counts: dict[str, int] = {}
     try:
-        with settings.warehouse_write_lock(warehouse):
-            pipeline.sync_destination()
-            if pipeline.has_pending_data:
-                # A run that stopped after extracting: finish loading exactly what it extracted (its
-                # state moves with it) before extracting anything new.
-                if pipeline.list_extracted_load_packages():
-                    pipeline.normalize()
-                    _add_counts(row_counts, pipeline)
-                info = pipeline.load()
-                info.raise_on_failed_jobs()
-                report.load_ids += list(info.loads_ids)
-        # Extracting and normalizing never touch the warehouse: sources do it side by side and
-        # take turns only to load.
-        pipeline.extract(build_source(name), loader_file_format=LOADER_FILE_FORMAT)
-        pipeline.normalize()
-        _add_counts(row_counts, pipeline)
-        with settings.warehouse_write_lock(warehouse):
+        pipeline.sync_destination()
+        if pipeline.has_pending_data:
+            # A run that stopped after extracting: finish loading exactly what it extracted (its
+            # state moves with it) before extracting anything new.
+            if pipeline.list_extracted_load_packages():
+                pipeline.normalize()
+                _add_counts(row_counts, pipeline)
             info = pipeline.load()
             info.raise_on_failed_jobs()
             report.load_ids += list(info.loads_ids)
-            _create_missing_tables(name, pipeline)
+        pipeline.extract(build_source(name), loader_file_format=LOADER_FILE_FORMAT)
+        pipeline.normalize()
+        _add_counts(row_counts, pipeline)
+        info = pipeline.load()
+        info.raise_on_failed_jobs()
+        report.load_ids += list(info.loads_ids)
+        _create_missing_tables(name, pipeline)
     except Exception as exc:
         raise describe_failure(name, exc) from exc
-    with settings.warehouse_write_lock(warehouse):  # counts quarantined rows in the warehouse
-        built = reports.build(report, pipeline, row_counts, before)
+    built = reports.build(report, pipeline, row_counts, before)
     built.seconds = time.perf_counter() - started
     return built
 
@@ -147,4 +151,7 @@ def _add_counts(into: dict[str, int], pipeline: dlt.Pipeline) -> None:
 
 
 def run_all(sources: Sequence[str] | None = None, warehouse: Path | None = None) -> list[reports.SourceReport]:
-    return [run_source(name, warehouse) for name in (sources or settings.SOURCES)]
+    """Load the sources one after another, the warehouse held once for all of them."""
+    warehouse = warehouse or settings.warehouse_path()
+    with settings.open_warehouse(warehouse) as con:
+        return [run_source(name, warehouse, con) for name in (sources or settings.SOURCES)]

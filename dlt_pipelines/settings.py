@@ -174,11 +174,21 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 
 @contextmanager
+def open_warehouse(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse held for loading: its write lock, and one open connection that every loader
+    and check of this process shares (each thread through its own cursor). DuckDB runs their
+    transactions side by side, and the file is opened and checkpointed once instead of once per
+    load."""
+    with warehouse_write_lock(warehouse), connect_warehouse(warehouse) as con:
+        yield con
+
+
+@contextmanager
 def warehouse_write_lock(warehouse: Path) -> Iterator[None]:
     """Hold the warehouse for writing. DuckDB lets one process at a time open the file (even to read
-    while another writes), so loaders that extract in parallel take turns here for the short part
-    that touches it: syncing dlt state, loading, storing check results. An OS file lock (flock)
-    beside the warehouse: released by the OS when its holder dies, so a killed run never leaves it stuck."""
+    while another writes), so a process that loads waits here for another one to finish. An OS file
+    lock (flock) beside the warehouse: released by the OS when its holder dies, so a killed run
+    never leaves it stuck."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with open(warehouse.parent / f".{warehouse.name}.lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

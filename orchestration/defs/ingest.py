@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 from dagster import (
     AssetCheckKey,
     AssetCheckResult,
@@ -107,7 +108,7 @@ def source_plan(source: str) -> SourcePlan:
 
 
 def _results(
-    context: AssetExecutionContext, plan: SourcePlan, report: Any, warehouse: WarehouseResource
+    context: AssetExecutionContext, plan: SourcePlan, report: Any, con: duckdb.DuckDBPyConnection
 ) -> Iterator[Any]:
     """Materializations of a loaded source, then its Great Expectations checks."""
     for line in report.lines():
@@ -124,7 +125,7 @@ def _results(
                 "load_ids": MetadataValue.json(meta["load_ids"]),
             },
         )
-    checked = quality.run_and_store(warehouse.file, plan.name, context.run.run_id, load_ids=report.load_ids)
+    checked = quality.run_and_store(con, plan.name, context.run.run_id, load_ids=report.load_ids)
     results = {(r.table, r.check): r for r in checked}
     for check in plan.checks:
         result = results.get((check.asset_key.path[-1], check.name))
@@ -142,9 +143,10 @@ def _results(
 
 def ingest_assets(sources: list[str]) -> AssetsDefinition:
     """One step that loads the selected sources side by side (threads: dlt runs pipelines in
-    parallel threads; each source waits on its API or reads files while another normalizes). They
-    take turns on the warehouse file only to load (`settings.warehouse_write_lock`). A selection
-    loads whole sources: Zendesk's ticket export feeds two tables from one cursor."""
+    parallel threads; each source waits on its API or reads files while another normalizes). The
+    step holds the warehouse once (`settings.open_warehouse`): each source loads through its own
+    cursor of that connection, and DuckDB runs their loads side by side. A selection loads whole
+    sources: Zendesk's ticket export feeds two tables from one cursor."""
     plans = {name: source_plan(name) for name in sources}
 
     @multi_asset(
@@ -160,8 +162,11 @@ def ingest_assets(sources: list[str]) -> AssetsDefinition:
         selected_checks = set(context.selected_asset_check_keys)
         chosen = [p for p in plans.values() if selected & set(p.keys.values())]
         failures: list[SourceFailure] = []
-        with ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="ingest") as pool:
-            futures = {pool.submit(runner.run_source, p.name, warehouse.file): p for p in chosen}
+        with (
+            settings.open_warehouse(warehouse.file) as con,
+            ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="ingest") as pool,
+        ):
+            futures = {pool.submit(runner.run_source, p.name, warehouse.file, con.cursor()): p for p in chosen}
             for future in as_completed(futures):
                 plan = futures[future]
                 try:
@@ -170,7 +175,7 @@ def ingest_assets(sources: list[str]) -> AssetsDefinition:
                     context.log.error(str(exc))
                     failures.append(exc)
                     continue
-                for result in _results(context, plan, report, warehouse):
+                for result in _results(context, plan, report, con):
                     if isinstance(result, AssetCheckResult):
                         if AssetCheckKey(result.asset_key, result.check_name) in selected_checks:
                             yield result
