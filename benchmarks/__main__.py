@@ -211,7 +211,7 @@ def _with_runs_peak(daily: StageResult) -> StageResult:
 
 def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
     stages: list[dict[str, Any]] = []
-    print(f"[{size}] the daily run through Dagster: from scratch, then two days later...", flush=True)
+    print(f"[{size}] the daily run through Dagster: from scratch, two days later, then with nothing new", flush=True)
     daily = _with_runs_peak(run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root)))
     d = daily.value
     stages.append(
@@ -229,6 +229,9 @@ def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
                     "retraining_day_s",
                     "retraining_day_stages_s",
                     "retraining_day_share",
+                    "no_change_s",
+                    "no_change_stages_s",
+                    "no_change_share",
                     "peak_run_process_mb",
                     "peak_children_mb",
                     "full",
