@@ -277,10 +277,15 @@ def store(con: duckdb.DuckDBPyConnection, results: Iterable[CheckResult], run_id
         for r in results
         for o in r.expectations
     ]
+    insert_rows(con, RESULTS_TABLE, rows)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Append `rows` (in the table's column order) in one insert from a frame: executemany would run
+    one statement per row (~4 ms each)."""
     if rows:
-        # One insert from a frame: executemany would run one statement per row (~4 ms each).
         con.register("new_rows", pd.DataFrame(rows))
-        con.execute(f"INSERT INTO {RESULTS_TABLE} SELECT * FROM new_rows")
+        con.execute(f"INSERT INTO {table} SELECT * FROM new_rows")
         con.unregister("new_rows")
 
 

@@ -155,8 +155,4 @@ def store(con: duckdb.DuckDBPyConnection, result: GateResult, run_id: str) -> No
         for c in result.checks
         for o in c.expectations
     ]
-    if rows:
-        # One insert from a frame: executemany would run one statement per row (~4 ms each).
-        con.register("new_rows", pd.DataFrame(rows))
-        con.execute(f"INSERT INTO {RESULTS} SELECT * FROM new_rows")
-        con.unregister("new_rows")
+    quality.insert_rows(con, RESULTS, rows)
