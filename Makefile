@@ -28,6 +28,7 @@ install: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock Makefile
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
 		(echo "installing uv..." && python3 -m pip install --quiet --disable-pip-version-check uv)
+	@echo "installing the Python environment from uv.lock (the first time ~2 min, most of it compiling bytecode)..."
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
@@ -40,7 +41,7 @@ test: install lint reports-install
 # The sandbox company (generated once; `make sandbox SIZE=S` for a small one) and its APIs.
 sandbox: install
 	@if [ -f $(DATA_DIR)/world.sqlite ]; then \
-		echo "sandbox world already in $(DATA_DIR) (remove it or run 'make sandbox-new' to regenerate)"; \
+		echo "sandbox world already in $(DATA_DIR) (to start over with a new company: make clean, then make demo)"; \
 	else \
 		$(RUN) python -m sandbox --data-dir $(DATA_DIR) generate --size $(SIZE) --seed $(SEED); \
 	fi
@@ -76,6 +77,8 @@ SIZES ?= M
 bench: install
 	$(RUN) python -m benchmarks --sizes $(SIZES) $(BENCH_FLAGS)
 
+# Everything generated: the sandbox company, the warehouse and its load state, models, Dagster's
+# run history, the report site.
 clean:
-	rm -rf data/sandbox data/bench data/test-artifacts .pytest_cache .ruff_cache \
-		reports/build reports/.evidence reports/sources/warehouse/warehouse.duckdb
+	find data -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache reports/build reports/.evidence reports/sources/warehouse/warehouse.duckdb

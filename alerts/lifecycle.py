@@ -146,7 +146,8 @@ def apply_feedback(con: duckdb.DuckDBPyConnection) -> int:
 
 def refresh_precision(con: duckdb.DuckDBPyConnection) -> None:
     """Per rule: closed alerts, their outcomes, precision = confirmed / closed with an outcome, and
-    whether it is below the rule's floor (only once enough alerts are closed to tell)."""
+    whether it is below the rule's floor (only once `min_outcomes` alerts have an outcome: fewer say
+    too little to tell a weak rule from bad luck)."""
     min_closed = DEFAULT_MIN_CLOSED
     if _exists(con, SETTINGS):
         row = con.execute(f"SELECT value FROM {SETTINGS} WHERE setting = 'min_closed_for_precision'").fetchone()
@@ -169,18 +170,20 @@ def refresh_precision(con: duckdb.DuckDBPyConnection) -> None:
                 coalesce(c.confirmed, 0) AS confirmed,
                 coalesce(c.false_alarm, 0) AS false_alarm,
                 coalesce(c.already_known, 0) AS already_known,
+                coalesce(c.with_outcome, 0) AS with_outcome,
                 CASE WHEN c.with_outcome > 0 THEN c.confirmed / c.with_outcome END AS precision,
                 r.precision_floor,
                 coalesce(c.with_outcome, 0) >= ? AND c.confirmed / c.with_outcome < r.precision_floor AS below_floor,
                 r.mute_below_floor
             FROM {RULES} AS r LEFT JOIN closed AS c USING (rule_id)
         )
-        SELECT rule_id, severity, alerts_closed, confirmed, false_alarm, already_known,
+        SELECT rule_id, severity, alerts_closed, confirmed, false_alarm, already_known, with_outcome,
             CAST(precision AS DOUBLE) AS precision, precision_floor,
             coalesce(below_floor, false) AS below_floor,
-            coalesce(below_floor, false) AND mute_below_floor AS muted
+            coalesce(below_floor, false) AND mute_below_floor AS muted,
+            CAST(? AS INTEGER) AS min_outcomes
         FROM measured ORDER BY rule_id""",
-        [min_closed],
+        [min_closed, min_closed],
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.defs.reports import BUILD_DIR, build_site
+from orchestration.defs.reports import build_log_file, build_site
 
 TARGET_SECONDS = 120.0
 
@@ -24,18 +24,17 @@ def run(warehouse: Path) -> dict[str, Any]:
         (accounts,) = con.execute("select count(*) from marts.customer_360").fetchone()
         (csms,) = con.execute("select count(distinct csm_user_id) from marts.customer_360").fetchone()
     start = time.perf_counter()
-    output, size_mb = build_site(warehouse)
+    site = build_site(warehouse, build_log_file(warehouse))
     seconds = time.perf_counter() - start
-    snapshot = re.search(r"snapshot-warehouse: .* ([\d.]+) s\)", output)
-    pages = sum(1 for _ in BUILD_DIR.rglob("index.html"))
-    data_mb = sum(f.stat().st_size for f in (BUILD_DIR / "data").rglob("*") if f.is_file()) / 1e6
+    snapshot = re.search(r"snapshot-warehouse: .* ([\d.]+) s\)", site.output)
+    data_mb = sum(f.stat().st_size for f in (site.build_dir / "data").rglob("*") if f.is_file()) / 1e6
     return {
         "accounts": accounts,
         "csms": csms,
         "build_seconds": round(seconds, 1),
         "snapshot_seconds": float(snapshot.group(1)) if snapshot else None,
-        "html_pages": pages,
-        "site_mb": round(size_mb, 1),
+        "html_pages": site.pages,
+        "site_mb": round(site.size_mb, 1),
         "data_mb": round(data_mb, 1),
         "within_target": seconds <= TARGET_SECONDS,
     }

@@ -106,8 +106,25 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "5GB"
 
 
 def duckdb_memory_limit() -> str:
-    """DuckDB's memory cap for loads: `COPILOT_DUCKDB_MEMORY_LIMIT`, e.g. "5GB"."""
-    return os.environ.get("COPILOT_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+    """DuckDB's memory cap for loads: `COPILOT_DUCKDB_MEMORY_LIMIT`, e.g. "5GB". ConfigError when
+    DuckDB does not read it as a size."""
+    value = (os.environ.get("COPILOT_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT).strip()
+    if value not in _checked_memory_limits:
+        # DuckDB itself says what it accepts (5GB, 512MiB, ...): ask an in-memory database.
+        with duckdb.connect(":memory:") as con:
+            try:
+                con.execute(f"SET memory_limit = '{value.replace(chr(39), '')}'")
+            except duckdb.Error as exc:
+                reason = str(exc).splitlines()[0]
+                raise ConfigError(
+                    f"COPILOT_DUCKDB_MEMORY_LIMIT={value!r} is not a memory size DuckDB accepts "
+                    f"(e.g. 5GB, 512MB): {reason}"
+                ) from None
+        _checked_memory_limits.add(value)
+    return value
+
+
+_checked_memory_limits: set[str] = set()
 
 
 def connect_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

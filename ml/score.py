@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -117,11 +117,13 @@ def realised_performance(con: duckdb.DuckDBPyConnection, today: date) -> pd.Data
 def score(warehouse: str | Path, config: MlConfig | None = None, scored_at: datetime | None = None) -> ScoreResult:
     """Score every active account with the champions and write scores, drift and realised performance."""
     cfg = config or load_config()
-    scored_at = scored_at or datetime.now().replace(microsecond=0)
     con = connect_warehouse(warehouse)
     try:
         registry.ensure_tables(con)
         day = as_of_day(con)
+        # The stamp CSMs see in the CRM (Copilot_Scored_At__c): the data's day, which the sandbox
+        # and a warehouse loaded late both keep apart from the wall clock, at the run's UTC time.
+        scored_at = scored_at or datetime.combine(day, datetime.now(UTC).time().replace(microsecond=0))
         churn_id, churn_model, warning = registry.load_scoring_model(con, "churn")
         warnings = [warning] if warning else []
         try:

@@ -21,12 +21,18 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogEntry, RunsFilter
+
+from orchestration.progress import progress_text
 
 REPO = Path(__file__).resolve().parent.parent
 DAILY_JOB = "daily_run"
+DAGSTER_LOGS = REPO / "data" / "dagster"
 # Step key -> the stage the summary reports it under (first match wins).
 STAGES = (
     ("ingest", re.compile(r"^ingest_")),
@@ -37,10 +43,7 @@ STAGES = (
     ("score", re.compile(r"score")),
     ("reports", re.compile(r"^reports")),
 )
-STEP_EVENT = re.compile(r" - (?P<step>[\w.\[\]]+) - (?P<event>STEP_START|STEP_SUCCESS|STEP_FAILURE|STEP_SKIPPED) - ")
-STEP_SECONDS = re.compile(r" in (?:(?P<m>\d+)m)?(?P<s>[\d.]+)s\b|in (?P<ms>[\d.]+)ms")
-RUN_ID = re.compile(r" - (?P<run_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) - ")
-CHECK_FAILED = re.compile(r"Asset check '(?P<check>[^']+)' on '(?P<asset>[^']+)' failed")
+POLL_SECONDS = 0.5
 
 
 def stage_of(step: str) -> str:
@@ -76,77 +79,180 @@ def start_emulators(data_dir: Path, port: int, tls_port: int) -> subprocess.Pope
     return proc
 
 
-def _seconds(text: str) -> float:
-    m = STEP_SECONDS.search(text)
-    if not m:
-        return 0.0
-    if m.group("ms"):
-        return float(m.group("ms")) / 1000
-    return 60 * int(m.group("m") or 0) + float(m.group("s"))
+@dataclass
+class StepResult:
+    step: str
+    status: str  # ok | FAILED | skipped
+    seconds: float
+    reason: str = ""
+    log_file: Path | None = None
 
 
-def run_daily_job(log_file: Path) -> tuple[bool, dict[str, float], float]:
-    """`dagster job execute` of the daily job (multiprocess, recorded in the instance). Prints one
-    line per finished step; the full Dagster log goes to `log_file`. Returns success, seconds per
-    stage and the wall time."""
+@dataclass
+class RunOutcome:
+    ok: bool
+    wall_seconds: float
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    problem: str = ""  # why the run did not even start, when it did not
+
+    def seconds_per_stage(self) -> dict[str, float]:
+        per_stage: dict[str, float] = defaultdict(float)
+        for result in self.steps.values():
+            per_stage[stage_of(result.step)] += result.seconds
+        return dict(per_stage)
+
+    def failures(self) -> list[StepResult]:
+        return [r for r in self.steps.values() if r.status == "FAILED"]
+
+
+class RunWatcher:
+    """Follows one run through the Dagster instance's event log (not its console text): prints each
+    step as it starts and ends with its real duration, the progress lines steps log, and failed checks."""
+
+    def __init__(self, instance: DagsterInstance, run_id: str, started: float):
+        self.instance = instance
+        self.run_id = run_id
+        self.started = started
+        self.cursor: str | None = None
+        self.step_started: dict[str, float] = {}
+        self.log_keys: dict[str, list[str]] = {}
+        self.outcome = RunOutcome(ok=False, wall_seconds=0.0)
+
+    def poll(self) -> None:
+        while True:
+            page = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, limit=500)
+            for record in page.records:
+                self._show(record.event_log_entry)
+            self.cursor = page.cursor
+            if not page.has_more:
+                return
+
+    def _say(self, at: float, text: str) -> None:
+        print(f"  [{at - self.started:5.0f} s] {text}", flush=True)
+
+    def _show(self, entry: EventLogEntry) -> None:
+        event = entry.dagster_event
+        step = entry.step_key or ""
+        if event is None:
+            text = progress_text(entry.user_message)
+            if text is not None:
+                self._say(entry.timestamp, f"{step}: {text}")
+            return
+        kind = event.event_type
+        if kind == DagsterEventType.STEP_START:
+            self.step_started[step] = entry.timestamp
+            self._say(entry.timestamp, f"{step} started")
+        elif kind == DagsterEventType.LOGS_CAPTURED:
+            for key in event.logs_captured_data.step_keys or []:
+                self.log_keys[key] = [self.run_id, "compute_logs", event.logs_captured_data.file_key]
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE, DagsterEventType.STEP_SKIPPED):
+            seconds = entry.timestamp - self.step_started.get(step, entry.timestamp)
+            status = {"STEP_SUCCESS": "ok", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[kind.value]
+            result = StepResult(step, status, seconds)
+            if kind == DagsterEventType.STEP_FAILURE:
+                result.reason = failure_reason(event)
+                result.log_file = self._log_file(step)
+            self.outcome.steps[step] = result
+            done = len(self.outcome.steps)
+            line = f"{step}: {status} in {seconds:.1f} s ({done} done)"
+            self._say(entry.timestamp, line + (f": {result.reason}" if result.reason else ""))
+        elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                key = evaluation.asset_check_key
+                self._say(entry.timestamp, f"! check {key.name} on {key.asset_key.to_user_string()} failed")
+        elif kind == DagsterEventType.RUN_SUCCESS:
+            self.outcome.ok = True
+        elif kind == DagsterEventType.RUN_FAILURE and not self.outcome.failures():
+            self.outcome.problem = first_line(entry.message or "the run failed")
+
+    def _log_file(self, step: str) -> Path | None:
+        key = self.log_keys.get(step)
+        manager = self.instance.compute_log_manager
+        if key is None or not hasattr(manager, "get_captured_local_path"):
+            return None
+        return Path(manager.get_captured_local_path(key, "err"))
+
+
+def failure_reason(event: DagsterEvent) -> str:
+    """The first line of what the step said went wrong: its Failure description, else its error."""
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return first_line(data.user_failure_data.description)
+    error = data.error
+    while error is not None and error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+        error = error.cause
+    return first_line(error.message if error is not None else "unknown error")
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())[:400]
+
+
+def prepare_dbt_project() -> None:
+    """The dbt manifest the definitions need, made before the run (the first time ~1 min) with a line
+    saying so, instead of a silent wait while the run's process loads the definitions."""
+    from orchestration.dbt_in_process import newest_project_change
+    from orchestration.defs.transform import DBT_PROJECT_DIR, dbt_project
+
+    manifest = Path(dbt_project.manifest_path)
+    if manifest.exists() and newest_project_change(DBT_PROJECT_DIR) <= manifest.stat().st_mtime:
+        return
+    print("preparing the dbt project (dbt parse, once after each change)...", flush=True)
+    started = time.perf_counter()
+    dbt_project.preparer.prepare(dbt_project)
+    print(f"  dbt project parsed in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def run_daily_job(log_file: Path) -> RunOutcome:
+    """`dagster job execute` of the daily job (multiprocess, recorded in the instance), followed
+    through the instance's event log. Dagster's own console output goes to `log_file`."""
     cmd = ["dagster", "job", "execute", "-m", "orchestration.definitions", "-j", DAILY_JOB]
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    started = time.perf_counter()
-    per_stage: dict[str, float] = defaultdict(float)
-    running: set[str] = set()
-    done = 0
-    run_id = None
+    instance = DagsterInstance.get()
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    print(f"running {DAILY_JOB} (full log: {log_file})", flush=True)
+    print(f"running {DAILY_JOB} (Dagster's console log: {log_file})", flush=True)
+    started = time.time()
     with log_file.open("w") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            if run_id is None and (m := RUN_ID.search(line)):
-                run_id = m.group("run_id")
-            if m := CHECK_FAILED.search(line):
-                print(f"  ! check {m.group('check')} on {m.group('asset')} failed", flush=True)
-            m = STEP_EVENT.search(line)
-            if not m:
-                continue
-            step, event = m.group("step"), m.group("event")
-            elapsed = time.perf_counter() - started
-            if event == "STEP_START":
-                running.add(step)
-                print(f"  [{elapsed:5.0f} s] {step} started ({len(running)} running, {done} done)", flush=True)
-                continue
-            running.discard(step)
-            done += 1
-            status = {"STEP_SUCCESS": "ok", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[event]
-            print(f"  [{elapsed:5.0f} s] {step}: {status} in {_seconds(line):.1f} s ({done} done)", flush=True)
-        code = proc.wait()
-    wall = time.perf_counter() - started
-    failed: list[str] = []
-    if run_id is not None:
-        # The run's own record (not the log lines) says how long each step took and which failed.
-        from dagster import DagsterInstance
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        watcher: RunWatcher | None = None
+        while True:
+            exited = proc.poll() is not None
+            if watcher is None:
+                since = datetime.fromtimestamp(started - 1, tz=UTC)
+                runs = instance.get_runs(RunsFilter(job_name=DAILY_JOB, created_after=since), limit=1)
+                if runs:
+                    watcher = RunWatcher(instance, runs[0].run_id, started)
+                    print(f"  run {runs[0].run_id} (Dagster UI: runs/{runs[0].run_id})", flush=True)
+            if watcher is not None:
+                watcher.poll()
+            if exited:
+                break
+            time.sleep(POLL_SECONDS)
+    wall = time.time() - started
+    if watcher is None:
+        reason = first_error_in(log_file) or f"dagster job execute exited with {proc.returncode}"
+        return RunOutcome(ok=False, wall_seconds=wall, problem=f"the run did not start: {reason}")
+    outcome = watcher.outcome
+    outcome.wall_seconds = wall
+    outcome.ok = outcome.ok and proc.returncode == 0 and not outcome.failures()
+    return outcome
 
-        for stat in DagsterInstance.get().get_run_step_stats(run_id):
-            if stat.start_time and stat.end_time:
-                per_stage[stage_of(stat.step_key)] += stat.end_time - stat.start_time
-            if stat.status is not None and stat.status.value == "FAILURE":
-                failed.append(stat.step_key)
-    if code != 0 or failed:
-        print(f"{DAILY_JOB} FAILED ({', '.join(failed) or f'exit {code}'}); see {log_file}", flush=True)
-    return code == 0 and not failed, dict(per_stage), wall
+
+def first_error_in(log_file: Path) -> str | None:
+    lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if re.search(r"(Error|Exception)\b", line)]
+    return (errors[-1:] or lines[-1:] or [None])[0]
 
 
 def warehouse_summary() -> tuple[list[str], str | None]:
-    """What the run produced, read from the warehouse; and one account to look at in Salesforce."""
+    """What the run produced, read from the warehouse; and one account to look at in Salesforce.
+    Never raises: a warehouse that cannot be read is one line of the summary."""
     import duckdb
 
-    from dlt_pipelines.settings import connect_warehouse, warehouse_path
+    from dlt_pipelines.settings import ConfigError, connect_warehouse, warehouse_path
 
-    path = warehouse_path()
-    if not path.exists():
-        return [], None
     lines: list[str] = []
     sample = None
     queries = {
@@ -157,7 +263,14 @@ def warehouse_summary() -> tuple[list[str], str | None]:
         "alerts raised today": "select count(*) from alerts.alerts where opened_on = (select max(last_fired_on) "
         "from alerts.alerts)",
     }
-    with connect_warehouse(path, read_only=True) as con:
+    try:
+        path = warehouse_path()
+        if not path.exists():
+            return ["  warehouse: not created yet"], None
+        con = connect_warehouse(path, read_only=True)
+    except (ConfigError, duckdb.Error) as exc:
+        return [f"  warehouse: cannot be read ({first_line(str(exc))})"], None
+    with con:
         for label, sql in queries.items():
             try:
                 (n,) = con.execute(sql).fetchone()
@@ -184,10 +297,49 @@ def warehouse_summary() -> tuple[list[str], str | None]:
     return lines, sample
 
 
-def serve(cmd: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        cmd, cwd=REPO, env=os.environ.copy(), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
-    )
+def serve(cmd: list[str], log_file: Path) -> subprocess.Popen[bytes]:
+    """A server in the background, its output in `log_file` (the console stays quiet while serving)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("w") as log:
+        return subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 120) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if requests.get(url, timeout=2).ok:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    print(f"demo: the {what} did not come up within {timeout:.0f} s", flush=True)
+    return False
+
+
+def print_summary(outcome: RunOutcome, log_file: Path) -> None:
+    print(f"\nsummary: {DAILY_JOB} {'ok' if outcome.ok else 'FAILED'} in {outcome.wall_seconds:.0f} s")
+    per_stage = outcome.seconds_per_stage()
+    if per_stage:
+        print("  time per stage (step seconds): " + ", ".join(f"{k} {v:.0f} s" for k, v in per_stage.items()))
+    if outcome.problem:
+        print(f"  {outcome.problem}")
+    for failure in outcome.failures():
+        print(f"  {failure.step} FAILED: {failure.reason}")
+        if failure.log_file is not None:
+            print(f"    the step's full output: {failure.log_file}")
+    if not outcome.ok:
+        print(f"  Dagster's console log of the run: {log_file}")
+    lines, _ = warehouse_summary()
+    for line in lines:
+        print(line)
 
 
 def main() -> int:
@@ -202,26 +354,29 @@ def main() -> int:
 
     emulators = start_emulators(args.data_dir, args.port, args.tls_port)
     try:
-        # Configuration problems (a wrong credential, a weight that is not a number) stop here, one
-        # line each, before anything is loaded.
+        # Configuration problems (a wrong credential, a weight that is not a number, a memory limit
+        # DuckDB does not understand) stop here, one line each, before anything is loaded.
         if subprocess.run([sys.executable, "-m", "orchestration.preflight"], cwd=REPO).returncode != 0:
             return 2
-        ok, per_stage, wall = run_daily_job(REPO / "data" / "dagster" / "demo-last-run.log")
-        print(f"\nsummary: {DAILY_JOB} {'ok' if ok else 'FAILED'} in {wall:.0f} s")
-        print("  time per stage (step seconds): " + ", ".join(f"{k} {v:.0f} s" for k, v in per_stage.items()))
-        lines, sample = warehouse_summary()
-        for line in lines:
-            print(line)
-        if not ok:
+        prepare_dbt_project()
+        log_file = DAGSTER_LOGS / "demo-last-run.log"
+        outcome = run_daily_job(log_file)
+        print_summary(outcome, log_file)
+        if not outcome.ok:
             return 1
         if args.no_ui:
             return 0
+        _, sample = warehouse_summary()
         base = f"http://127.0.0.1:{args.port}"
-        ui = serve(["dagster", "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.ui_port)])
-        site = serve(["reports/scripts/serve.sh", str(args.reports_port)])
+        print("\nstarting the Dagster UI and the report server...", flush=True)
+        ui_url = f"http://127.0.0.1:{args.ui_port}"
+        ui_cmd = ["dagster", "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.ui_port)]
+        ui = serve(ui_cmd, DAGSTER_LOGS / "ui.log")
+        site = serve(["reports/scripts/serve.sh", str(args.reports_port)], DAGSTER_LOGS / "reports-server.log")
+        wait_until_up(f"{ui_url}/server_info", ui, "Dagster UI")
         print(
             f"\nReports:      http://127.0.0.1:{args.reports_port}\n"
-            f"Dagster UI:   http://127.0.0.1:{args.ui_port}\n"
+            f"Dagster UI:   {ui_url}\n"
             + (
                 f"Salesforce:   {base}/__admin/salesforce/Account/{sample}  (riskiest account, as the CRM holds it)\n"
                 if sample
@@ -229,6 +384,7 @@ def main() -> int:
             )
             + f"APIs:         {base}/services/data/v61.0/ (Zendesk {base}/api/v2/, Stripe {base}/v1/, Slack "
             f"{base}/__admin/slack/messages)\n"
+            f"Server logs:  {DAGSTER_LOGS / 'ui.log'}, {DAGSTER_LOGS / 'reports-server.log'}\n"
             "Ctrl-C stops everything.",
             flush=True,
         )

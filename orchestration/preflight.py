@@ -61,7 +61,7 @@ def parts_for(key_prefixes: Iterable[str]) -> set[str]:
 def problems(parts: Iterable[str] = PARTS) -> list[str]:
     """Every problem found in the configuration the given parts of the run need (all by default)."""
     wanted = set(parts)
-    checks: list[Callable[[], list[str]]] = []
+    checks: list[Callable[[], list[str]]] = [warehouse_config]
     if "sources" in wanted:
         checks += [unknown_sources, source_credentials]
     if "health_config" in wanted:
@@ -76,6 +76,26 @@ def problems(parts: Iterable[str] = PARTS) -> list[str]:
             found += check()
         except settings.ConfigError as exc:
             found.append(str(exc))
+        except Exception as exc:  # noqa: BLE001  (a check that breaks is one line too, never a traceback)
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            found.append(f"{check.__name__.replace('_', ' ')}: {exc.__class__.__name__}: {first}")
+    return found
+
+
+# --- the warehouse ---------------------------------------------------------------------------------
+
+
+def warehouse_config() -> list[str]:
+    """The warehouse file's folder can be written, and DuckDB accepts the memory cap every step sets."""
+    found = []
+    folder = settings.warehouse_path().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            found.append(f"the warehouse folder {folder} is not writable: check COPILOT_WAREHOUSE")
+    except OSError as exc:
+        found.append(f"the warehouse folder {folder} cannot be created ({exc.strerror}): check COPILOT_WAREHOUSE")
+    settings.duckdb_memory_limit()  # a ConfigError is reported by problems()
     return found
 
 
@@ -213,6 +233,11 @@ def reverse_etl_credentials() -> list[str]:
     session = http.session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE would override the configured CA bundle
     verify: str | bool = str(cfg.ca_bundle) if cfg.ca_bundle else True
+    if cfg.ca_bundle and not Path(cfg.ca_bundle).is_file():
+        return [
+            f"reverse ETL: the CA bundle {cfg.ca_bundle} does not exist: check REVERSE_ETL__SALESFORCE__CA_BUNDLE "
+            "(the sandbox writes its CA there when it serves)"
+        ]
     data = {
         "grant_type": "client_credentials",
         "client_id": cfg.salesforce_client_id,

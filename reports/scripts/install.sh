@@ -32,7 +32,7 @@ install_node_modules() {
 	cd "$REPORTS_DIR"
 	local stamp=node_modules/.install-stamp
 	local want
-	want="$(cat package.json package-lock.json scripts/patch-offline-duckdb.mjs | sha256sum | cut -d' ' -f1)"
+	want="$(cat package.json package-lock.json scripts/patch-offline-duckdb.mjs scripts/offline-duckdb/*.js | sha256sum | cut -d' ' -f1)"
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 		echo "reports: node_modules up to date"
 		return

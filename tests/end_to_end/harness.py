@@ -21,11 +21,12 @@ import yaml
 
 from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
 from tests.ml.conftest import S_SETTINGS
+from tests.reports.reports_testlib import copy_reports_project
 
 REPO = Path(__file__).resolve().parents[2]
 DAILY_JOB = "daily_run"
-# Everything the sync needs, i.e. the whole daily job but the report site (its build is slow and is
-# tested in tests/reports/).
+# Everything the sync needs, i.e. the whole daily job but the report site (its build takes a minute;
+# the clean run and the next day build it, the other scenarios stop at the sync).
 UP_TO_THE_SYNC = "*reverse_etl__salesforce_accounts,*reverse_etl__salesforce_tasks,*reverse_etl__slack_alerts"
 RUN_TIMEOUT = 900
 
@@ -97,11 +98,17 @@ class Deployment:
         (home / "dagster.yaml").write_text(dagster_yaml(home))
         ml_config = yaml.safe_load((REPO / "ml" / "config.yml").read_text()) | S_SETTINGS
         (root / "ml_config.yml").write_text(yaml.safe_dump(ml_config))
+        copy_reports_project(root / "reports")
         return cls(root, start_emulator(data_dir))
 
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse" / "warehouse.duckdb"
+
+    @property
+    def site(self) -> Path:
+        """The report site the daily job built (when the run included it)."""
+        return self.root / "reports" / "build"
 
     @property
     def world(self) -> Path:
@@ -121,6 +128,7 @@ class Deployment:
             "COPILOT_WAREHOUSE": str(self.warehouse),
             "COPILOT_MODELS_DIR": str(self.root / "models"),
             "COPILOT_ML_CONFIG": str(self.root / "ml_config.yml"),
+            "COPILOT_REPORTS_DIR": str(self.root / "reports"),
             "SOURCES__SALESFORCE__LOGIN_URL": em.http,
             "SOURCES__ZENDESK__BASE_URL": em.http,
             "SOURCES__STRIPE__BASE_URL": em.http,
@@ -135,11 +143,18 @@ class Deployment:
             **self.extra_env,
         }
 
-    def run(self, kill_when: Callable[[str], bool] | None = None, env: dict[str, str] | None = None) -> JobRun:
-        """The daily job (up to the sync) in a subprocess; with `kill_when`, SIGKILL the job's whole
-        process group (dbt included) as soon as it returns True for the output so far."""
+    def run(
+        self,
+        kill_when: Callable[[str], bool] | None = None,
+        env: dict[str, str] | None = None,
+        with_reports: bool = False,
+    ) -> JobRun:
+        """The daily job (up to the sync, or whole with `with_reports`) in a subprocess; with
+        `kill_when`, SIGKILL the job's whole process group (dbt included) as soon as it returns True
+        for the output so far."""
         cmd = ["dagster", "job", "execute", "-m", "orchestration.definitions", "-j", DAILY_JOB]
-        cmd += ["-o", UP_TO_THE_SYNC]
+        if not with_reports:
+            cmd += ["-o", UP_TO_THE_SYNC]
         started = time.monotonic()
         proc = subprocess.Popen(
             cmd,

@@ -22,13 +22,10 @@ from pathlib import Path
 import pytest
 
 from .expected import Expected, expected_figures
-from .reports_testlib import REPO, REPORTS, BuiltSite, make_report_warehouse
+from .reports_testlib import REPO, REPORTS, BuiltSite, copy_reports_project, make_report_warehouse
 
 ARTIFACTS = REPO / "data" / "test-artifacts" / "reports"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-# What a build needs from reports/; everything else (node_modules, build outputs, the read copy of
-# the warehouse) is left behind.
-PROJECT_FILES = ["package.json", "evidence.config.yaml", "evidence.settings.json", "pages", "sources", "scripts"]
 
 
 def _run(cmd: list[str], *, timeout: float, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -74,17 +71,8 @@ def report_warehouse(built_warehouse: tuple[Path, object], tmp_path_factory: pyt
 def built_site(
     reports_node_modules: Path, report_warehouse: Path, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
 ) -> BuiltSite:
-    work = tmp_path_factory.mktemp("reports-site")
     warehouse = report_warehouse
-    project = work / "reports"
-    project.mkdir()
-    for name in PROJECT_FILES:
-        source = REPORTS / name
-        if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("*.duckdb", "*.duckdb.tmp", "*.wal"))
-        else:
-            shutil.copy2(source, project / name)
-    (project / "node_modules").symlink_to(reports_node_modules)
+    project = copy_reports_project(tmp_path_factory.mktemp("reports-site") / "reports")
 
     offline = network_can_be_cut()
     cmd = [str(project / "scripts" / "build.sh"), str(warehouse)]

@@ -17,6 +17,23 @@ import duckdb
 
 REPO = Path(__file__).resolve().parents[2]
 REPORTS = REPO / "reports"
+# What a build needs from reports/; everything else (node_modules, build outputs, the read copy of
+# the warehouse) is left behind.
+PROJECT_FILES = ["package.json", "evidence.config.yaml", "evidence.settings.json", "pages", "sources", "scripts"]
+
+
+def copy_reports_project(project: Path) -> Path:
+    """A private copy of the Evidence project at `project`, sharing reports/node_modules, so that a
+    test's build never touches reports/build or the read copy of the real warehouse."""
+    project.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        source = REPORTS / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("*.duckdb", "*.duckdb.tmp", "*.wal"))
+        else:
+            shutil.copy2(source, project / name)
+    (project / "node_modules").symlink_to(REPORTS / "node_modules")
+    return project
 
 CHURN_MODEL = "churn-20261026-a1b2c3"
 RETIRED_CHURN_MODEL = "churn-20261019-d4e5f6"
@@ -228,12 +245,14 @@ def add_downstream_tables(con: duckdb.DuckDBPyConnection) -> None:
             count(*) filter (where outcome = 'Confirmed risk') as confirmed,
             count(*) filter (where outcome = 'False alarm') as false_alarm,
             count(*) filter (where outcome = 'Already known') as already_known,
+            count(outcome) as with_outcome,
             count(*) filter (where outcome = 'Confirmed risk')
                 / nullif(count(*) filter (where status = 'closed'), 0) as precision,
             0.3::double as precision_floor,
             coalesce(count(*) filter (where outcome = 'Confirmed risk')
                 / nullif(count(*) filter (where status = 'closed'), 0) < 0.3, false) as below_floor,
-            false as muted
+            false as muted,
+            5 as min_outcomes
         from alerts.alerts
         group by rule_id
         """

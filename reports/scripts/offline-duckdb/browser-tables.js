@@ -4,7 +4,15 @@
 // it is fetched only when the page first needs a table.
 import initParquetWasm, { readParquet } from 'parquet-wasm/esm/arrow1.js';
 import parquetWasmUrl from 'parquet-wasm/esm/arrow1_bg.wasm?url';
-import { SourceTables, describeSql, dropSql, loadError, normalizeTypesSql } from './source-tables.js';
+import {
+	SourceTables,
+	createEmptyTableSql,
+	describeSql,
+	dropSql,
+	loadError,
+	normalizeTypesSql,
+	schemaLocation
+} from './source-tables.js';
 
 export { DISABLE_EXTENSION_DOWNLOADS } from './source-tables.js';
 
@@ -34,16 +42,22 @@ async function loadTable(connection, entry) {
 		parquetWasmReady ??= initParquetWasm(parquetWasmUrl);
 		const response = await fetch(entry.location);
 		if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-		const parquet = new Uint8Array(await response.arrayBuffer());
+		const bytes = new Uint8Array(await response.arrayBuffer());
 		await parquetWasmReady;
-		const ipc = readParquet(parquet).intoIPCStream();
-		await connection.insertArrowFromIPCStream(ipc, {
-			schema: entry.source,
-			name: entry.table,
-			create: true
-		});
-		const columns = rows(await connection.query(describeSql(entry)));
-		for (const statement of normalizeTypesSql(entry, columns)) await connection.query(statement);
+		const parquet = readParquet(bytes);
+		if (parquet.numBatches === 0) {
+			const schema = await fetch(schemaLocation(entry.location));
+			if (!schema.ok) throw new Error(`column types: HTTP ${schema.status} ${schema.statusText}`);
+			for (const statement of createEmptyTableSql(entry, await schema.json())) await connection.query(statement);
+		} else {
+			await connection.insertArrowFromIPCStream(parquet.intoIPCStream(), {
+				schema: entry.source,
+				name: entry.table,
+				create: true
+			});
+			const columns = rows(await connection.query(describeSql(entry)));
+			for (const statement of normalizeTypesSql(entry, columns)) await connection.query(statement);
+		}
 	} catch (e) {
 		throw loadError(entry, e);
 	}

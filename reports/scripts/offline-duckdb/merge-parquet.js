@@ -2,9 +2,22 @@
 // @evidence-dev/universal-sql/src/offline/. Replaces buildMultipartParquet's
 // `COPY (SELECT * FROM read_parquet([...])) TO ... (FORMAT PARQUET)`, which needs DuckDB-Wasm's
 // downloadable parquet extension, with parquet-wasm: the batch files it wrote are joined into one
-// ZSTD Parquet file.
-import { copyFile, readFile, writeFile } from 'fs/promises';
-import { makeData, makeVector, Table as ArrowTable, tableFromIPC, tableToIPC, Type } from 'apache-arrow';
+// ZSTD Parquet file. Also writes the file of a table with no rows, which upstream leaves out.
+import { copyFile, mkdir, readFile, writeFile } from 'fs/promises';
+import path from 'path';
+import {
+	Bool,
+	Float64,
+	makeData,
+	makeVector,
+	Table as ArrowTable,
+	tableFromIPC,
+	tableToIPC,
+	TimestampMillisecond,
+	Type,
+	Utf8,
+	vectorFromArray
+} from 'apache-arrow';
 import {
 	Compression,
 	readParquet,
@@ -80,4 +93,36 @@ export async function mergeParquetFiles(batchFiles, outputFile) {
 		outputFile,
 		writeParquet(WasmTable.fromIPCStream(tableToIPC(merged, 'stream')), properties)
 	);
+}
+
+// The Arrow type buildMultipartParquet gives each Evidence column type.
+const ARROW_TYPES = {
+	number: () => new Float64(),
+	string: () => new Utf8(),
+	date: () => new TimestampMillisecond(),
+	boolean: () => new Bool()
+};
+
+/**
+ * A Parquet file with `columns` and no rows. parquet-wasm reads it back as a table with no record
+ * batches, which it cannot turn into Arrow IPC: the loaders then create the empty table from the
+ * `<table>.schema.json` Evidence writes beside it (see source-tables.js).
+ * @param {{name: string, evidenceType: string}[]} columns
+ * @param {string} outputFile
+ * @returns {Promise<number>} the rows written: 0
+ */
+export async function writeEmptyParquet(columns, outputFile) {
+	const vectors = Object.fromEntries(
+		columns.map((c) => {
+			const type = ARROW_TYPES[c.evidenceType];
+			if (!type) throw new Error(`offline-duckdb: unknown Evidence column type ${c.evidenceType} of ${c.name}`);
+			return [c.name, vectorFromArray([], type())];
+		})
+	);
+	const table = new ArrowTable(vectors);
+	for (const field of table.schema.fields) field.nullable = true;
+	const properties = new WriterPropertiesBuilder().setCompression(Compression.ZSTD).build();
+	await mkdir(path.dirname(outputFile), { recursive: true });
+	await writeFile(outputFile, writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), properties));
+	return 0;
 }

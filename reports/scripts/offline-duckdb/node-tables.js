@@ -3,7 +3,15 @@
 // `npm run build`): synchronous, like the blocking DuckDB-Wasm bindings universal-sql uses there.
 import { readFileSync } from 'fs';
 import { readParquet } from 'parquet-wasm/node/arrow1.js';
-import { SourceTables, describeSql, dropSql, loadError, normalizeTypesSql } from './source-tables.js';
+import {
+	SourceTables,
+	createEmptyTableSql,
+	describeSql,
+	dropSql,
+	loadError,
+	normalizeTypesSql,
+	schemaLocation
+} from './source-tables.js';
 
 export { DISABLE_EXTENSION_DOWNLOADS } from './source-tables.js';
 
@@ -25,14 +33,19 @@ export function dropAllTables(connection) {
 export function loadReferencedTables(connection, sql) {
 	for (const entry of tables.unloadedReferencedBy(sql)) {
 		try {
-			const ipc = readParquet(readFileSync(entry.location)).intoIPCStream();
-			connection.insertArrowFromIPCStream(ipc, {
-				schema: entry.source,
-				name: entry.table,
-				create: true
-			});
-			for (const statement of normalizeTypesSql(entry, rows(connection.query(describeSql(entry)))))
-				connection.query(statement);
+			const parquet = readParquet(readFileSync(entry.location));
+			if (parquet.numBatches === 0) {
+				const columns = JSON.parse(readFileSync(schemaLocation(entry.location), 'utf8'));
+				for (const statement of createEmptyTableSql(entry, columns)) connection.query(statement);
+			} else {
+				connection.insertArrowFromIPCStream(parquet.intoIPCStream(), {
+					schema: entry.source,
+					name: entry.table,
+					create: true
+				});
+				for (const statement of normalizeTypesSql(entry, rows(connection.query(describeSql(entry)))))
+					connection.query(statement);
+			}
 		} catch (e) {
 			throw loadError(entry, e);
 		}

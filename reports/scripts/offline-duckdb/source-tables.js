@@ -103,3 +103,27 @@ export const loadError = (entry, error) =>
 			(error instanceof Error ? error.message : String(error)),
 		{ cause: error }
 	);
+
+// DuckDB's type for each Evidence column type (what read_parquet made of buildMultipartParquet's files).
+const DUCKDB_TYPES = { number: 'DOUBLE', string: 'VARCHAR', date: 'TIMESTAMP', boolean: 'BOOLEAN' };
+
+/** Where Evidence wrote a source table's column types: `<table>.schema.json` beside its Parquet file. */
+export const schemaLocation = (location) => location.replace(/\.parquet$/, '.schema.json');
+
+/**
+ * The statements that create a source table with no rows (its Parquet file has no record batches).
+ * @param {SourceTable} entry
+ * @param {{ name: string, evidenceType: string }[]} columns from `<table>.schema.json`
+ * @returns {string[]}
+ */
+export const createEmptyTableSql = (entry, columns) => {
+	const definitions = columns.map((c) => {
+		const type = DUCKDB_TYPES[c.evidenceType];
+		if (!type) throw new Error(`unknown Evidence column type ${c.evidenceType} of ${c.name}`);
+		return `${quoteIdent(c.name)} ${type}`;
+	});
+	return [
+		`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(entry.source)}`,
+		`CREATE TABLE ${entry.qualified} (${definitions.join(', ')})`
+	];
+};
