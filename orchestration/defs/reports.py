@@ -80,9 +80,15 @@ class ReportBuildError(Exception):
 
 
 def first_error_line(output: str) -> str:
+    """The build's first line that names an error (a heading that ends in ":" is not one). Evidence
+    reports a failed page query as "<query> | Error in Query!" with the reason on the next line: both."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if ERROR_LINE.search(line) and not NOT_AN_ERROR.search(line)]
-    return (errors or lines[-1:] or ["no output"])[0][:300]
+    for i, line in enumerate(lines):
+        if ERROR_LINE.search(line) and not NOT_AN_ERROR.search(line) and not line.endswith(":"):
+            if line.endswith("Error in Query!") and i + 1 < len(lines):
+                line = f"{line} {lines[i + 1]}"
+            return line[:300]
+    return (lines[-1:] or ["no output"])[0][:300]
 
 
 def build_site(warehouse: Path, log_file: Path, on_progress: Callable[[str], None] | None = None) -> "SiteBuild":

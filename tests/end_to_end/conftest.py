@@ -18,6 +18,7 @@ class CleanRun:
     deployment: Deployment
     run: JobRun
     warehouse: Path  # a copy of the warehouse as the clean run left it
+    site: Path  # a copy of the report site the clean run built
     checksums: dict[str, tuple[int, int]]
     crm: Crm
     requests: dict
@@ -25,15 +26,17 @@ class CleanRun:
 
 @pytest.fixture(scope="session")
 def clean_run(s_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CleanRun]:
-    """The daily job's first run on a private copy of the S world. Its deployment lives on for the
-    scenarios that continue from it (same input again, the next day); what the run left is kept apart."""
+    """The daily job's first run, the whole job with the report site, from an empty warehouse on a
+    private copy of the S world (as `make demo` does on a fresh machine). Its deployment lives on for
+    the scenarios that continue from it (same input again, the next day); what the run left is kept apart."""
     root = tmp_path_factory.mktemp("e2e-clean")
     deployment = Deployment.create(s_world, root)
     try:
-        run = deployment.run()
+        run = deployment.run(with_reports=True)
         assert run.succeeded, run.tail()
         kept = Path(shutil.copyfile(deployment.warehouse, root / "after-clean-run.duckdb"))
-        yield CleanRun(deployment, run, kept, table_checksums(kept), deployment.crm(), deployment.requests())
+        site = Path(shutil.copytree(deployment.site, root / "site-after-clean-run"))
+        yield CleanRun(deployment, run, kept, site, table_checksums(kept), deployment.crm(), deployment.requests())
     finally:
         deployment.stop()
 
@@ -55,6 +58,7 @@ class FollowingRun:
     crm: Crm
     requests: dict
     faults: tuple[dict, ...] = ()  # the faults the run met, with how often each fired
+    site: Path | None = None  # a copy of the report site, when the run built it
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +69,26 @@ def second_run(clean_run: CleanRun) -> FollowingRun:
     run = deployment.run()
     assert run.succeeded, run.tail()
     return FollowingRun(run, clean_run.crm, deployment.crm(), deployment.requests())
+
+
+# The next day, some source records change shape or arrive broken (see dlt_pipelines/README.md).
+DRIFT_AND_BROKEN_RECORDS = [
+    {"system": "salesforce", "kind": "schema_drift", "change": "added"},
+    {"system": "stripe", "kind": "schema_drift", "change": "added"},
+    {"system": "zendesk", "kind": "malformed", "breakage": "bad_timestamp", "fraction": 0.5},
+]
+
+
+@pytest.fixture(scope="session")
+def next_day(clean_run: CleanRun, second_run: FollowingRun) -> FollowingRun:
+    """The whole daily job, report site included, after the world moved on a day, with some source
+    records drifting or broken."""
+    deployment = clean_run.deployment
+    deployment.advance(days=1)
+    deployment.reset_requests()
+    deployment.add_faults(DRIFT_AND_BROKEN_RECORDS)
+    run = deployment.run(with_reports=True)
+    spent = deployment.clear_faults()
+    assert run.succeeded, run.tail()
+    site = Path(shutil.copytree(deployment.site, deployment.root / "site-after-next-day"))
+    return FollowingRun(run, second_run.crm, deployment.crm(), deployment.requests(), tuple(spent), site)

@@ -30,6 +30,12 @@ def run_preflight(clean_run: CleanRun, **env: str) -> subprocess.CompletedProces
          "stripe, product_events"),
         ("REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN", "xoxb-wrong",
          "preflight: reverse ETL: the Slack token was refused: check REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN"),
+        ("COPILOT_DUCKDB_MEMORY_LIMIT", "abc",
+         "preflight: COPILOT_DUCKDB_MEMORY_LIMIT='abc' is not a memory size DuckDB accepts (e.g. 5GB, 512MB): "
+         "Parser Error: Memory must have a number (e.g. 1GB)"),
+        ("REVERSE_ETL__SALESFORCE__CA_BUNDLE", "/nowhere/ca.pem",
+         "preflight: reverse ETL: the CA bundle /nowhere/ca.pem does not exist: check "
+         "REVERSE_ETL__SALESFORCE__CA_BUNDLE (the sandbox writes its CA there when it serves)"),
     ],
 )  # fmt: skip
 def test_preflight_names_the_bad_setting_in_one_line(clean_run: CleanRun, setting: str, value: str, line: str) -> None:

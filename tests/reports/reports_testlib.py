@@ -317,3 +317,36 @@ class BuiltSite:
     warehouse: Path
     offline: bool  # built with the network cut
     seconds: float
+
+
+def check_site_in_chromium(build: Path, paths: list[str], artifacts: Path | None = None) -> dict:
+    """Serve a built site on 127.0.0.1 and open each page in Debian's chromium at 1440 px
+    (tests/reports/site_check.mjs): what a reader meets on each page, by path."""
+    import functools
+    import http.server
+    import json
+    import subprocess
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(build)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spec = {"baseUrl": f"http://127.0.0.1:{server.server_address[1]}", "paths": paths}
+        if artifacts is not None:
+            artifacts.mkdir(parents=True, exist_ok=True)
+            spec["artifactsDir"] = str(artifacts)
+        script = Path(__file__).with_name("site_check.mjs")
+        proc = subprocess.run(
+            ["node", str(script), json.dumps(spec)], capture_output=True, text=True, timeout=600, check=False
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, f"site_check.mjs failed:\n{proc.stderr[-3000:]}"
+    observed = json.loads(proc.stdout)
+    assert observed.get("driverError") is None, observed["driverError"]
+    return observed["pages"]

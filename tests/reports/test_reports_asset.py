@@ -8,7 +8,7 @@ import duckdb
 from dagster import AssetKey, materialize
 
 from orchestration.definitions import defs
-from orchestration.defs.reports import report_site
+from orchestration.defs.reports import build_log_file, first_error_line, report_site
 from orchestration.resources import WarehouseResource
 
 
@@ -35,5 +35,33 @@ def test_site_asset_fails_with_the_build_error(reports_node_modules: Path, tmp_p
 
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
-    assert failure.description.startswith("report build failed")
-    assert "lacks tables the reports read: marts.health_scores" in failure.metadata["log"].text
+    log_file = build_log_file(warehouse)
+    # The first error line of the build (not Evidence's closing advice), and where the whole log is.
+    assert failure.description.startswith("report build failed (exit 1): snapshot-warehouse: ")
+    assert "lacks tables the reports read: marts.health_scores" in failure.description
+    assert failure.description.endswith(f"(full log: {log_file})")
+    assert "lacks tables the reports read: marts.health_scores" in log_file.read_text()
+
+
+# What Evidence printed when a page query failed: the reason comes three lines before the end, and the
+# last line is Evidence's advice to preview the build.
+EVIDENCE_QUERY_FAILURE = """\
+[INFO]:  Enabling strict mode
+  accounts ✔ Finished, wrote 184 rows.
+Warning: Column "closed_at" (type Date) contains only null values so it has been cast to Float64
+reports: build FAILED, page queries with errors:
+realised | Error in Query!
+Error: could not load source table "warehouse"."realised_performance": ENOENT: no such file
+--
+
+Run npm run preview to preview your production build locally.
+"""
+
+
+def test_the_first_error_line_is_the_reason() -> None:
+    assert first_error_line(EVIDENCE_QUERY_FAILURE) == (
+        'realised | Error in Query! Error: could not load source table "warehouse"."realised_performance": '
+        "ENOENT: no such file"
+    )
+    assert first_error_line("all good\nthen the end") == "then the end"
+    assert first_error_line("") == "no output"

@@ -1,0 +1,44 @@
+"""`make demo` follows its run through the Dagster instance's event log: every step appears with its
+real duration, a failed step with the first line of its reason, and the progress a step logs."""
+
+import time
+
+import pytest
+from dagster import DagsterInstance, Failure, OpExecutionContext, job, op
+
+from orchestration.demo import RunWatcher
+from orchestration.progress import log_progress
+
+
+@op
+def load(context: OpExecutionContext) -> int:
+    log_progress(context, "salesforce: 184 rows")
+    time.sleep(0.3)
+    return 184
+
+
+@op
+def build(context: OpExecutionContext, rows: int) -> None:
+    raise Failure(description=f"report build failed (exit 1): no table after {rows} rows\nsecond line")
+
+
+@job
+def two_steps() -> None:
+    build(load())
+
+
+def test_watcher_reports_steps_durations_failures_and_progress(capsys: pytest.CaptureFixture[str]) -> None:
+    with DagsterInstance.ephemeral() as instance:
+        started = time.time()
+        result = two_steps.execute_in_process(instance=instance, raise_on_error=False)
+        watcher = RunWatcher(instance, result.run_id, started)
+        watcher.poll()
+
+    outcome = watcher.outcome
+    assert not outcome.ok
+    assert {step: r.status for step, r in outcome.steps.items()} == {"load": "ok", "build": "FAILED"}
+    assert outcome.steps["load"].seconds >= 0.3
+    assert [f.reason for f in outcome.failures()] == ["report build failed (exit 1): no table after 184 rows"]
+    printed = capsys.readouterr().out
+    assert "load: salesforce: 184 rows" in printed
+    assert "build: FAILED in " in printed and "no table after 184 rows" in printed
