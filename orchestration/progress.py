@@ -7,6 +7,8 @@ from __future__ import annotations
 from dagster import AssetExecutionContext, OpExecutionContext
 
 PREFIX = "progress: "
+# How often a long step says where it is.
+PROGRESS_EVERY_SECONDS = 10.0
 
 
 def log_progress(context: AssetExecutionContext | OpExecutionContext, message: str) -> None:

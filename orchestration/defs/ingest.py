@@ -15,8 +15,9 @@ All sources load in one step, side by side (see `ingest_assets`); the checks of 
 after its load. A source is loaded as a unit: Zendesk's ticket export feeds two tables from one cursor.
 """
 
+import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dlt_pipelines import quality, runner, settings
 from dlt_pipelines.http import SourceFailure
 from orchestration.preflight import PREFLIGHT_KEY
+from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 INGEST_GROUP = "ingestion"
@@ -141,6 +143,19 @@ def _results(
         )
 
 
+def _as_completed_telling(
+    context: AssetExecutionContext, futures: dict[Future[Any], SourcePlan], started: float
+) -> Iterator[Future[Any]]:
+    """The loads as they finish; while they run, which sources are still loading, every few seconds."""
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, timeout=PROGRESS_EVERY_SECONDS, return_when=FIRST_COMPLETED)
+        if not finished:
+            loading = ", ".join(sorted(futures[f].name for f in pending))
+            log_progress(context, f"loading {loading} ({time.monotonic() - started:.0f} s)")
+        yield from finished
+
+
 def ingest_assets(sources: list[str]) -> AssetsDefinition:
     """One step that loads the selected sources side by side (threads: dlt runs pipelines in
     parallel threads; each source waits on its API or reads files while another normalizes). The
@@ -162,12 +177,13 @@ def ingest_assets(sources: list[str]) -> AssetsDefinition:
         selected_checks = set(context.selected_asset_check_keys)
         chosen = [p for p in plans.values() if selected & set(p.keys.values())]
         failures: list[SourceFailure] = []
+        started = time.monotonic()
         with (
             settings.open_warehouse(warehouse.file) as con,
             ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="ingest") as pool,
         ):
             futures = {pool.submit(runner.run_source, p.name, warehouse.file, con.cursor()): p for p in chosen}
-            for future in as_completed(futures):
+            for future in _as_completed_telling(context, futures, started):
                 plan = futures[future]
                 try:
                     report = future.result()
@@ -175,6 +191,13 @@ def ingest_assets(sources: list[str]) -> AssetsDefinition:
                     context.log.error(str(exc))
                     failures.append(exc)
                     continue
+                rows = sum(report.as_metadata(table)["rows_loaded"] for table in plan.keys)
+                done = sum(f.done() for f in futures)
+                log_progress(
+                    context,
+                    f"{plan.name}: {rows:,} rows loaded after {time.monotonic() - started:.0f} s "
+                    f"({done} of {len(futures)} sources)",
+                )
                 for result in _results(context, plan, report, con):
                     if isinstance(result, AssetCheckResult):
                         if AssetCheckKey(result.asset_key, result.check_name) in selected_checks:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, Definitions, Failure, MaterializeResult, MetadataValue, asset
 
-from orchestration.progress import log_progress
+from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
 from orchestration.resources import WarehouseResource
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,7 +53,6 @@ NOT_AN_ERROR = re.compile(r"(0 errors|without errors|errors?: 0|emptySet|\bwarn(
 QUERY_WRITTEN = re.compile(r"^\s*(?P<query>\S+) . Finished, wrote (?P<rows>[\d,]+) rows")
 # Evidence's last line about sources, before it compiles and prerenders the pages.
 SOURCES_DONE = re.compile(r"Evaluated sources")
-PROGRESS_EVERY_SECONDS = 10.0
 
 
 def reports_dir() -> Path:

@@ -15,20 +15,27 @@ since the same dlt asset loads both.
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSelection,
     Definitions,
+    MaterializeResult,
+    Output,
     define_asset_job,
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt_in_process import InProcessDbtResource, newest_project_change
+from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -89,7 +96,16 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
     # the warehouse resource, and so the loaders, use.
     os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
-    yield from dbt.cli(BUILD_ARGS, context=context, target_path=BUILD_TARGET).stream()
+    total = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
+    done, told = 0, time.monotonic()
+    for event in dbt.cli(BUILD_ARGS, context=context, target_path=BUILD_TARGET).stream():
+        if isinstance(event, (Output, AssetMaterialization, MaterializeResult, AssetCheckResult, AssetCheckEvaluation)):
+            done += 1
+            if time.monotonic() - told >= PROGRESS_EVERY_SECONDS:
+                log_progress(context, f"dbt: {done} of {total} models, seeds and tests done")
+                told = time.monotonic()
+        yield event
+    log_progress(context, f"dbt: {done} of {total} models, seeds and tests done")
 
 
 @dbt_assets(
