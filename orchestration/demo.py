@@ -193,14 +193,15 @@ def prepare_dbt_project() -> None:
     """The dbt manifest the definitions need, made before the run (the first time ~1 min) with a line
     saying so, instead of a silent wait while the run's process loads the definitions."""
     from orchestration.dbt_in_process import newest_project_change
-    from orchestration.defs.transform import DBT_PROJECT_DIR, dbt_project
 
-    manifest = Path(dbt_project.manifest_path)
-    if manifest.exists() and newest_project_change(DBT_PROJECT_DIR) <= manifest.stat().st_mtime:
+    project_dir = REPO / "dbt_project"
+    manifest = project_dir / "target" / "manifest.json"
+    if manifest.exists() and newest_project_change(project_dir) <= manifest.stat().st_mtime:
         return
     print("preparing the dbt project (dbt parse, once after each change)...", flush=True)
     started = time.perf_counter()
-    dbt_project.preparer.prepare(dbt_project)
+    import orchestration.defs.transform  # noqa: F401  (parses the project when its manifest is stale)
+
     print(f"  dbt project parsed in {time.perf_counter() - started:.0f} s", flush=True)
 
 
