@@ -30,8 +30,8 @@ def dagster_yaml(home: Path) -> str:
 
 
 def run(data_dir: Path | str, root: Path | str) -> dict[str, Any]:
-    data_dir, root = Path(data_dir), Path(root)
-    work = root / "first-run"
+    data_dir, root = Path(data_dir).resolve(), Path(root).resolve()
+    work = root / "first-run"  # absolute: Dagster refuses a relative DAGSTER_HOME
     shutil.rmtree(work, ignore_errors=True)
     world = work / "sandbox"
     shutil.copytree(data_dir, world, ignore=shutil.ignore_patterns("truth", "*.log"))
