@@ -28,7 +28,7 @@ from dlt_pipelines.zendesk import tables as zd_tables
 from dlt_pipelines.zendesk.source import zendesk_source
 
 # Normalized rows go to DuckDB as Parquet (DuckDB's COPY) rather than dlt's default INSERT statements:
-# same tables and values, a fifth of the load time for the Zendesk tickets on M (28.7 s -> 6 s).
+# the same tables and values in a fraction of the load time (figures in BENCHMARKS.md's history).
 LOADER_FILE_FORMAT = "parquet"
 
 ApiBuilder = Callable[[settings.SourceSettings, bool], DltSource]
@@ -63,12 +63,6 @@ def table_specs(name: str) -> list[TableSpec]:
     cfg = settings.source_settings(name)
     objects = cfg.get("objects", list(TABLE_SPECS[name]), list)
     return [TABLE_SPECS[name][o] for o in objects]
-
-
-def table_names(name: str) -> list[str]:
-    if name == "product_events":
-        return [EVENTS_TABLE]
-    return [s.table for s in table_specs(name)]
 
 
 def make_pipeline(name: str, warehouse: Path, con: duckdb.DuckDBPyConnection) -> dlt.Pipeline:

@@ -9,7 +9,7 @@ import sys
 import duckdb
 
 from dlt_pipelines import settings
-from reverse_etl import config, sync
+from reverse_etl import config, state, sync
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config.load()
         with settings.connect_warehouse(path) as con:
-            checked = sync.run_gate(con, cfg, "cli")
+            checked = sync.gate_for_run(con, cfg, state.new_run_id())
             print(checked.summary())
             clients: dict = {}
             runs = [

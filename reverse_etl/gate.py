@@ -5,10 +5,12 @@ from DuckDB, one ephemeral context).
 - `scores_valid`: account keys present and unique, probabilities in [0, 1].
 - `scores_row_count`: as many scored accounts as active accounts, within the configured tolerance.
 - `red_share_stable`: the share of Red accounts moved at most the configured bound since the last
-  gate that passed.
+  gate of an earlier run that passed.
 - `alerts_valid`: alert ids unique, every alert has an account, an owner and a known severity.
 
-Every outcome is appended to `reverse_etl.gate_results`.
+A run evaluates the gate once, after its alerts are written, and appends the outcome to
+`reverse_etl.gate_results` under its run id; the run's syncs read that outcome (`for_run`) instead of
+evaluating again, so the Red share is compared with an earlier run's, never with the same run's.
 """
 
 from __future__ import annotations
@@ -47,58 +49,69 @@ def _validate(table: str, check: str, frame: pd.DataFrame, expectations: list[An
     return quality.check_batch(quality.frame_batch(frame), "reverse_etl", table, check, expectations)
 
 
-def _previous_red_share(con: duckdb.DuckDBPyConnection) -> float | None:
+def _previous_red_share(con: duckdb.DuckDBPyConnection, run_id: str) -> float | None:
+    """The Red share of the last gate that passed in another run than `run_id`."""
     if not table_exists(con, SCHEMA, "gate_results"):
         return None
     row = con.execute(
-        f"""SELECT red_share FROM {RESULTS} WHERE red_share IS NOT NULL AND run_passed
-        ORDER BY checked_at DESC LIMIT 1"""
+        f"""SELECT red_share FROM {RESULTS} WHERE red_share IS NOT NULL AND run_passed AND run_id <> ?
+        ORDER BY checked_at DESC LIMIT 1""",
+        [run_id],
     ).fetchone()
     return None if row is None else float(row[0])
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, row_count_tolerance: float, max_red_share_change: float) -> GateResult:
+def score_checks(con: duckdb.DuckDBPyConnection, row_count_tolerance: float) -> list[quality.CheckResult]:
+    """`scores_valid` and `scores_row_count` on the latest scores (none before the first scoring)."""
     import great_expectations as gx
 
     e = gx.expectations
-    result = GateResult()
+    if not table_exists(con, "ml", "account_scores_latest"):
+        return []
     active = con.execute("SELECT count(*) FROM marts.customer_360").fetchone()[0]
-    if table_exists(con, "ml", "account_scores_latest"):
-        scores = con.execute(
-            "SELECT account_id, churn_probability, expansion_propensity FROM ml.account_scores_latest"
-        ).df()
-        result.checks.append(
-            _validate(
-                "account_scores_latest",
-                "scores_valid",
-                scores,
-                [
-                    e.ExpectColumnValuesToNotBeNull(column="account_id"),
-                    e.ExpectColumnValuesToBeUnique(column="account_id"),
-                    e.ExpectColumnValuesToNotBeNull(column="churn_probability"),
-                    e.ExpectColumnValuesToBeBetween(column="churn_probability", min_value=0, max_value=1),
-                    e.ExpectColumnValuesToBeBetween(column="expansion_propensity", min_value=0, max_value=1),
-                ],
-            )
-        )
-        result.checks.append(
-            _validate(
-                "account_scores_latest",
-                "scores_row_count",
-                scores,
-                [
-                    e.ExpectTableRowCountToBeBetween(
-                        min_value=int(active * (1 - row_count_tolerance)),
-                        max_value=int(active * (1 + row_count_tolerance)) + 1,
-                    )
-                ],
-            )
-        )
+    scores = con.execute(
+        "SELECT account_id, churn_probability, expansion_propensity FROM ml.account_scores_latest"
+    ).df()
+    return [
+        _validate(
+            "account_scores_latest",
+            "scores_valid",
+            scores,
+            [
+                e.ExpectColumnValuesToNotBeNull(column="account_id"),
+                e.ExpectColumnValuesToBeUnique(column="account_id"),
+                e.ExpectColumnValuesToNotBeNull(column="churn_probability"),
+                e.ExpectColumnValuesToBeBetween(column="churn_probability", min_value=0, max_value=1),
+                e.ExpectColumnValuesToBeBetween(column="expansion_propensity", min_value=0, max_value=1),
+            ],
+        ),
+        _validate(
+            "account_scores_latest",
+            "scores_row_count",
+            scores,
+            [
+                e.ExpectTableRowCountToBeBetween(
+                    min_value=int(active * (1 - row_count_tolerance)),
+                    max_value=int(active * (1 + row_count_tolerance)) + 1,
+                )
+            ],
+        ),
+    ]
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection, row_count_tolerance: float, max_red_share_change: float, run_id: str
+) -> GateResult:
+    """The whole gate for the run `run_id` (its Red share compared with an earlier run's)."""
+    import great_expectations as gx
+
+    e = gx.expectations
+    result = GateResult(checks=score_checks(con, row_count_tolerance))
     red_share = con.execute(
         "SELECT coalesce(avg(CASE WHEN health_tier = 'Red' THEN 1.0 ELSE 0.0 END), 0) FROM marts.customer_360"
     ).fetchone()[0]
     result.red_share = float(red_share)
-    previous = _previous_red_share(con)
+    previous = _previous_red_share(con, run_id)
     shift = pd.DataFrame({"red_share_change": [result.red_share - (previous if previous is not None else red_share)]})
     result.checks.append(
         _validate(
@@ -156,3 +169,31 @@ def store(con: duckdb.DuckDBPyConnection, result: GateResult, run_id: str) -> No
         for o in c.expectations
     ]
     quality.insert_rows(con, RESULTS, rows)
+
+
+def for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> GateResult | None:
+    """The gate as the run `run_id` evaluated and stored it, or None when it has not."""
+    if not table_exists(con, SCHEMA, "gate_results"):
+        return None
+    rows = con.execute(
+        f"""SELECT table_name, check_name, expectation, column_name, success, observed, red_share FROM {RESULTS}
+        WHERE run_id = ? AND checked_at = (SELECT max(checked_at) FROM {RESULTS} WHERE run_id = ?)
+        ORDER BY rowid""",
+        [run_id, run_id],
+    ).fetchall()
+    if not rows:
+        return None
+    result = GateResult()
+    checks: dict[tuple[str, str], quality.CheckResult] = {}
+    for table, check, expectation, column, success, observed, red_share in rows:
+        checked = checks.get((table, check))
+        if checked is None:
+            checked = checks[(table, check)] = quality.CheckResult("reverse_etl", table, check, True)
+            result.checks.append(checked)
+        checked.expectations.append(
+            {"expectation": expectation, "column": column, "success": success, "observed": observed}
+        )
+        checked.success = checked.success and bool(success)
+        if red_share is not None:
+            result.red_share = float(red_share)
+    return result

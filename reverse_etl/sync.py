@@ -37,8 +37,13 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
-def run_gate(con: duckdb.DuckDBPyConnection, cfg: SyncConfig, run_id: str) -> gate.GateResult:
-    result = gate.evaluate(con, cfg.row_count_tolerance, cfg.max_red_share_change)
+def gate_for_run(con: duckdb.DuckDBPyConnection, cfg: SyncConfig, run_id: str) -> gate.GateResult:
+    """The gate of the run `run_id`: as the run's alert step evaluated and stored it, else evaluated
+    (and stored) now, once for all the run's destinations."""
+    stored = gate.for_run(con, run_id)
+    if stored is not None:
+        return stored
+    result = gate.evaluate(con, cfg.row_count_tolerance, cfg.max_red_share_change, run_id)
     gate.store(con, result, run_id)
     return result
 
@@ -126,6 +131,6 @@ def sync_all(
 ) -> list[state.SyncRun]:
     """The gate once, then every destination."""
     state.ensure(con)
-    checked = run_gate(con, cfg, state.new_run_id())
+    checked = gate_for_run(con, cfg, state.new_run_id())
     clients: dict[str, Any] = {}
     return [sync(con, d, cfg, dry_run=dry_run, gate_result=checked, clients=clients, echo=echo) for d in DESTINATIONS]

@@ -1,6 +1,6 @@
-"""Reverse-ETL assets: Salesforce Account fields, Salesforce Tasks, Slack messages. Each runs the
-data-quality gate first; when it fails nothing is pushed, the run is logged as 'blocked' in
-`reverse_etl.sync_runs` and the step fails with the gate's reason."""
+"""Reverse-ETL assets: Salesforce Account fields, Salesforce Tasks, Slack messages. Each reads the
+data-quality gate its run evaluated once (in the alert step); when it failed nothing is pushed, the
+run is logged as 'blocked' in `reverse_etl.sync_runs` and the step fails with the gate's reason."""
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -30,7 +30,7 @@ SCORES_KEY = AssetKey(["ml", "account_scores"])
 def scores_valid(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     cfg = config.load()
     with warehouse.connect(read_only=True) as con:
-        checked = gate.evaluate(con, cfg.row_count_tolerance, cfg.max_red_share_change)
+        checked = gate.GateResult(checks=gate.score_checks(con, cfg.row_count_tolerance))
     valid = gate_check_result(checked, "scores_valid", SCORES_KEY)
     count = gate_check_result(checked, "scores_row_count", SCORES_KEY)
     return AssetCheckResult(
@@ -43,7 +43,7 @@ def scores_valid(context: AssetCheckExecutionContext, warehouse: WarehouseResour
 def _run(context: AssetExecutionContext, warehouse: WarehouseResource, destination: str) -> MaterializeResult:
     cfg = config.load()
     with warehouse.connect() as con:
-        checked = sync.run_gate(con, cfg, context.run.run_id)
+        checked = sync.gate_for_run(con, cfg, context.run.run_id)
         run = sync.sync(con, destination, cfg, gate_result=checked, echo=context.log.info)
     context.log.info(run.line())
     if run.status in ("blocked", "failed"):

@@ -161,6 +161,42 @@ def test_broken_scores_trip_the_gate_and_nothing_is_sent(sync_world: SyncWorld) 
     assert logged == 3
 
 
+def test_a_jump_in_the_red_share_since_the_last_run_blocks_the_push(sync_world: SyncWorld) -> None:
+    assert {r.status for r in _runs(sync_world).values()} <= {"ok", "partial"}
+    with sync_world.connect() as con:
+        (before,) = con.execute("SELECT avg(CASE WHEN health_tier = 'Red' THEN 1.0 ELSE 0 END) FROM marts.customer_360"
+                                ).fetchone()  # fmt: skip
+        con.execute(
+            "UPDATE marts.customer_360 SET health_tier = 'Red' WHERE account_id IN "
+            "(SELECT account_id FROM marts.customer_360 WHERE health_tier <> 'Red' ORDER BY account_id LIMIT 40)"
+        )
+    sync_world.reset_requests()
+    runs = _runs(sync_world)
+    assert {r.status for r in runs.values()} == {"blocked"}
+    assert "red_share_stable" in runs["salesforce_account"].message
+    assert sync_world.writes() == 0
+    with sync_world.connect() as con:
+        (after,) = con.execute("SELECT red_share FROM reverse_etl.gate_results WHERE red_share IS NOT NULL "
+                               "ORDER BY checked_at DESC LIMIT 1").fetchone()  # fmt: skip
+    assert after - float(before) > sync_world.cfg.max_red_share_change
+
+
+def test_a_run_evaluates_the_gate_once_and_its_syncs_read_it(sync_world: SyncWorld) -> None:
+    with sync_world.connect() as con:
+        first = sync.gate_for_run(con, sync_world.cfg, "run-1")
+        # The data changes after the run's gate (a Red share jump): the run's syncs still read its gate,
+        # which compared the Red share with an earlier run's, not with itself.
+        con.execute("UPDATE marts.customer_360 SET health_tier = 'Red'")
+        again = sync.gate_for_run(con, sync_world.cfg, "run-1")
+        evaluations = con.execute(
+            "SELECT count(DISTINCT checked_at) FROM reverse_etl.gate_results WHERE run_id = 'run-1'"
+        ).fetchone()[0]
+        next_run = sync.gate_for_run(con, sync_world.cfg, "run-2")
+    assert first.passed and again.passed and evaluations == 1
+    assert [(c.check, c.success) for c in again.checks] == [(c.check, c.success) for c in first.checks]
+    assert not next_run.passed and not next_run.by_check("red_share_stable").success
+
+
 def test_dry_run_prints_and_sends_nothing(sync_world: SyncWorld) -> None:
     lines: list[str] = []
     with sync_world.connect() as con:
