@@ -26,9 +26,11 @@ floor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 import duckdb
+
+from core.clock import DATA_CLOCK, as_of_date, utc_now
 
 ALERTS = "alerts.alerts"
 CANDIDATES = "alerts.alert_candidates"
@@ -94,10 +96,6 @@ class Evaluation:
         )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
     return bool(
@@ -132,14 +130,14 @@ def apply_feedback(con: duckdb.DuckDBPyConnection) -> int:
         FROM task_feedback AS t
         WHERE t.alert_id = a.alert_id AND a.status IN ('open', 'sent')
           AND (t.status <> 'Not Started' OR t.copilot_outcome IS NOT NULL)""",
-        [_now()],
+        [utc_now()],
     )
     closed = con.execute(
         f"""UPDATE {ALERTS} AS a SET status = 'closed', outcome = t.copilot_outcome, closed_at = t.system_modstamp_at,
             acknowledged_at = coalesce(a.acknowledged_at, t.system_modstamp_at), updated_at = ?
         FROM task_feedback AS t
         WHERE t.alert_id = a.alert_id AND a.status <> 'closed' AND t.status = 'Completed'""",
-        [_now()],
+        [utc_now()],
     ).fetchone()
     return int(closed[0]) if closed else 0
 
@@ -192,11 +190,11 @@ def evaluate(con: duckdb.DuckDBPyConnection) -> Evaluation:
     ensure_tables(con)
     closed_by_feedback = apply_feedback(con)
     refresh_precision(con)
-    as_of = con.execute(f"SELECT max(fired_on) FROM {CANDIDATES}").fetchone()[0]
+    as_of = as_of_date(con)
     if as_of is None:
-        as_of = con.execute("SELECT max(as_of_date) FROM marts.customer_360").fetchone()[0]
+        raise ValueError(f"{DATA_CLOCK} is empty: build the dbt models before evaluating alerts")
     previous = con.execute(f"SELECT max(evaluated_on) FROM {EVALUATIONS} WHERE evaluated_on < ?", [as_of]).fetchone()[0]
-    now = _now()
+    now = utc_now()
     candidates = con.execute(f"SELECT count(*) FROM {CANDIDATES}").fetchone()[0]
 
     updated = con.execute(
@@ -266,7 +264,7 @@ def mark_sent(con: duckdb.DuckDBPyConnection, task_ids: dict[str, str | None]) -
     """Alerts whose Task now exists in Salesforce: open -> sent, with the Task's id."""
     if not task_ids:
         return
-    now = _now()
+    now = utc_now()
     # One statement for the batch (executemany runs one statement per alert).
     con.execute(
         f"""UPDATE {ALERTS} SET status = CASE WHEN status = 'open' THEN 'sent' ELSE status END,

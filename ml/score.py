@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from core.clock import DATA_CLOCK, as_of_date, utc_now
 from dlt_pipelines.settings import connect_warehouse
 from ml import drift, registry
 from ml.config import MlConfig, load_config
@@ -41,9 +42,9 @@ class ScoreResult:
 
 
 def as_of_day(con: duckdb.DuckDBPyConnection) -> date:
-    day = con.execute("select max(scored_as_of) from marts.health_scores").fetchone()[0]
+    day = as_of_date(con)
     if day is None:
-        raise ModelError("marts.health_scores is empty: no as-of day to score (run dbt build first)")
+        raise ModelError(f"{DATA_CLOCK} is empty: no as-of day to score (run dbt build first)")
     return day
 
 
@@ -121,9 +122,9 @@ def score(warehouse: str | Path, config: MlConfig | None = None, scored_at: date
     try:
         registry.ensure_tables(con)
         day = as_of_day(con)
-        # The stamp CSMs see in the CRM (Copilot_Scored_At__c): the data's day, which the sandbox
-        # and a warehouse loaded late both keep apart from the wall clock, at the run's UTC time.
-        scored_at = scored_at or datetime.combine(day, datetime.now(UTC).time().replace(microsecond=0))
+        # The stamp CSMs see in the CRM (Copilot_Scored_At__c): the run's as-of day (core/clock.py)
+        # at the run's UTC time of day.
+        scored_at = scored_at or datetime.combine(day, utc_now().time().replace(microsecond=0))
         churn_id, churn_model, warning = registry.load_scoring_model(con, "churn")
         warnings = [warning] if warning else []
         try:

@@ -8,7 +8,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from core.clock import utc_now
 from dlt_pipelines.settings import connect_warehouse
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
@@ -304,7 +305,7 @@ def train(
             cfg, metrics["xgboost"].get("roc_auc"), champion, champion_auc, problem, window
         )
 
-        trained_at = datetime.now().replace(microsecond=0)
+        trained_at = utc_now().replace(microsecond=0)
         curve = calibration_curve(y["test"], p_test)
         run = registry.TrainingRun(
             model_id=f"{kind}-{trained_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",

@@ -33,6 +33,7 @@ from dagster import (
 )
 from dagster._core.launcher import DefaultRunLauncher
 
+from core.clock import AS_OF_DATE_TAG, parse_as_of_date
 from dlt_pipelines import http, settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -284,6 +285,11 @@ def preflight(context: AssetExecutionContext) -> MaterializeResult:
         context.log.warning(line)
     parts = parts_for(key.path[0] for key in context.job_def.asset_layer.selected_asset_keys)
     found = problems(parts)
+    if pinned := context.run.tags.get(AS_OF_DATE_TAG):
+        try:
+            parse_as_of_date(pinned)
+        except ValueError as exc:
+            found.append(str(exc))
     if found:
         # The description is the one line the run fails with (and the failure sensor posts).
         raise Failure(description="configuration: " + "; ".join(found))

@@ -13,10 +13,12 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
+
+from core.clock import utc_now
 
 SCHEMA = "reverse_etl"
 DDL = (
@@ -34,7 +36,7 @@ DDL = (
 
 
 def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 def new_run_id() -> str:

@@ -12,6 +12,7 @@ dlt child tables (`tickets__tags`, ...) are sources keyed like their parent tabl
 since the same dlt asset loads both.
 """
 
+import json
 import os
 import shutil
 import sys
@@ -34,6 +35,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from core.clock import AS_OF_DATE_TAG, parse_as_of_date
 from orchestration.dbt_in_process import InProcessDbtResource, newest_project_change
 from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
@@ -96,9 +98,14 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
     # the warehouse resource, and so the loaders, use.
     os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
+    args = list(BUILD_ARGS)
+    if pinned := context.run.tags.get(AS_OF_DATE_TAG):
+        # The operator's as-of date for this run (e.g. to rebuild a past day): dbt's clock takes it,
+        # and every later step reads the clock dbt built (core/clock.py).
+        args += ["--vars", json.dumps({"as_of_date": parse_as_of_date(pinned).isoformat()})]
     total = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
     done, told = 0, time.monotonic()
-    for event in dbt.cli(BUILD_ARGS, context=context, target_path=BUILD_TARGET).stream():
+    for event in dbt.cli(args, context=context, target_path=BUILD_TARGET).stream():
         if isinstance(event, (Output, AssetMaterialization, MaterializeResult, AssetCheckResult, AssetCheckEvaluation)):
             done += 1
             if time.monotonic() - told >= PROGRESS_EVERY_SECONDS:

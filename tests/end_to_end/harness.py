@@ -3,6 +3,7 @@ sandbox deployment, and reads back what users see: the warehouse and the CRM."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -148,6 +149,7 @@ class Deployment:
         kill_when: Callable[[str], bool] | None = None,
         env: dict[str, str] | None = None,
         with_reports: bool = False,
+        tags: dict[str, str] | None = None,
     ) -> JobRun:
         """The daily job (up to the sync, or whole with `with_reports`) in a subprocess; with
         `kill_when`, SIGKILL the job's whole process group (dbt included) as soon as it returns True
@@ -155,6 +157,8 @@ class Deployment:
         cmd = ["dagster", "job", "execute", "-m", "orchestration.definitions", "-j", DAILY_JOB]
         if not with_reports:
             cmd += ["-o", UP_TO_THE_SYNC]
+        if tags:
+            cmd += ["--tags", json.dumps(tags)]
         started = time.monotonic()
         proc = subprocess.Popen(
             cmd,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.clock import AS_OF_DATE_TAG
 from orchestration import preflight
 from tests.end_to_end.conftest import CleanRun
 from tests.end_to_end.harness import REPO
@@ -69,4 +70,14 @@ def test_daily_run_with_a_wrong_credential_stops_before_loading_anything(clean_r
     requests = deployment.requests()["requests"]
     # The preflight's few checks, nothing loaded, nothing written.
     assert {r["endpoint"] for r in requests if r["system"] == "salesforce"} == {"token"}
+    assert deployment.requests()["writes"] == 0
+
+
+def test_an_as_of_date_that_is_not_a_date_stops_the_run_first(clean_run: CleanRun) -> None:
+    deployment = clean_run.deployment
+    deployment.reset_requests()
+    run = deployment.run(tags={AS_OF_DATE_TAG: "last friday"})
+    assert run.returncode != 0
+    assert "configuration: copilot/as_of_date='last friday' is not a date: use YYYY-MM-DD" in run.output
+    assert not run.started("ingest_sources")
     assert deployment.requests()["writes"] == 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 import shutil
+from datetime import date
 
 import duckdb
 import pytest
 
+from core.clock import AS_OF_DATE_TAG
 from tests.end_to_end.conftest import CleanRun, FollowingRun
 from tests.end_to_end.harness import Deployment, query, table_checksums
 
@@ -84,3 +86,16 @@ def test_next_day_keeps_drifted_and_broken_records_as_the_contract_says(
     quarantined = dict(query(copy, "SELECT source_table, count(*) FROM raw_zendesk.quarantine GROUP BY ALL"))
     assert quarantined and all(n > 0 for n in quarantined.values())
     assert not query(clean_run.warehouse, "SELECT * FROM information_schema.tables WHERE table_name = 'quarantine'")
+
+
+def test_an_operator_rebuilds_a_past_day_with_the_as_of_date_tag(deployment: Deployment) -> None:
+    """The run's as-of date is decided once (dbt's clock, here pinned by the run tag) and every layer
+    uses it: the marts, the scores and the alerts all describe that day."""
+    run = deployment.run(tags={AS_OF_DATE_TAG: "2026-10-15"})
+    assert run.succeeded, run.tail()
+    warehouse = deployment.warehouse
+    assert query(warehouse, "SELECT as_of_date FROM marts.data_clock") == [(date(2026, 10, 15),)]
+    assert query(warehouse, "SELECT DISTINCT as_of_date FROM marts.customer_360") == [(date(2026, 10, 15),)]
+    assert query(warehouse, "SELECT DISTINCT scored_on FROM ml.account_scores") == [(date(2026, 10, 15),)]
+    assert query(warehouse, "SELECT DISTINCT CAST(scored_at AS DATE) FROM ml.account_scores") == [(date(2026, 10, 15),)]
+    assert query(warehouse, "SELECT DISTINCT opened_on FROM alerts.alerts") == [(date(2026, 10, 15),)]

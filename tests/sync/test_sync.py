@@ -284,6 +284,12 @@ def test_outcomes_give_precision_and_mute(alerts_con: duckdb.DuckDBPyConnection)
     assert row == (4, 1, 3, 0.25, True, True)
 
 
+def _next_day(con: duckdb.DuckDBPyConnection) -> None:
+    """The data clock and the day's alert candidates one day on, as the next day's dbt build leaves them."""
+    con.execute("UPDATE marts.data_clock SET as_of_date = as_of_date + 1")
+    con.execute("UPDATE alerts.alert_candidates SET fired_on = fired_on + 1")
+
+
 def test_already_known_stops_repeats_until_the_condition_clears(alerts_con: duckdb.DuckDBPyConnection) -> None:
     con = alerts_con
     rule = con.execute("SELECT rule_id FROM alerts.alerts LIMIT 1").fetchone()[0]
@@ -299,10 +305,10 @@ def test_already_known_stops_repeats_until_the_condition_clears(alerts_con: duck
         [account, rule],
     )
     con.execute("DELETE FROM alerts.alert_candidates WHERE account_id = ? AND rule_id = ?", [account, rule])
-    con.execute("UPDATE alerts.alert_candidates SET fired_on = fired_on + 1")
+    _next_day(con)
     lifecycle.evaluate(con)
     assert con.execute(live, [account, rule]).fetchone()[0] == 0
-    con.execute("UPDATE alerts.alert_candidates SET fired_on = fired_on + 1")
+    _next_day(con)
     con.execute("INSERT INTO alerts.alert_candidates SELECT * REPLACE (fired_on + 2 AS fired_on) FROM gone")
     lifecycle.evaluate(con)
     assert con.execute(live, [account, rule]).fetchone()[0] == 1
