@@ -33,7 +33,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.measure import run_stage
-from benchmarks.sandbox_stages import source_env
+from benchmarks.sandbox_stages import deployment_env
 from sandbox.emulators.process import REPO, free_port, start_server, stop_server
 
 FULL_SECONDS = 180.0
@@ -157,17 +157,7 @@ def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2) -> di
     with ChildMemory() as children:
         server, url = start_server(world, tls_port=tls)
         try:
-            os.environ.update(
-                {
-                    **source_env(url, world),
-                    "COPILOT_WAREHOUSE": str(warehouse),
-                    "COPILOT_MODELS_DIR": str(work / "models"),
-                    "REVERSE_ETL__SALESFORCE__LOGIN_URL": f"https://127.0.0.1:{tls}",
-                    "REVERSE_ETL__SALESFORCE__CA_BUNDLE": str(world / "tls" / "ca.pem"),
-                    "REVERSE_ETL__SLACK__BASE_URL": f"{url}/api/",
-                    "COPILOT__SLACK_WEBHOOK_URL": f"{url}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
-                }
-            )
+            os.environ.update(deployment_env(url, tls, world, warehouse, work / "models"))
             full, run_peak_mb = _execute("full", work / "dagster")
             full_s, full_stages = full["seconds"], full["stages_s"]
             full_outcome = _outcome(warehouse)

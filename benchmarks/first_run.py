@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.sandbox_stages import source_env
+from benchmarks.sandbox_stages import deployment_env
 from sandbox.emulators.process import free_port, start_server, stop_server
 
 
@@ -42,18 +42,7 @@ def run(data_dir: Path | str, root: Path | str) -> dict[str, Any]:
     tls = free_port()
     server, url = start_server(world, tls_port=tls)
     try:
-        os.environ.update(
-            {
-                **source_env(url, world),
-                "DAGSTER_HOME": str(home),
-                "COPILOT_WAREHOUSE": str(warehouse),
-                "COPILOT_MODELS_DIR": str(work / "models"),
-                "REVERSE_ETL__SALESFORCE__LOGIN_URL": f"https://127.0.0.1:{tls}",
-                "REVERSE_ETL__SALESFORCE__CA_BUNDLE": str(world / "tls" / "ca.pem"),
-                "REVERSE_ETL__SLACK__BASE_URL": f"{url}/api/",
-                "COPILOT__SLACK_WEBHOOK_URL": f"{url}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
-            }
-        )
+        os.environ.update({**deployment_env(url, tls, world, warehouse, work / "models"), "DAGSTER_HOME": str(home)})
         from orchestration.defs.reports import reports_dir
         from orchestration.demo import run_daily_job
 

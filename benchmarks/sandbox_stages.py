@@ -22,6 +22,20 @@ def source_env(url: str, world: Path) -> dict[str, str]:
     }
 
 
+def deployment_env(url: str, tls_port: int, world: Path, warehouse: Path, models: Path) -> dict[str, str]:
+    """Everything the daily job needs to run on a served world: the loaders' sources, the warehouse and
+    model folder, the CRM (HTTPS with the world's CA) and Slack."""
+    return {
+        **source_env(url, world),
+        "COPILOT_WAREHOUSE": str(warehouse),
+        "COPILOT_MODELS_DIR": str(models),
+        "REVERSE_ETL__SALESFORCE__LOGIN_URL": f"https://127.0.0.1:{tls_port}",
+        "REVERSE_ETL__SALESFORCE__CA_BUNDLE": str(world / "tls" / "ca.pem"),
+        "REVERSE_ETL__SLACK__BASE_URL": f"{url}/api/",
+        "COPILOT__SLACK_WEBHOOK_URL": f"{url}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
+    }
+
+
 def generate(data_dir: str, size: str, seed: int) -> dict[str, Any]:
     from sandbox.world import generate as generate_world
 

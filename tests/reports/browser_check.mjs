@@ -11,14 +11,8 @@
 // account page reached by clicking the first filtered row, every request the browser made (workers
 // included), console errors, page errors, failed requests and HTTP errors. Screenshots of the
 // portfolio and account pages go to artifactsDir.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-
-const REPORTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../reports');
-const { chromium } = createRequire(path.join(REPORTS_DIR, 'package.json'))('playwright-core');
+import { openBrowser } from './chromium.mjs';
 
 const spec = JSON.parse(process.argv[2]);
 const TIMEOUT = 30_000;
@@ -67,23 +61,7 @@ const readTable = (page, index = 0) =>
 	);
 
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reports-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-	executablePath: spec.chromium ?? '/usr/bin/chromium',
-	headless: true, // playwright adds --headless
-	args: [
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-quic',
-		'--no-first-run',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync',
-		// Anything off 127.0.0.1 cannot resolve; it would still show up in `requests`.
-		'--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'
-	],
-	viewport: { width: 1280, height: 900 }
-});
+const { context, close } = await openBrowser({ executablePath: spec.chromium, width: 1280 });
 
 try {
 	context.on('request', (r) => observed.requests.push(r.url()));
@@ -155,8 +133,7 @@ try {
 } catch (e) {
 	observed.driverError = String(e?.stack ?? e);
 } finally {
-	await context.close();
-	fs.rmSync(userDataDir, { recursive: true, force: true });
+	await close();
 }
 
 process.stdout.write(JSON.stringify(observed));

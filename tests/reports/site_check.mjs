@@ -7,35 +7,14 @@
 //
 //   node tests/reports/site_check.mjs '<json spec>'
 // spec: { baseUrl, paths: ["/", "/alerts/", ...], width?, artifactsDir?, chromium? }
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-
-const REPORTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../reports');
-const { chromium } = createRequire(path.join(REPORTS_DIR, 'package.json'))('playwright-core');
+import { openBrowser } from './chromium.mjs';
 
 const spec = JSON.parse(process.argv[2]);
 const TIMEOUT = 30_000;
 const width = spec.width ?? 1440;
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'site-check-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-	executablePath: spec.chromium ?? '/usr/bin/chromium',
-	headless: true,
-	args: [
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-quic',
-		'--no-first-run',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync',
-		'--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'
-	],
-	viewport: { width, height: 900 }
-});
+const { context, close } = await openBrowser({ executablePath: spec.chromium, width });
 
 const observed = { pages: {} };
 try {
@@ -90,7 +69,6 @@ try {
 } catch (e) {
 	observed.driverError = String(e?.stack ?? e);
 } finally {
-	await context.close();
-	fs.rmSync(userDataDir, { recursive: true, force: true });
+	await close();
 }
 process.stdout.write(JSON.stringify(observed));
