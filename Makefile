@@ -51,11 +51,12 @@ emulators: sandbox
 
 # The demo: the sandbox company, its APIs, the daily run through Dagster (ingest, dbt, scores, alerts,
 # gate, sync to Salesforce and Slack, reports), then the reports and the Dagster UI until Ctrl-C.
+# AS_OF_DATE=YYYY-MM-DD rebuilds that past day instead of the latest.
 demo: sandbox
 	reports/scripts/install.sh --no-browser
 	@$(RUN) python -m sandbox --data-dir $(DATA_DIR) info
 	$(RUN) python -m orchestration.demo --data-dir $(DATA_DIR) --port $(PORT) --tls-port $(TLS_PORT) \
-		--reports-port $(REPORTS_PORT)
+		--reports-port $(REPORTS_PORT) $(if $(AS_OF_DATE),--as-of-date $(AS_OF_DATE))
 
 # The Evidence reports: Debian chromium for the browser tests (only if missing), npm ci (only when the
 # lock file or the offline patch changed), then a build from a read copy of the warehouse's marts.

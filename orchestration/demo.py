@@ -14,6 +14,7 @@ Run it again, or after `python -m sandbox advance`, and the run is incremental.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -28,6 +29,7 @@ from pathlib import Path
 import requests
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogEntry, RunsFilter
 
+from core.clock import AS_OF_DATE_TAG
 from orchestration.progress import progress_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -205,10 +207,17 @@ def prepare_dbt_project() -> None:
     print(f"  dbt project parsed in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def run_daily_job(log_file: Path) -> RunOutcome:
-    """`dagster job execute` of the daily job (multiprocess, recorded in the instance), followed
-    through the instance's event log. Dagster's own console output goes to `log_file`."""
+def daily_job_command(as_of_date: str | None = None) -> list[str]:
+    """`dagster job execute` of the daily job; with `as_of_date` (YYYY-MM-DD) the run rebuilds that
+    day (the run tag `copilot/as_of_date`, checked by the run's preflight)."""
     cmd = ["dagster", "job", "execute", "-m", "orchestration.definitions", "-j", DAILY_JOB]
+    return cmd + (["--tags", json.dumps({AS_OF_DATE_TAG: as_of_date})] if as_of_date else [])
+
+
+def run_daily_job(log_file: Path, as_of_date: str | None = None) -> RunOutcome:
+    """The daily job (multiprocess, recorded in the instance), followed through the instance's event
+    log. Dagster's own console output goes to `log_file`."""
+    cmd = daily_job_command(as_of_date)
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     instance = DagsterInstance.get()
@@ -351,6 +360,7 @@ def main() -> int:
     parser.add_argument("--ui-port", type=int, default=3000)
     parser.add_argument("--reports-port", type=int, default=3001)
     parser.add_argument("--no-ui", action="store_true", help="stop after the run instead of serving the UI")
+    parser.add_argument("--as-of-date", default=None, help="rebuild this past day (YYYY-MM-DD) instead of the latest")
     args = parser.parse_args()
 
     emulators = start_emulators(args.data_dir, args.port, args.tls_port)
@@ -361,7 +371,7 @@ def main() -> int:
             return 2
         prepare_dbt_project()
         log_file = DAGSTER_LOGS / "demo-last-run.log"
-        outcome = run_daily_job(log_file)
+        outcome = run_daily_job(log_file, args.as_of_date)
         print_summary(outcome, log_file)
         if not outcome.ok:
             return 1

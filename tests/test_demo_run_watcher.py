@@ -1,12 +1,14 @@
 """`make demo` follows its run through the Dagster instance's event log: every step appears with its
 real duration, a failed step with the first line of its reason, and the progress a step logs."""
 
+import json
 import time
 
 import pytest
 from dagster import DagsterInstance, Failure, OpExecutionContext, job, op
 
-from orchestration.demo import RunWatcher
+from core.clock import AS_OF_DATE_TAG
+from orchestration.demo import RunWatcher, daily_job_command
 from orchestration.progress import log_progress
 
 
@@ -42,3 +44,9 @@ def test_watcher_reports_steps_durations_failures_and_progress(capsys: pytest.Ca
     printed = capsys.readouterr().out
     assert "load: salesforce: 184 rows" in printed
     assert "build: FAILED in " in printed and "no table after 184 rows" in printed
+
+
+def test_demo_passes_the_as_of_date_as_the_run_tag_the_preflight_and_dbt_read() -> None:
+    assert "--tags" not in daily_job_command()
+    command = daily_job_command("2026-10-15")
+    assert json.loads(command[command.index("--tags") + 1]) == {AS_OF_DATE_TAG: "2026-10-15"}
