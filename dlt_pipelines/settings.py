@@ -12,6 +12,7 @@ provider: a real `.dlt/secrets.toml` or an environment variable always wins over
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import tomllib
 from collections.abc import Iterator
@@ -109,22 +110,26 @@ def duckdb_memory_limit() -> str:
     """DuckDB's memory cap for loads: `COPILOT_DUCKDB_MEMORY_LIMIT`, e.g. "5GB". ConfigError when
     DuckDB does not read it as a size."""
     value = (os.environ.get("COPILOT_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT).strip()
-    if value not in _checked_memory_limits:
-        # DuckDB itself says what it accepts (5GB, 512MiB, ...): ask an in-memory database.
-        with duckdb.connect(":memory:") as con:
-            try:
-                con.execute(f"SET memory_limit = '{value.replace(chr(39), '')}'")
-            except duckdb.Error as exc:
-                reason = str(exc).splitlines()[0]
-                raise ConfigError(
-                    f"COPILOT_DUCKDB_MEMORY_LIMIT={value!r} is not a memory size DuckDB accepts "
-                    f"(e.g. 5GB, 512MB): {reason}"
-                ) from None
-        _checked_memory_limits.add(value)
+    _check_memory_limit(value)
     return value
 
 
-_checked_memory_limits: set[str] = set()
+def _memory_limit_sql(value: str) -> str:
+    return f"SET memory_limit = '{value}'"
+
+
+@functools.cache
+def _check_memory_limit(value: str) -> None:
+    """DuckDB itself says what it accepts (5GB, 512MiB, ...): the statement every connection runs,
+    tried once per value on an in-memory database."""
+    with duckdb.connect(":memory:") as con:
+        try:
+            con.execute(_memory_limit_sql(value))
+        except duckdb.Error as exc:
+            reason = str(exc).splitlines()[0]
+            raise ConfigError(
+                f"COPILOT_DUCKDB_MEMORY_LIMIT={value!r} is not a memory size DuckDB accepts (e.g. 5GB, 512MB): {reason}"
+            ) from None
 
 
 def connect_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -132,7 +137,7 @@ def connect_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckD
     con = duckdb.connect(str(path), read_only=read_only)
     # SET rather than connect(config=...): a second connection in the same process with another
     # config would be refused while the first is open.
-    con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+    con.execute(_memory_limit_sql(duckdb_memory_limit()))
     return con
 
 

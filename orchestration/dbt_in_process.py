@@ -41,6 +41,11 @@ def newest_project_change(project_dir: Path) -> float:
     return max(p.stat().st_mtime for p in files if p.exists())
 
 
+def manifest_is_current(project_dir: Path, manifest: Path) -> bool:
+    """The manifest exists and is newer than every file of the project (else `dbt parse` is due)."""
+    return manifest.exists() and newest_project_change(project_dir) <= manifest.stat().st_mtime
+
+
 class _ParsedProjects:
     """dbt's parsed project (its `Manifest`), once per process and project folder, parsed again when
     a project file changed since. dbt reuses a passed manifest instead of parsing (dbt's documented

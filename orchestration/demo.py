@@ -194,11 +194,10 @@ def first_line(text: str) -> str:
 def prepare_dbt_project() -> None:
     """The dbt manifest the definitions need, made before the run (the first time ~1 min) with a line
     saying so, instead of a silent wait while the run's process loads the definitions."""
-    from orchestration.dbt_in_process import newest_project_change
+    from orchestration.dbt_in_process import manifest_is_current
 
     project_dir = REPO / "dbt_project"
-    manifest = project_dir / "target" / "manifest.json"
-    if manifest.exists() and newest_project_change(project_dir) <= manifest.stat().st_mtime:
+    if manifest_is_current(project_dir, project_dir / "target" / "manifest.json"):
         return
     print("preparing the dbt project (dbt parse, once after each change)...", flush=True)
     started = time.perf_counter()

@@ -66,7 +66,6 @@ class SiteBuild:
     pages: int
     size_mb: float
     build_dir: Path
-    log_file: Path
 
 
 class ReportBuildError(Exception):
@@ -74,8 +73,6 @@ class ReportBuildError(Exception):
 
     def __init__(self, reason: str, log_file: Path, exit_code: int):
         super().__init__(f"report build failed (exit {exit_code}): {reason} (full log: {log_file})")
-        self.reason = reason
-        self.log_file = log_file
 
 
 def first_error_line(output: str) -> str:
@@ -90,7 +87,7 @@ def first_error_line(output: str) -> str:
     return (lines[-1:] or ["no output"])[0][:300]
 
 
-def build_site(warehouse: Path, log_file: Path, on_progress: Callable[[str], None] | None = None) -> "SiteBuild":
+def build_site(warehouse: Path, log_file: Path, on_progress: Callable[[str], None] | None = None) -> SiteBuild:
     """Run reports/scripts/build.sh on `warehouse`, its output written to `log_file` as it comes.
     `on_progress` hears, as the build goes: the read copy made, the queries written, and the pages
     prerendered of all the site will have."""
@@ -130,7 +127,7 @@ def build_site(warehouse: Path, log_file: Path, on_progress: Callable[[str], Non
     size_mb = sum(f.stat().st_size for f in build_dir.rglob("*") if f.is_file()) / 1e6
     built = sum(1 for _ in build_dir.rglob("index.html"))
     tell(f"{built} pages built, {size_mb:.0f} MB")
-    return SiteBuild(output, built, size_mb, build_dir, log_file)
+    return SiteBuild(output, built, size_mb, build_dir)
 
 
 class PageCounter:

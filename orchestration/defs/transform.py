@@ -36,7 +36,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from core.clock import AS_OF_DATE_TAG, parse_as_of_date
-from orchestration.dbt_in_process import InProcessDbtResource, newest_project_change
+from orchestration.dbt_in_process import InProcessDbtResource, manifest_is_current
 from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
@@ -55,8 +55,7 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
     """`dbt parse` when the manifest is missing or older than the project's files (always under
     `dagster dev`), so the asset graph never describes a project that has since changed."""
     project.prepare_if_dev()
-    manifest = project.manifest_path
-    if not manifest.exists() or newest_project_change(DBT_PROJECT_DIR) > manifest.stat().st_mtime:
+    if not manifest_is_current(DBT_PROJECT_DIR, project.manifest_path):
         project.preparer.prepare(project)
     return project.manifest_path
 
