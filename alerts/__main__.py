@@ -8,16 +8,17 @@ import sys
 import duckdb
 
 from alerts import lifecycle
-from dlt_pipelines import settings
+from core import warehouse
+from core.config import resolve_path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m alerts", description=__doc__)
     parser.add_argument("--warehouse", default=None, help="DuckDB file (default: COPILOT_WAREHOUSE or config)")
     args = parser.parse_args(argv)
-    path = settings.resolve_path(args.warehouse) if args.warehouse else settings.warehouse_path()
+    path = resolve_path(args.warehouse) if args.warehouse else warehouse.warehouse_path()
     try:
-        with settings.connect_warehouse(path) as con:
+        with warehouse.connect(path) as con:
             print(lifecycle.evaluate(con).line())
     except duckdb.Error as exc:
         print(f"alerts: {str(exc).splitlines()[0]}", file=sys.stderr)

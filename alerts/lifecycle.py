@@ -30,6 +30,7 @@ from datetime import date
 
 import duckdb
 
+from core import warehouse
 from core.clock import DATA_CLOCK, as_of_date, utc_now
 
 ALERTS = "alerts.alerts"
@@ -96,25 +97,14 @@ class Evaluation:
         )
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
-        ).fetchone()[0]
-    )
-
-
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS alerts")
-    con.execute(ALERTS_DDL)
-    con.execute(EVALUATIONS_DDL)
+    warehouse.ensure_tables(con, [ALERTS_DDL, EVALUATIONS_DDL])
 
 
 def apply_feedback(con: duckdb.DuckDBPyConnection) -> int:
     """Task state -> alert state: a touched Task acknowledges its alert, a completed one closes it
     with the CSM's outcome. Returns how many alerts this closed."""
-    if not _exists(con, TASKS):
+    if not warehouse.table_exists(con, TASKS):
         return 0
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE task_feedback AS
@@ -147,7 +137,7 @@ def refresh_precision(con: duckdb.DuckDBPyConnection) -> None:
     whether it is below the rule's floor (only once `min_outcomes` alerts have an outcome: fewer say
     too little to tell a weak rule from bad luck)."""
     min_closed = DEFAULT_MIN_CLOSED
-    if _exists(con, SETTINGS):
+    if warehouse.table_exists(con, SETTINGS):
         row = con.execute(f"SELECT value FROM {SETTINGS} WHERE setting = 'min_closed_for_precision'").fetchone()
         if row and row[0] and str(row[0]).strip().isdigit():
             min_closed = int(str(row[0]).strip())

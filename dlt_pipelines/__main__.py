@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.warehouse import open_for_writing, warehouse_path
 from dlt_pipelines import settings
 from dlt_pipelines.http import SourceFailure
 
@@ -21,9 +22,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from dlt_pipelines import quality, runner
 
-    warehouse = args.warehouse.resolve() if args.warehouse else settings.warehouse_path()
+    warehouse = args.warehouse.resolve() if args.warehouse else warehouse_path()
     failed = False
-    with settings.open_warehouse(warehouse) as con:
+    with open_for_writing(warehouse) as con:
         for name in args.sources or list(settings.SOURCES):
             try:
                 report = runner.run_source(name, warehouse, con)

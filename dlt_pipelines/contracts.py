@@ -27,7 +27,7 @@ from typing import Any, Literal
 import dlt
 import orjson
 
-from dlt_pipelines import settings
+from core import config
 
 FieldType = Literal["str", "int", "float", "bool", "timestamp", "date", "unix", "json"]
 Contract = Literal["evolve", "quarantine"]
@@ -69,9 +69,9 @@ class TableSpec:
 
     @property
     def effective_contract(self) -> Contract:
-        value = settings.setting(f"sources.{self.source}.contracts.{self.table}", self.contract, str)
+        value = config.get(f"sources.{self.source}.contracts.{self.table}", str, self.contract)
         if value not in CONTRACTS:
-            raise settings.ConfigError(
+            raise config.ConfigError(
                 f"sources.{self.source}.contracts.{self.table} must be one of {', '.join(CONTRACTS)}, got {value!r}"
             )
         return value  # type: ignore[return-value]

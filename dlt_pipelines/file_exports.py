@@ -105,7 +105,7 @@ def table_resource(spec: TableSpec, url: str) -> Any:
 
 
 def export_source(cfg: SourceSettings, tables: Mapping[str, TableSpec]) -> DltSource:
-    objects: list[str] = cfg.get("objects", list(tables), list)
+    objects: list[str] = cfg.get("objects", list, list(tables))
     url = bucket_url(cfg.files_url)
 
     @dlt.source(name=cfg.name, max_table_nesting=1 if cfg.name != "stripe" else None)

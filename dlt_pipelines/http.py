@@ -14,13 +14,13 @@ from dlt.common.configuration.resolve import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources.helpers.requests import Client
 
-from dlt_pipelines import settings
+from core.auth import LoginRefused
+from core.config import ConfigError
 
 
 def session() -> requests.Session:
     """A retrying session that does not raise on error statuses itself (dlt's RESTClient checks
     them after its response actions run)."""
-    settings.configure()
     runtime = resolve_configuration(RuntimeConfiguration())
     client = Client(raise_for_status=False)
     client.update_from_config(runtime)
@@ -51,6 +51,8 @@ def describe_failure(source: str, exc: BaseException) -> SourceFailure:
         seen.add(id(current))
         if isinstance(current, SourceFailure):
             return current
+        if isinstance(current, LoginRefused):
+            return SourceFailure(source, "login", f"refused ({current.reason})")
         if isinstance(current, requests.HTTPError) and current.response is not None:
             resp = current.response
             method = resp.request.method if resp.request is not None else "GET"
@@ -65,7 +67,7 @@ def describe_failure(source: str, exc: BaseException) -> SourceFailure:
             method = getattr(request, "method", None) or "GET"
             kind = "timed out" if isinstance(current, requests.Timeout) else "could not connect"
             return SourceFailure(source, f"{method} {endpoint_of(url)}", f"{kind} (after retries)")
-        if isinstance(current, settings.ConfigError):
+        if isinstance(current, ConfigError):
             return SourceFailure(source, "configuration", str(current))
         if isinstance(current, OSError) and getattr(current, "filename", None):
             return SourceFailure(source, str(current.filename), current.strerror or str(current))

@@ -20,19 +20,17 @@ Every expectation's outcome is appended to `raw_quality.check_results` for the d
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from core.checks import CheckResult, check_batch, expectation_rows, frame_batch
+from core.clock import utc_now
+from core.warehouse import columns, ensure_tables, insert_rows
 from dlt_pipelines import settings
 from dlt_pipelines.contracts import TableSpec
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 RESULTS_SCHEMA = "raw_quality"
 RESULTS_TABLE = f"{RESULTS_SCHEMA}.check_results"
@@ -40,22 +38,6 @@ CHECKS = ("keys_present_and_unique", "timestamps_valid", "amounts_in_range", "ro
 MIN_TIME = pd.Timestamp("2000-01-01", tz="UTC")
 MAX_TIME = pd.Timestamp("2100-01-01", tz="UTC")
 MIN_UNIX, MAX_UNIX = int(MIN_TIME.timestamp()), int(MAX_TIME.timestamp())
-
-
-@dataclass
-class CheckResult:
-    source: str
-    table: str
-    check: str
-    success: bool
-    expectations: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def summary(self) -> str:
-        failed = [e for e in self.expectations if not e["success"]]
-        if not failed:
-            return f"{len(self.expectations)} expectation(s) met"
-        return "; ".join(f"{e['expectation']}({e['column'] or 'table'}): observed {e['observed']}" for e in failed)
 
 
 def identifier(name: str) -> str:
@@ -66,11 +48,7 @@ def identifier(name: str) -> str:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> set[str]:
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-        [dataset, table],
-    ).fetchall()
-    return {r[0] for r in rows}
+    return set(columns(con, f"{dataset}.{table}"))
 
 
 def _previous_count(
@@ -187,51 +165,6 @@ def _event_plans(
     return sql, plans
 
 
-_context: Any = None
-
-
-def frame_batch(frame: pd.DataFrame) -> Any:
-    """A GE batch over an in-memory frame (one ephemeral context per process: its set-up is slow)."""
-    global _context
-    import great_expectations as gx
-
-    if _context is None:
-        _context = gx.get_context(mode="ephemeral")
-        _context.variables.progress_bars = {"globally": False}
-        _context.data_sources.add_pandas("warehouse").add_dataframe_asset("frame").add_batch_definition_whole_dataframe(
-            "whole"
-        )
-    definition = _context.data_sources.get("warehouse").get_asset("frame").get_batch_definition("whole")
-    return definition.get_batch(batch_parameters={"dataframe": frame})
-
-
-def _outcome(result: Any) -> dict[str, Any]:
-    cfg = result.expectation_config
-    observed = result.result.get("observed_value")
-    if observed is None and "unexpected_count" in result.result:
-        observed = f"{result.result['unexpected_count']} unexpected"
-        sample = result.result.get("partial_unexpected_list") or []
-        if sample:
-            observed += f", e.g. {[str(v) for v in sample[:3]]}"
-    raised = result.exception_info.get("raised_exception") if isinstance(result.exception_info, dict) else False
-    return {
-        "expectation": cfg.type,
-        "column": cfg.kwargs.get("column") or cfg.kwargs.get("column_A"),
-        "success": bool(result.success),
-        "observed": str(observed),
-        "error": str(result.exception_info.get("exception_message")) if raised else None,
-    }
-
-
-def check_batch(batch: Any, source: str, table: str, check: str, expectations: list[Any]) -> CheckResult:
-    """One named check (a suite of expectations) on a batch from `frame_batch`."""
-    import great_expectations as gx
-
-    suite = gx.ExpectationSuite(name=f"{source}.{table}.{check}", expectations=expectations)
-    outcomes = [_outcome(r) for r in batch.validate(suite).results]
-    return CheckResult(source, table, check, all(o["success"] for o in outcomes), outcomes)
-
-
 def run_checks(
     con: duckdb.DuckDBPyConnection, source: str, specs: Iterable[TableSpec], load_ids: list[str] | None = None
 ) -> list[CheckResult]:
@@ -252,15 +185,16 @@ def run_checks(
     return out
 
 
+RESULTS_DDL = f"""CREATE TABLE IF NOT EXISTS {RESULTS_TABLE} (
+    checked_at TIMESTAMPTZ NOT NULL, run_id VARCHAR, source VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL, check_name VARCHAR NOT NULL, expectation VARCHAR NOT NULL,
+    column_name VARCHAR, success BOOLEAN NOT NULL, observed VARCHAR, details VARCHAR)"""
+
+
 def store(con: duckdb.DuckDBPyConnection, results: Iterable[CheckResult], run_id: str) -> None:
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RESULTS_SCHEMA}")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {RESULTS_TABLE} (
-            checked_at TIMESTAMPTZ NOT NULL, run_id VARCHAR, source VARCHAR NOT NULL,
-            table_name VARCHAR NOT NULL, check_name VARCHAR NOT NULL, expectation VARCHAR NOT NULL,
-            column_name VARCHAR, success BOOLEAN NOT NULL, observed VARCHAR, details VARCHAR)"""
-    )
-    now = datetime.now(UTC)
+    ensure_tables(con, [RESULTS_DDL])
+    # TIMESTAMPTZ: a UTC instant, stored with its zone.
+    now = pd.Timestamp(utc_now(), tz="UTC")
     rows = [
         (
             now,
@@ -274,19 +208,9 @@ def store(con: duckdb.DuckDBPyConnection, results: Iterable[CheckResult], run_id
             o["observed"],
             json.dumps({"error": o["error"]}) if o["error"] else None,
         )
-        for r in results
-        for o in r.expectations
+        for r, o in expectation_rows(results)
     ]
     insert_rows(con, RESULTS_TABLE, rows)
-
-
-def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]]) -> None:
-    """Append `rows` (in the table's column order) in one insert from a frame: executemany would run
-    one statement per row (~4 ms each)."""
-    if rows:
-        con.register("new_rows", pd.DataFrame(rows))
-        con.execute(f"INSERT INTO {table} SELECT * FROM new_rows")
-        con.unregister("new_rows")
 
 
 def run_and_store(
@@ -296,7 +220,7 @@ def run_and_store(
     specs: Iterable[TableSpec] | None = None,
     load_ids: list[str] | None = None,
 ) -> list[CheckResult]:
-    """Check what a source loaded, through the warehouse its loader holds (`settings.open_warehouse`)."""
+    """Check what a source loaded, through the warehouse its loader holds (`core.warehouse.open_for_writing`)."""
     from dlt_pipelines import runner
 
     specs = specs if specs is not None else runner.table_specs(source)

@@ -13,6 +13,7 @@ import dlt
 import duckdb
 from dlt.sources import DltSource
 
+from core import warehouse as warehouse_db
 from dlt_pipelines import report as reports
 from dlt_pipelines import settings
 from dlt_pipelines.contracts import TableSpec
@@ -61,7 +62,7 @@ def table_specs(name: str) -> list[TableSpec]:
     if name == "product_events":
         return []
     cfg = settings.source_settings(name)
-    objects = cfg.get("objects", list(TABLE_SPECS[name]), list)
+    objects = cfg.get("objects", list, list(TABLE_SPECS[name]))
     return [TABLE_SPECS[name][o] for o in objects]
 
 
@@ -82,11 +83,11 @@ def run_source(
 ) -> reports.SourceReport:
     """Load one source. Raises `SourceFailure` (one line: source and endpoint) when it fails.
 
-    `con`: the warehouse already held by the caller (`settings.open_warehouse`; a cursor of it per
+    `con`: the warehouse already held by the caller (`warehouse_db.open_for_writing`; a cursor of it per
     thread when sources load side by side); without it the source holds the warehouse itself."""
-    warehouse = warehouse or settings.warehouse_path()
+    warehouse = warehouse or warehouse_db.warehouse_path()
     if con is None:
-        with settings.open_warehouse(warehouse) as own:
+        with warehouse_db.open_for_writing(warehouse) as own:
             return run_source(name, warehouse, own)
     cfg = settings.source_settings(name)
     report = reports.SourceReport(name, cfg.dataset)
@@ -146,6 +147,6 @@ def _add_counts(into: dict[str, int], pipeline: dlt.Pipeline) -> None:
 
 def run_all(sources: Sequence[str] | None = None, warehouse: Path | None = None) -> list[reports.SourceReport]:
     """Load the sources one after another, the warehouse held once for all of them."""
-    warehouse = warehouse or settings.warehouse_path()
-    with settings.open_warehouse(warehouse) as con:
+    warehouse = warehouse or warehouse_db.warehouse_path()
+    with warehouse_db.open_for_writing(warehouse) as con:
         return [run_source(name, warehouse, con) for name in (sources or settings.SOURCES)]

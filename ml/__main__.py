@@ -6,14 +6,14 @@ import argparse
 import logging
 import sys
 
-from dlt_pipelines import settings
+from core.warehouse import warehouse_path
 from ml.errors import ModelError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     parser.add_argument("command", choices=["train", "score"])
-    parser.add_argument("--warehouse", default=str(settings.warehouse_path()), help="DuckDB file")
+    parser.add_argument("--warehouse", default=str(warehouse_path()), help="DuckDB file")
     parser.add_argument("--kind", choices=["churn", "expansion", "both"], default="both", help="train: which model")
     parser.add_argument("--models-dir", help="where model files go (default COPILOT_MODELS_DIR or data/models)")
     args = parser.parse_args(argv)

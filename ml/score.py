@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.clock import DATA_CLOCK, as_of_date, utc_now
-from dlt_pipelines.settings import connect_warehouse
+from core.warehouse import connect as connect_warehouse
 from ml import drift, registry
 from ml.config import MlConfig, load_config
 from ml.errors import ModelError

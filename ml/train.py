@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core.clock import utc_now
-from dlt_pipelines.settings import connect_warehouse
+from core.warehouse import connect as connect_warehouse
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
 from ml.errors import ModelError

@@ -260,7 +260,9 @@ def warehouse_summary() -> tuple[list[str], str | None]:
     Never raises: a warehouse that cannot be read is one line of the summary."""
     import duckdb
 
-    from dlt_pipelines.settings import ConfigError, connect_warehouse, warehouse_path
+    from core.config import ConfigError
+    from core.warehouse import connect as connect_warehouse
+    from core.warehouse import warehouse_path
 
     lines: list[str] = []
     sample = None

@@ -13,7 +13,6 @@ orchestration.demo` runs it before starting the job.
 import csv
 import os
 import sys
-import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -33,7 +32,10 @@ from dagster import (
 )
 from dagster._core.launcher import DefaultRunLauncher
 
+from core import config, warehouse
+from core.auth import LoginRefused, bearer, zendesk_basic_auth
 from core.clock import AS_OF_DATE_TAG, parse_as_of_date
+from core.config import ConfigError
 from dlt_pipelines import http, settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,7 +77,7 @@ def problems(parts: Iterable[str] = PARTS) -> list[str]:
     for check in checks:
         try:
             found += check()
-        except settings.ConfigError as exc:
+        except ConfigError as exc:
             found.append(str(exc))
         except Exception as exc:  # noqa: BLE001  (a check that breaks is one line too, never a traceback)
             first = str(exc).splitlines()[0] if str(exc) else ""
@@ -89,14 +91,14 @@ def problems(parts: Iterable[str] = PARTS) -> list[str]:
 def warehouse_config() -> list[str]:
     """The warehouse file's folder can be written, and DuckDB accepts the memory cap every step sets."""
     found = []
-    folder = settings.warehouse_path().parent
+    folder = warehouse.warehouse_path().parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK):
             found.append(f"the warehouse folder {folder} is not writable: check COPILOT_WAREHOUSE")
     except OSError as exc:
         found.append(f"the warehouse folder {folder} cannot be created ({exc.strerror}): check COPILOT_WAREHOUSE")
-    settings.duckdb_memory_limit()  # a ConfigError is reported by problems()
+    warehouse.memory_limit()  # a ConfigError is reported by problems()
     return found
 
 
@@ -106,10 +108,9 @@ def warehouse_config() -> list[str]:
 def _configured_source_names() -> dict[str, str]:
     """Source name -> where it is configured: `[sources.<name>]` in .dlt/*.toml, SOURCES__<NAME>__* env."""
     names: dict[str, str] = {}
-    for file in (REPO / ".dlt" / "config.toml", REPO / ".dlt" / "secrets.toml"):
-        if file.exists():
-            for name in tomllib.loads(file.read_text()).get("sources", {}):
-                names.setdefault(name, f"[sources.{name}] in .dlt/{file.name}")
+    for where, document in config.documents():
+        for name in document.get("sources", {}):
+            names.setdefault(name, f"[sources.{name}] in {where}")
     for var in os.environ:
         parts = var.split("__")
         if len(parts) >= 3 and parts[0] == "SOURCES" and parts[1]:
@@ -130,22 +131,18 @@ def _refused(resp: requests.Response) -> bool:
 
 
 def _salesforce(cfg: settings.SourceSettings) -> str | None:
-    from dlt_pipelines.salesforce.source import make_auth
+    from dlt_pipelines.salesforce.source import salesforce_login
 
-    auth = make_auth(cfg)
-    data = {"grant_type": auth.grant_type, "client_id": auth.client_id, "client_secret": auth.client_secret}
-    if auth.grant_type == "password":
-        data |= {"username": auth.username, "password": auth.password}
-    resp = http.session().post(f"{auth.login_url.rstrip('/')}/services/oauth2/token", data=data, timeout=TIMEOUT)
-    if _refused(resp):
-        return f"salesforce: the login was refused ({resp.json().get('error', resp.status_code)}): check the " \
-            "SOURCES__SALESFORCE__CREDENTIALS__* secrets"  # fmt: skip
+    try:
+        salesforce_login(cfg).token(http.session(), timeout=TIMEOUT)
+    except LoginRefused as exc:
+        return f"{exc}: check the SOURCES__SALESFORCE__CREDENTIALS__* secrets"
     return None
 
 
 def _stripe(cfg: settings.SourceSettings) -> str | None:
-    base = cfg.get("base_url", "https://api.stripe.com", str).rstrip("/")
-    headers = {"Authorization": f"Bearer {cfg.secret('api_key')}"}
+    base = cfg.get("base_url", str).rstrip("/")
+    headers = bearer(cfg.secret("api_key") or "")
     resp = http.session().get(f"{base}/v1/customers", params={"limit": 1}, headers=headers, timeout=TIMEOUT)
     if _refused(resp):
         return "stripe: the API key was refused: check SOURCES__STRIPE__CREDENTIALS__API_KEY"
@@ -153,12 +150,11 @@ def _stripe(cfg: settings.SourceSettings) -> str | None:
 
 
 def _zendesk(cfg: settings.SourceSettings) -> str | None:
-    base = cfg.get("base_url", "", str).rstrip("/")
-    user = f"{cfg.get('email', '', str)}/token"
+    base = cfg.get("base_url", str).rstrip("/")
     resp = http.session().get(
         f"{base}/api/v2/organizations.json",
         params={"per_page": 1},
-        auth=(user, cfg.secret("api_token") or ""),
+        auth=zendesk_basic_auth(cfg.get("email", str), cfg.secret("api_token") or ""),
         timeout=TIMEOUT,
     )
     if _refused(resp):
@@ -178,7 +174,7 @@ def source_credentials() -> list[str]:
             continue
         try:
             problem = API_CHECKS[name](cfg)
-        except settings.ConfigError as exc:
+        except ConfigError as exc:
             problem = f"{name}: {exc}"
         except requests.RequestException as exc:
             problem = f"{name}: cannot reach the API ({exc.__class__.__name__}): check its URL in .dlt/config.toml"
@@ -239,26 +235,20 @@ def reverse_etl_credentials() -> list[str]:
             f"reverse ETL: the CA bundle {cfg.ca_bundle} does not exist: check REVERSE_ETL__SALESFORCE__CA_BUNDLE "
             "(the sandbox writes its CA there when it serves)"
         ]
-    data = {
-        "grant_type": "client_credentials",
-        "client_id": cfg.salesforce_client_id,
-        "client_secret": cfg.salesforce_client_secret,
-    }
+    session.verify = verify
     try:
-        resp = session.post(
-            f"{cfg.salesforce_login_url.rstrip('/')}/services/oauth2/token", data=data, verify=verify, timeout=TIMEOUT
+        cfg.salesforce_login.token(session, timeout=TIMEOUT)
+    except LoginRefused as exc:
+        found.append(
+            f"reverse ETL: {exc}: check REVERSE_ETL__SALESFORCE__CREDENTIALS__* "
+            "(or the loaders' SOURCES__SALESFORCE__CREDENTIALS__*)"
         )
-        if _refused(resp):
-            found.append(
-                "reverse ETL: the Salesforce login was refused: check REVERSE_ETL__SALESFORCE__CREDENTIALS__* "
-                "(or the loaders' SOURCES__SALESFORCE__CREDENTIALS__*)"
-            )
     except requests.RequestException as exc:
         found.append(f"reverse ETL: cannot reach Salesforce at {cfg.salesforce_login_url} ({exc.__class__.__name__})")
     try:
         resp = session.post(
             f"{cfg.slack_base_url.rstrip('/')}/auth.test",
-            headers={"Authorization": f"Bearer {cfg.slack_token}"},
+            headers=bearer(cfg.slack_token),
             timeout=TIMEOUT,
         )
         if _refused(resp) or (resp.ok and not resp.json().get("ok", False)):

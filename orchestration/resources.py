@@ -10,7 +10,8 @@ import duckdb
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from dlt_pipelines import settings
+from core import warehouse
+from core.config import resolve_path
 
 
 class WarehouseResource(ConfigurableResource):
@@ -18,18 +19,17 @@ class WarehouseResource(ConfigurableResource):
     so every asset that writes it runs in the `warehouse` pool (limit 1, see dagster.yaml)."""
 
     path: str = Field(
-        default_factory=lambda: str(settings.warehouse_path()),
+        default_factory=lambda: str(warehouse.warehouse_path()),
         description="DuckDB file; default COPILOT_WAREHOUSE or data/warehouse.duckdb",
     )
 
     @property
     def file(self) -> Path:
-        return settings.resolve_path(self.path)
+        return resolve_path(self.path)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        con = settings.connect_warehouse(self.file, read_only=read_only)
+        con = warehouse.connect(self.file, read_only=read_only)
         try:
             yield con
         finally:

@@ -8,7 +8,8 @@ import sys
 
 import duckdb
 
-from dlt_pipelines import settings
+from core import warehouse
+from core.config import ConfigError, resolve_path
 from reverse_etl import config, state, sync
 
 
@@ -18,10 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", default=None, help="DuckDB file (default: COPILOT_WAREHOUSE or config)")
     parser.add_argument("--destination", choices=sync.DESTINATIONS, action="append", help="only these (repeatable)")
     args = parser.parse_args(argv)
-    path = settings.resolve_path(args.warehouse) if args.warehouse else settings.warehouse_path()
+    path = resolve_path(args.warehouse) if args.warehouse else warehouse.warehouse_path()
     try:
         cfg = config.load()
-        with settings.connect_warehouse(path) as con:
+        with warehouse.connect(path) as con:
             checked = sync.gate_for_run(con, cfg, state.new_run_id())
             print(checked.summary())
             clients: dict = {}
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                 sync.sync(con, d, cfg, dry_run=args.dry_run, gate_result=checked, clients=clients)
                 for d in args.destination or sync.DESTINATIONS
             ]
-    except (settings.ConfigError, duckdb.Error) as exc:
+    except (ConfigError, duckdb.Error) as exc:
         print(f"reverse_etl: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     for run in runs:

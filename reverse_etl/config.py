@@ -1,13 +1,15 @@
-"""Reverse-ETL settings, read like the loaders' (`dlt_pipelines/settings.py`): `.dlt/config.toml`
-section `[reverse_etl]`, secrets in `.dlt/secrets.toml` or environment variables (for example
-REVERSE_ETL__SALESFORCE__LOGIN_URL, REVERSE_ETL__SALESFORCE__CREDENTIALS__CLIENT_SECRET)."""
+"""Reverse-ETL settings, read through the product's settings loader (`core/config.py`): section
+`[reverse_etl]` of `.dlt/config.toml`, secrets in `.dlt/secrets.toml` or environment variables (for
+example REVERSE_ETL__SALESFORCE__LOGIN_URL, REVERSE_ETL__SALESFORCE__CREDENTIALS__CLIENT_SECRET)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlt_pipelines import settings
+from core import config
+from core.auth import SalesforceLogin
+from core.config import ConfigError, env_name, resolve_path
 
 
 @dataclass(frozen=True)
@@ -26,34 +28,37 @@ class SyncConfig:
     row_count_tolerance: float
     max_red_share_change: float
 
+    @property
+    def salesforce_login(self) -> SalesforceLogin:
+        return SalesforceLogin(self.salesforce_login_url, self.salesforce_client_id, self.salesforce_client_secret)
+
 
 def _secret(key: str, fallback: str) -> str:
     """The reverse-ETL credential, else the loaders' one for the same system (one connected app)."""
-    value = settings.secret(key, required=False) or settings.secret(fallback, required=False)
+    value = config.secret(key, required=False) or config.secret(fallback, required=False)
     if not value:
-        env = key.upper().replace(".", "__")
-        raise settings.ConfigError(f"missing secret `{key}`: set {env} or add it to .dlt/secrets.toml")
+        raise ConfigError(f"missing secret `{key}`: set {env_name(key)} or add it to .dlt/secrets.toml")
     return value
 
 
 def load() -> SyncConfig:
-    ca = settings.setting("reverse_etl.salesforce.ca_bundle", "", str)
+    ca = config.get("reverse_etl.salesforce.ca_bundle", str, "")
     return SyncConfig(
-        salesforce_login_url=settings.setting("reverse_etl.salesforce.login_url", "https://127.0.0.1:8766", str),
-        salesforce_api_version=str(settings.setting("reverse_etl.salesforce.api_version", "61.0", str)),
+        salesforce_login_url=config.get("reverse_etl.salesforce.login_url", str),
+        salesforce_api_version=config.get("reverse_etl.salesforce.api_version", str, "61.0"),
         salesforce_client_id=_secret(
             "reverse_etl.salesforce.credentials.client_id", "sources.salesforce.credentials.client_id"
         ),
         salesforce_client_secret=_secret(
             "reverse_etl.salesforce.credentials.client_secret", "sources.salesforce.credentials.client_secret"
         ),
-        ca_bundle=settings.resolve_path(ca) if ca else None,
-        slack_base_url=settings.setting("reverse_etl.slack.base_url", "http://127.0.0.1:8765/api/", str),
+        ca_bundle=resolve_path(ca) if ca else None,
+        slack_base_url=config.get("reverse_etl.slack.base_url", str),
         slack_token=_secret("reverse_etl.slack.credentials.bot_token", "reverse_etl.slack.bot_token"),
-        slack_fallback_channel=settings.setting("reverse_etl.slack.fallback_channel", "cs-alerts", str),
-        bulk_threshold=settings.setting("reverse_etl.bulk_threshold", 2000, int),
-        max_attempts=settings.setting("reverse_etl.max_attempts", 5, int),
-        backoff_factor=settings.setting("reverse_etl.backoff_factor", 0.5, float),
-        row_count_tolerance=settings.setting("reverse_etl.gate.row_count_tolerance", 0.1, float),
-        max_red_share_change=settings.setting("reverse_etl.gate.max_red_share_change", 0.1, float),
+        slack_fallback_channel=config.get("reverse_etl.slack.fallback_channel", str, "cs-alerts"),
+        bulk_threshold=config.get("reverse_etl.bulk_threshold", int, 2000),
+        max_attempts=config.get("reverse_etl.max_attempts", int, 5),
+        backoff_factor=config.get("reverse_etl.backoff_factor", float, 0.5),
+        row_count_tolerance=config.get("reverse_etl.gate.row_count_tolerance", float, 0.1),
+        max_red_share_change=config.get("reverse_etl.gate.max_red_share_change", float, 0.1),
     )

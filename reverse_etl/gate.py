@@ -1,6 +1,5 @@
 """The data-quality gate before anything is pushed: Great Expectations suites on the score and
-alert tables, run the way the ingestion checks run (`dlt_pipelines/quality.py`: pandas frames read
-from DuckDB, one ephemeral context).
+alert tables, run and recorded the way every data check is (`core/checks.py`).
 
 - `scores_valid`: account keys present and unique, probabilities in [0, 1].
 - `scores_row_count`: as many scored accounts as active accounts, within the configured tolerance.
@@ -21,16 +20,20 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dlt_pipelines import quality
-from reverse_etl.records import table_exists
-from reverse_etl.state import SCHEMA, now
+from core.checks import CheckResult, expectation_rows, validate
+from core.clock import utc_now
+from core.warehouse import ensure_tables, insert_rows, table_exists
+from reverse_etl.state import SCHEMA
 
 RESULTS = f"{SCHEMA}.gate_results"
+RESULTS_DDL = f"""CREATE TABLE IF NOT EXISTS {RESULTS} (
+    checked_at TIMESTAMP, run_id VARCHAR, table_name VARCHAR, check_name VARCHAR, expectation VARCHAR,
+    column_name VARCHAR, success BOOLEAN, observed VARCHAR, red_share DOUBLE, run_passed BOOLEAN)"""
 
 
 @dataclass
 class GateResult:
-    checks: list[quality.CheckResult] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
     red_share: float | None = None
 
     @property
@@ -41,17 +44,17 @@ class GateResult:
         failed = [f"{c.table}.{c.check}: {c.summary}" for c in self.checks if not c.success]
         return "gate passed" if not failed else "gate failed: " + " | ".join(failed)
 
-    def by_check(self, name: str) -> quality.CheckResult | None:
+    def by_check(self, name: str) -> CheckResult | None:
         return next((c for c in self.checks if c.check == name), None)
 
 
-def _validate(table: str, check: str, frame: pd.DataFrame, expectations: list[Any]) -> quality.CheckResult:
-    return quality.check_batch(quality.frame_batch(frame), "reverse_etl", table, check, expectations)
+def _validate(table: str, check: str, frame: pd.DataFrame, expectations: list[Any]) -> CheckResult:
+    return validate(frame, "reverse_etl", table, check, expectations)
 
 
 def _previous_red_share(con: duckdb.DuckDBPyConnection, run_id: str) -> float | None:
     """The Red share of the last gate that passed in another run than `run_id`."""
-    if not table_exists(con, SCHEMA, "gate_results"):
+    if not table_exists(con, RESULTS):
         return None
     row = con.execute(
         f"""SELECT red_share FROM {RESULTS} WHERE red_share IS NOT NULL AND run_passed AND run_id <> ?
@@ -61,12 +64,12 @@ def _previous_red_share(con: duckdb.DuckDBPyConnection, run_id: str) -> float | 
     return None if row is None else float(row[0])
 
 
-def score_checks(con: duckdb.DuckDBPyConnection, row_count_tolerance: float) -> list[quality.CheckResult]:
+def score_checks(con: duckdb.DuckDBPyConnection, row_count_tolerance: float) -> list[CheckResult]:
     """`scores_valid` and `scores_row_count` on the latest scores (none before the first scoring)."""
     import great_expectations as gx
 
     e = gx.expectations
-    if not table_exists(con, "ml", "account_scores_latest"):
+    if not table_exists(con, "ml.account_scores_latest"):
         return []
     active = con.execute("SELECT count(*) FROM marts.customer_360").fetchone()[0]
     scores = con.execute(
@@ -125,7 +128,7 @@ def evaluate(
             ],
         )
     )
-    if table_exists(con, "alerts", "alerts"):
+    if table_exists(con, "alerts.alerts"):
         alerts = con.execute("SELECT alert_id, account_id, owner_user_id, severity FROM alerts.alerts").df()
         result.checks.append(
             _validate(
@@ -145,13 +148,8 @@ def evaluate(
 
 
 def store(con: duckdb.DuckDBPyConnection, result: GateResult, run_id: str) -> None:
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {RESULTS} (
-            checked_at TIMESTAMP, run_id VARCHAR, table_name VARCHAR, check_name VARCHAR, expectation VARCHAR,
-            column_name VARCHAR, success BOOLEAN, observed VARCHAR, red_share DOUBLE, run_passed BOOLEAN)"""
-    )
-    at = now()
+    ensure_tables(con, [RESULTS_DDL])
+    at = utc_now()
     rows = [
         (
             at,
@@ -165,15 +163,14 @@ def store(con: duckdb.DuckDBPyConnection, result: GateResult, run_id: str) -> No
             result.red_share if c.check == "red_share_stable" else None,
             result.passed,
         )
-        for c in result.checks
-        for o in c.expectations
+        for c, o in expectation_rows(result.checks)
     ]
-    quality.insert_rows(con, RESULTS, rows)
+    insert_rows(con, RESULTS, rows)
 
 
 def for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> GateResult | None:
     """The gate as the run `run_id` evaluated and stored it, or None when it has not."""
-    if not table_exists(con, SCHEMA, "gate_results"):
+    if not table_exists(con, RESULTS):
         return None
     rows = con.execute(
         f"""SELECT table_name, check_name, expectation, column_name, success, observed, red_share FROM {RESULTS}
@@ -184,11 +181,11 @@ def for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> GateResult | None:
     if not rows:
         return None
     result = GateResult()
-    checks: dict[tuple[str, str], quality.CheckResult] = {}
+    checks: dict[tuple[str, str], CheckResult] = {}
     for table, check, expectation, column, success, observed, red_share in rows:
         checked = checks.get((table, check))
         if checked is None:
-            checked = checks[(table, check)] = quality.CheckResult("reverse_etl", table, check, True)
+            checked = checks[(table, check)] = CheckResult("reverse_etl", table, check, True)
             result.checks.append(checked)
         checked.expectations.append(
             {"expectation": expectation, "column": column, "success": success, "observed": observed}

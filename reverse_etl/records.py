@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from core.warehouse import table_exists
 from reverse_etl.state import payload_hash
 
 SCORES_LATEST = "ml.account_scores_latest"
@@ -22,13 +23,6 @@ class Record:
     key: str
     values: dict[str, Any]  # the fields sent
     digest: str  # hash of the fields that count as a change
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
@@ -51,7 +45,7 @@ def _datetime(value: datetime | date | None) -> str | None:
 
 def account_frame_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Current customers with their health score and, once the models have scored, their ML scores."""
-    scores = table_exists(con, "ml", "account_scores_latest")
+    scores = table_exists(con, "ml.account_scores_latest")
     ml_columns = (
         "s.churn_probability, s.expansion_propensity, s.scored_at, s.driver_1, s.driver_2, s.driver_3"
         if scores
@@ -90,7 +84,7 @@ def accounts(con: duckdb.DuckDBPyConnection) -> list[Record]:
 
 
 def _live_alerts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    if not table_exists(con, "alerts", "alerts"):
+    if not table_exists(con, "alerts.alerts"):
         return []
     return _rows(
         con,

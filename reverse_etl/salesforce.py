@@ -50,20 +50,10 @@ def retrying_session(cfg: SyncConfig) -> requests.Session:
 def connect(cfg: SyncConfig) -> Salesforce:
     """OAuth client-credentials token, then a client on the instance URL the token names."""
     session = retrying_session(cfg)
-    resp = session.post(
-        f"{cfg.salesforce_login_url.rstrip('/')}/services/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": cfg.salesforce_client_id,
-            "client_secret": cfg.salesforce_client_secret,
-        },
-        timeout=60,
-    )
-    resp.raise_for_status()
-    body = resp.json()
+    token = cfg.salesforce_login.token(session)
     return Salesforce(
-        instance_url=body["instance_url"],
-        session_id=body["access_token"],
+        instance_url=token.instance_url,
+        session_id=token.access_token,
         session=session,
         version=cfg.salesforce_api_version,
     )

@@ -19,10 +19,10 @@ from typing import Any
 import duckdb
 
 from core.clock import utc_now
+from core.warehouse import ensure_tables
 
 SCHEMA = "reverse_etl"
 DDL = (
-    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_runs (
         run_id VARCHAR, destination VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, dry_run BOOLEAN,
         api VARCHAR, rows_considered INTEGER, rows_changed INTEGER, rows_sent INTEGER, rows_succeeded INTEGER,
@@ -35,17 +35,12 @@ DDL = (
 )
 
 
-def now() -> datetime:
-    return utc_now()
-
-
 def new_run_id() -> str:
-    return f"{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    return f"{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    for statement in DDL:
-        con.execute(statement)
+    ensure_tables(con, DDL)
 
 
 def payload_hash(values: dict[str, Any]) -> str:
@@ -65,7 +60,7 @@ def save_delivered(con: duckdb.DuckDBPyConnection, destination: str, hashes: dic
     if hashes:
         con.execute(
             f"INSERT OR REPLACE INTO {SCHEMA}.sync_state SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?, ?",
-            [destination, list(hashes), list(hashes.values()), now(), run_id],
+            [destination, list(hashes), list(hashes.values()), utc_now(), run_id],
         )
 
 
@@ -73,7 +68,7 @@ def save_errors(con: duckdb.DuckDBPyConnection, run_id: str, destination: str, e
     if errors:
         con.execute(
             f"INSERT INTO {SCHEMA}.sync_errors SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?",
-            [run_id, destination, list(errors), list(errors.values()), now()],
+            [run_id, destination, list(errors), list(errors.values()), utc_now()],
         )
 
 
@@ -83,7 +78,7 @@ class SyncRun:
 
     destination: str
     run_id: str = field(default_factory=new_run_id)
-    started_at: datetime = field(default_factory=now)
+    started_at: datetime = field(default_factory=utc_now)
     dry_run: bool = False
     api: str = "none"
     considered: int = 0
@@ -101,7 +96,7 @@ class SyncRun:
                 self.run_id,
                 self.destination,
                 self.started_at,
-                now(),
+                utc_now(),
                 self.dry_run,
                 self.api,
                 self.considered,

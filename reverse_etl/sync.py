@@ -16,6 +16,7 @@ from simple_salesforce.exceptions import SalesforceError
 from slack_sdk.errors import SlackApiError
 
 from alerts import lifecycle
+from core.auth import LoginRefused
 from reverse_etl import gate, records, salesforce, slack, state
 from reverse_etl.config import SyncConfig
 from reverse_etl.records import Record
@@ -117,7 +118,7 @@ def _send(
             else:
                 run.api = "composite"
                 salesforce.upsert_collections(clients["salesforce"], sobject, key_field, values, batch_done)
-    except (SalesforceError, SlackApiError, requests.RequestException) as exc:
+    except (LoginRefused, SalesforceError, SlackApiError, requests.RequestException) as exc:
         # Retries are exhausted: stop here; what was delivered is saved, the rest goes next run.
         run.status, run.message = "failed", f"stopped after {run.sent} of {len(changed)} records: {_first_line(exc)}"
         return

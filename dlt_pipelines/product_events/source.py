@@ -33,7 +33,6 @@ from dlt.sources.filesystem import filesystem
 from dlt_pipelines import contracts
 from dlt_pipelines.settings import SourceSettings, bucket_url
 
-DEFAULT_FILES_URL = "data/sandbox/exports/events"
 DEFAULT_GLOB = "event_date=*/*.parquet"
 TABLE = "events"
 # Rows read per Arrow batch: large enough for DuckDB to load in parallel, small enough for memory.
@@ -93,8 +92,8 @@ def _quarantine(item: FileItemDict, reason: str, schema: pa.Schema | None) -> An
 
 
 def product_events_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
-    url = bucket_url(cfg.get("files_url", DEFAULT_FILES_URL, str))
-    glob = cfg.get("file_glob", DEFAULT_GLOB, str)
+    url = bucket_url(cfg.files_url)
+    glob = cfg.get("file_glob", str, DEFAULT_GLOB)
 
     @dlt.source(name="product_events")
     def product_events() -> Any:

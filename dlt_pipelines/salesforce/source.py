@@ -30,12 +30,12 @@ from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from dlt.sources.rest_api import rest_api_resources
 from requests import PreparedRequest
 
+from core.auth import SalesforceLogin
 from dlt_pipelines import contracts, http
 from dlt_pipelines.contracts import TableSpec, by_name
 from dlt_pipelines.salesforce.tables import DESCRIBE_TYPES, TABLES
 from dlt_pipelines.settings import SourceSettings
 
-DEFAULT_LOGIN_URL = "http://127.0.0.1:8765"
 DEFAULT_API_VERSION = "61.0"
 # The served form of SystemModstamp; incremental compares the raw strings, so the initial value
 # must have the same shape.
@@ -58,15 +58,12 @@ class SalesforceOAuth(AuthConfigBase):
         self._instance: tuple[str, str] | None = None
 
     def login(self) -> None:
-        data = {"grant_type": self.grant_type, "client_id": self.client_id, "client_secret": self.client_secret}
-        if self.grant_type == "password":
-            data |= {"username": self.username, "password": self.password}
-        resp = http.session().post(f"{self.login_url.rstrip('/')}/services/oauth2/token", data=data)
-        if resp.status_code != 200:
-            raise requests.HTTPError(f"Salesforce login refused: {resp.text[:200]}", response=resp)
-        body = resp.json()
-        self._token = body["access_token"]
-        instance = urlsplit(body.get("instance_url") or self.login_url)
+        login = SalesforceLogin(
+            self.login_url, self.client_id, self.client_secret, self.grant_type, self.username, self.password
+        )
+        token = login.token(http.session())
+        self._token = token.access_token
+        instance = urlsplit(token.instance_url)
         self._instance = (instance.scheme, instance.netloc)
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
@@ -79,19 +76,28 @@ class SalesforceOAuth(AuthConfigBase):
         return request
 
 
-def make_auth(cfg: SourceSettings) -> SalesforceOAuth:
-    flow = cfg.get("auth_flow", "client_credentials", str)
-    password = None
+def salesforce_login(cfg: SourceSettings) -> SalesforceLogin:
+    """The configured login (`auth_flow`: client_credentials, or password with the security token)."""
+    flow = cfg.get("auth_flow", str, "client_credentials")
     if flow == "password":
         # Salesforce's username-password flow takes the password with the security token appended.
         password = (cfg.secret("password") or "") + (cfg.secret("security_token", required=False) or "")
+        return SalesforceLogin(
+            cfg.get("login_url", str), cfg.secret("client_id"), cfg.secret("client_secret"), flow,
+            cfg.secret("username"), password,
+        )  # fmt: skip
+    return SalesforceLogin(cfg.get("login_url", str), cfg.secret("client_id"), cfg.secret("client_secret"), flow)
+
+
+def make_auth(cfg: SourceSettings) -> SalesforceOAuth:
+    login = salesforce_login(cfg)
     auth = SalesforceOAuth(
-        login_url=cfg.get("login_url", DEFAULT_LOGIN_URL, str),
-        grant_type=flow,
-        client_id=cfg.secret("client_id"),
-        client_secret=cfg.secret("client_secret"),
-        username=cfg.secret("username") if flow == "password" else None,
-        password=password,
+        login_url=login.login_url,
+        grant_type=login.flow,
+        client_id=login.client_id,
+        client_secret=login.client_secret,
+        username=login.username,
+        password=login.password,
     )
     auth.__post_init__()
     auth.resolve()
@@ -105,9 +111,9 @@ def soql_datetime(value: str) -> str:
     return f"{text[:19]}Z"
 
 
-def api_base(cfg: SourceSettings) -> str:
-    version = cfg.get("api_version", DEFAULT_API_VERSION, str)
-    return f"{cfg.get('login_url', DEFAULT_LOGIN_URL, str).rstrip('/')}/services/data/v{version}/"
+def api_base(cfg: SourceSettings, connect: bool = True) -> str:
+    version = cfg.get("api_version", str, DEFAULT_API_VERSION)
+    return f"{cfg.url('login_url', connect)}/services/data/v{version}/"
 
 
 def describe_fields(cfg: SourceSettings, auth: SalesforceOAuth, objects: Iterable[str]) -> dict[str, TableSpec]:
@@ -151,24 +157,24 @@ def _resource(spec: TableSpec, endpoint: str) -> dict[str, Any]:
 
 def salesforce_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
     """The Salesforce source. With `connect=False` nothing is fetched (used to declare assets)."""
-    objects: list[str] = cfg.get("objects", list(TABLES), list)
+    objects: list[str] = cfg.get("objects", list, list(TABLES))
     unknown = [o for o in objects if o not in TABLES]
     if unknown:
         raise ValueError(f"sources.salesforce.objects: no contract for {unknown}; known: {list(TABLES)}")
     auth = make_auth(cfg) if connect else None
     specs: Mapping[str, TableSpec] = (
         describe_fields(cfg, auth, objects)
-        if connect and auth is not None and cfg.get("describe_fields", True, bool)
+        if connect and auth is not None and cfg.get("describe_fields", bool, True)
         else {o: TABLES[o] for o in objects}
     )
-    endpoint = "queryAll" if cfg.get("include_deleted", True, bool) else "query"
+    endpoint = "queryAll" if cfg.get("include_deleted", bool, True) else "query"
 
     @dlt.source(name="salesforce", max_table_nesting=1)
     def salesforce() -> Any:
         resources = by_name(
             rest_api_resources(
                 {
-                    "client": {"base_url": api_base(cfg), "auth": auth, "session": http.session()},
+                    "client": {"base_url": api_base(cfg, connect), "auth": auth, "session": http.session()},
                     "resources": [_resource(specs[o], endpoint) for o in objects],
                 }
             )

@@ -32,7 +32,6 @@ from dlt_pipelines.contracts import TableSpec, by_name
 from dlt_pipelines.settings import SourceSettings
 from dlt_pipelines.stripe.tables import EVENTS, OBJECT_TABLES, TABLES
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 PAGE_SIZE = 100
 # Stripe keeps events for 30 days; a day's margin for clock differences.
 EVENT_RETENTION_SECONDS = 29 * 24 * 3600
@@ -55,7 +54,7 @@ class StartingAfterPaginator(BaseReferencePaginator):
 
 
 def _client(cfg: SourceSettings, connect: bool) -> RESTClient:
-    base = f"{cfg.get('base_url', DEFAULT_BASE_URL, str).rstrip('/')}/v1/"
+    base = f"{cfg.url('base_url', connect)}/v1/"
     auth = BearerTokenAuth(token=cfg.secret("api_key")) if connect else None
     return RESTClient(base_url=base, auth=auth, session=http.session())
 
@@ -126,7 +125,7 @@ def object_resource(spec: TableSpec, client: RESTClient) -> Any:
 
 
 def stripe_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
-    objects: list[str] = cfg.get("objects", list(TABLES), list)
+    objects: list[str] = cfg.get("objects", list, list(TABLES))
     unknown = [o for o in objects if o not in TABLES]
     if unknown:
         raise ValueError(f"sources.stripe.objects: no contract for {unknown}; known: {list(TABLES)}")

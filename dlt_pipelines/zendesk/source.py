@@ -28,12 +28,12 @@ from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator, JSONRe
 from dlt.sources.rest_api import rest_api_resources
 from requests import Response
 
+from core.auth import zendesk_basic_auth
 from dlt_pipelines import contracts, http
 from dlt_pipelines.contracts import TableSpec, by_name
 from dlt_pipelines.settings import SourceSettings
 from dlt_pipelines.zendesk.tables import TABLES
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 INITIAL_UPDATED_AT = "1970-01-01T00:00:00Z"
 PAGE_SIZE = 100
 
@@ -140,17 +140,15 @@ def _from_export(export: Any, spec: TableSpec, key: str) -> Any:
 
 
 def zendesk_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
-    objects: list[str] = cfg.get("objects", list(TABLES), list)
+    objects: list[str] = cfg.get("objects", list, list(TABLES))
     unknown = [o for o in objects if o not in TABLES]
     if unknown:
         raise ValueError(f"sources.zendesk.objects: no contract for {unknown}; known: {list(TABLES)}")
     auth = (
-        HttpBasicAuth(username=f"{cfg.get('email', '', str)}/token", password=cfg.secret("api_token"))
-        if connect
-        else None
+        HttpBasicAuth(*zendesk_basic_auth(cfg.get("email", str), cfg.secret("api_token") or "")) if connect else None
     )
     endpoints = _resources()
-    base = f"{cfg.get('base_url', DEFAULT_BASE_URL, str).rstrip('/')}/api/v2/"
+    base = f"{cfg.url('base_url', connect)}/api/v2/"
     declared = [o for o in objects if o not in EXPORTED]
 
     @dlt.source(name="zendesk", max_table_nesting=1)
@@ -168,7 +166,7 @@ def zendesk_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
             out += [contracts.attach(resources[TABLES[o].table], TABLES[o]) for o in declared]
         exported = [o for o in objects if o in EXPORTED]
         if exported:
-            export = ticket_export(base, auth, cfg.get("start_time", 0, int), "ticket_metrics" in exported)
+            export = ticket_export(base, auth, cfg.get("start_time", int, 0), "ticket_metrics" in exported)
             keys = {"tickets": "tickets", "ticket_metrics": "metric_sets"}
             out += [_from_export(export, TABLES[o], keys[o]) for o in exported]
         return out

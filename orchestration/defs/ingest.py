@@ -42,6 +42,7 @@ from dagster import (
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from core.warehouse import open_for_writing
 from dlt_pipelines import quality, runner, settings
 from dlt_pipelines.http import SourceFailure
 from orchestration.preflight import PREFLIGHT_KEY
@@ -159,7 +160,7 @@ def _as_completed_telling(
 def ingest_assets(sources: list[str]) -> AssetsDefinition:
     """One step that loads the selected sources side by side (threads: dlt runs pipelines in
     parallel threads; each source waits on its API or reads files while another normalizes). The
-    step holds the warehouse once (`settings.open_warehouse`): each source loads through its own
+    step holds the warehouse once (`core.warehouse.open_for_writing`): each source loads through its own
     cursor of that connection, and DuckDB runs their loads side by side. A selection loads whole
     sources: Zendesk's ticket export feeds two tables from one cursor."""
     plans = {name: source_plan(name) for name in sources}
@@ -179,7 +180,7 @@ def ingest_assets(sources: list[str]) -> AssetsDefinition:
         failures: list[SourceFailure] = []
         started = time.monotonic()
         with (
-            settings.open_warehouse(warehouse.file) as con,
+            open_for_writing(warehouse.file) as con,
             ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="ingest") as pool,
         ):
             futures = {pool.submit(runner.run_source, p.name, warehouse.file, con.cursor()): p for p in chosen}

@@ -3,14 +3,12 @@
 from dagster import DefaultSensorStatus, Definitions, RunFailureSensorContext, run_failure_sensor
 from slack_sdk.webhook import WebhookClient
 
-from dlt_pipelines import settings
-
-DEFAULT_WEBHOOK = "http://127.0.0.1:8765/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook"
+from core import config
 
 
 def webhook_url() -> str:
     """`[copilot] slack_webhook_url` in .dlt/config.toml, or COPILOT__SLACK_WEBHOOK_URL."""
-    return settings.setting("copilot.slack_webhook_url", DEFAULT_WEBHOOK, str)
+    return config.get("copilot.slack_webhook_url", str)
 
 
 def failure_text(context: RunFailureSensorContext) -> str:

@@ -65,7 +65,7 @@ def test_daily_run_with_a_wrong_credential_stops_before_loading_anything(clean_r
     deployment.reset_requests()
     run = deployment.run(env={**deployment.env(), "SOURCES__SALESFORCE__CREDENTIALS__CLIENT_SECRET": "wrong"})
     assert run.returncode != 0
-    assert "configuration: salesforce: the login was refused (invalid_client)" in run.output
+    assert "configuration: salesforce: the login was refused (invalid_client: invalid client credentials)" in run.output
     assert not run.started("ingest_sources")
     requests = deployment.requests()["requests"]
     # The preflight's few checks, nothing loaded, nothing written.

@@ -35,6 +35,7 @@ def copy_reports_project(project: Path) -> Path:
     (project / "node_modules").symlink_to(REPORTS / "node_modules")
     return project
 
+
 CHURN_MODEL = "churn-20261026-a1b2c3"
 RETIRED_CHURN_MODEL = "churn-20261019-d4e5f6"
 EXPANSION_MODEL = "expansion-20261026-0a9b8c"
