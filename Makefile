@@ -19,7 +19,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: install demo test lint bench sandbox emulators reports-install reports reports-serve clean
+.PHONY: install demo test test-unit lint bench sandbox emulators reports-install reports reports-serve clean
 
 install: .venv/.synced
 
@@ -37,6 +37,11 @@ lint: install
 
 test: install lint reports-install
 	$(RUN) pytest
+
+# The unit tier: pure logic (settings, warehouse helpers, auth, import layering, ...), no world,
+# no emulator, a few seconds.
+test-unit: install
+	$(RUN) pytest tests/unit
 
 # The sandbox company (generated once; `make sandbox SIZE=S` for a small one) and its APIs.
 sandbox: install
