@@ -66,13 +66,12 @@ demo: sandbox
 # The Evidence reports: Debian chromium for the browser tests (only if missing), npm ci (only when the
 # lock file or the offline patch changed), then a build from a read copy of the warehouse's marts.
 REPORTS_PORT ?= 3001
-WAREHOUSE ?= data/warehouse.duckdb
 
 reports-install:
 	reports/scripts/install.sh
 
 reports: reports-install
-	reports/scripts/build.sh $(WAREHOUSE)
+	reports/scripts/build.sh
 
 reports-serve:
 	reports/scripts/serve.sh $(REPORTS_PORT)

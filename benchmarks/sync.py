@@ -3,7 +3,7 @@ ceil(accounts / 200) composite calls or one bulk job per object and takes <= 30 
 makes no write call).
 
 `run(warehouse, data_dir, work)` copies both into `work` (the warehouse must hold the alert models:
-`dbt build --select tag:alerts`), forgets earlier deliveries, evaluates the alerts, serves the world's
+`dbt build --select tag:alerts tag:activation`), forgets earlier deliveries, evaluates the alerts, serves the world's
 emulators (HTTPS for simple-salesforce) and times two full syncs (gate included).
 """
 

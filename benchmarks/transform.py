@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 DBT_DIR = REPO / "dbt_project"
 FULL_TARGET_SECONDS = 60.0
 INCREMENTAL_TARGET_SHARE = 0.20
-PRODUCTION_BUILD_ARGS = ("--exclude-resource-type", "unit_test", "--exclude", "tag:alerts")
+PRODUCTION_BUILD_ARGS = ("--exclude-resource-type", "unit_test", "--exclude", "tag:alerts", "tag:activation")
 
 
 def _env(warehouse: Path, **extra: str) -> dict[str, str]:

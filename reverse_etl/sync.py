@@ -64,7 +64,12 @@ def sync(
         raise ValueError(f"unknown destination {destination!r}: choose one of {', '.join(DESTINATIONS)}")
     state.ensure(con)
     run = state.SyncRun(destination, dry_run=dry_run)
-    wanted = desired(con, destination, cfg)
+    try:
+        wanted = desired(con, destination, cfg)
+    except records.ShapeMissing as exc:
+        run.status, run.message = "failed", str(exc)
+        run.record(con)
+        return run
     delivered = state.delivered(con, destination)
     changed = [r for r in wanted if delivered.get(r.key) != r.digest]
     run.considered, run.changed = len(wanted), len(changed)

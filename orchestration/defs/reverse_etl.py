@@ -1,42 +1,80 @@
-"""Reverse-ETL assets: Salesforce Account fields, Salesforce Tasks, Slack messages. Each reads the
-data-quality gate its run evaluated once (in the alert step); when it failed nothing is pushed, the
-run is logged as 'blocked' in `reverse_etl.sync_runs` and the step fails with the gate's reason."""
+"""Activation assets, the thin edge where data leaves the warehouse:
+
+- the outbound views (`dbt_project/models/activation/`, tag `activation`): the contracted shapes of
+  what the CRM and Slack receive, built by the run's third dbt step after the alert lifecycle;
+- the data-quality gate (`reverse_etl/gate.py`): one blocking check per run, on the alert lifecycle's
+  asset, evaluated once and stored under the run's id; when it fails nothing downstream runs;
+- the syncs: Salesforce Account fields, Salesforce Tasks, Slack messages. Each reads its run's stored
+  gate; when it failed nothing is pushed, the run is logged as 'blocked' in `reverse_etl.sync_runs`
+  and the step fails with the gate's reason."""
+
+from collections.abc import Iterator
+from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
-    AssetKey,
     AssetSelection,
     Definitions,
     Failure,
     MaterializeResult,
+    MetadataValue,
     asset,
     asset_check,
     define_asset_job,
 )
+from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.defs.alerts import ALERTS_KEY, gate_check_result
+from orchestration.defs.alerts import ALERTS_KEY
+from orchestration.defs.transform import ACTIVATION_SELECTION, MANIFEST, asset_key, dbt_build, dbt_project, translator
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 from reverse_etl import config, gate, sync
 
 GROUP = "activation"
-# The scoring asset writes ml.account_scores and ml.account_scores_latest; the gate checks what it wrote,
-# so the check runs in the daily job right after the scoring and blocks the syncs when it fails.
-SCORES_KEY = AssetKey(["ml", "account_scores"])
+ACCOUNT_FIELDS = asset_key("crm_account_fields", "activation")
+ALERT_TASKS = asset_key("crm_alert_tasks", "activation")
+ALERT_MESSAGES = asset_key("alert_messages", "activation")
 
 
-@asset_check(asset=SCORES_KEY, name="scores_valid", blocking=True, description="Great Expectations: scores")
-def scores_valid(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+@dbt_assets(
+    manifest=MANIFEST,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=ACTIVATION_SELECTION,
+    name="copilot_activation_dbt_assets",
+    pool=WAREHOUSE_POOL,
+    op_tags=WAREHOUSE_WRITE_TAG,
+)
+def copilot_activation_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    yield from dbt_build(context, dbt, warehouse)
+
+
+@asset_check(
+    asset=ALERTS_KEY,
+    name="gate",
+    blocking=True,
+    description="Before anything leaves: scores valid and as many as the active accounts, alerts valid, "
+    "the Red share within its bound of the last run that passed (Great Expectations).",
+)
+def activation_gate(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     cfg = config.load()
-    with warehouse.connect(read_only=True) as con:
-        checked = gate.GateResult(checks=gate.score_checks(con, cfg.row_count_tolerance))
-    valid = gate_check_result(checked, "scores_valid", SCORES_KEY)
-    count = gate_check_result(checked, "scores_row_count", SCORES_KEY)
+    with warehouse.connect() as con:
+        # The run's one evaluation: its syncs read this stored outcome.
+        checked = gate.evaluate(con, cfg.row_count_tolerance, cfg.max_red_share_change, context.run.run_id)
+        gate.store(con, checked, context.run.run_id)
+    context.log.info(checked.summary())
     return AssetCheckResult(
-        passed=valid.passed and count.passed,
-        severity=valid.severity,
-        metadata={"scores_valid": valid.metadata["summary"], "scores_row_count": count.metadata["summary"]},
+        passed=checked.passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=checked.summary(),
+        metadata={
+            **{c.check: c.summary for c in checked.checks},
+            "red_share": MetadataValue.float(checked.red_share if checked.red_share is not None else float("nan")),
+        },
     )
 
 
@@ -64,7 +102,7 @@ def _run(context: AssetExecutionContext, warehouse: WarehouseResource, destinati
 
 @asset(
     key=["reverse_etl", "salesforce_accounts"],
-    deps=[SCORES_KEY, AssetKey(["marts", "customer_360"]), ALERTS_KEY],
+    deps=[ACCOUNT_FIELDS, ALERTS_KEY],
     group_name=GROUP,
     kinds={"salesforce"},
     pool=WAREHOUSE_POOL,
@@ -77,7 +115,7 @@ def salesforce_accounts(context: AssetExecutionContext, warehouse: WarehouseReso
 
 @asset(
     key=["reverse_etl", "salesforce_tasks"],
-    deps=[ALERTS_KEY],
+    deps=[ALERT_TASKS],
     group_name=GROUP,
     kinds={"salesforce"},
     pool=WAREHOUSE_POOL,
@@ -90,7 +128,7 @@ def salesforce_tasks(context: AssetExecutionContext, warehouse: WarehouseResourc
 
 @asset(
     key=["reverse_etl", "slack_alerts"],
-    deps=[ALERTS_KEY],
+    deps=[ALERT_MESSAGES],
     group_name=GROUP,
     kinds={"slack"},
     pool=WAREHOUSE_POOL,
@@ -109,5 +147,7 @@ def definitions() -> Definitions:
         description="Evaluate alerts, run the gate, push scores and alerts to Salesforce and Slack.",
     )
     return Definitions(
-        assets=[salesforce_accounts, salesforce_tasks, slack_alerts], asset_checks=[scores_valid], jobs=[job]
+        assets=[copilot_activation_dbt_assets, salesforce_accounts, salesforce_tasks, slack_alerts],
+        asset_checks=[activation_gate],
+        jobs=[job],
     )

@@ -41,7 +41,12 @@ from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-GROUPS = {"staging": "transform_staging", "intermediate": "transform_intermediate", "marts": "marts"}
+GROUPS = {
+    "staging": "transform_staging",
+    "intermediate": "transform_intermediate",
+    "marts": "marts",
+    "activation": "activation",
+}
 
 # dagster-dbt runs `dbt` from PATH (also for its own `dbt parse`): prefer the one installed beside this
 # Python, so the project's venv works without being activated.
@@ -84,8 +89,11 @@ BUILD_TARGET = Path(dbt_project.target_path) / "daily"
 
 
 # Alert models (tag `alerts`, models/alerts/) read the ML scores, which are computed from the marts:
-# they are built by their own dbt step (orchestration/defs/alerts.py) after the scoring.
+# they are built by their own dbt step (orchestration/defs/alerts.py) after the scoring. The outbound
+# views (tag `activation`, models/activation/) read the alert lifecycle's state: their own dbt step
+# (orchestration/defs/reverse_etl.py) runs after it.
 ALERTS_SELECTION = "tag:alerts"
+ACTIVATION_SELECTION = "tag:activation"
 
 
 # Parsed (when needed) once for both dbt steps: this one and the alert models' (defs/alerts.py).
@@ -118,7 +126,7 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     manifest=MANIFEST,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    exclude=ALERTS_SELECTION,
+    exclude=f"{ALERTS_SELECTION} {ACTIVATION_SELECTION}",
     pool=WAREHOUSE_POOL,
     op_tags=WAREHOUSE_WRITE_TAG,
 )

@@ -6,7 +6,7 @@
 #   3. `evidence sources --strict` (a failing source query fails it) and, in a fresh build/,
 #      `evidence build:strict`. Evidence's build still exits 0 when a page query fails (it only logs
 #      "<query> | Error in Query!"), so this script fails the build on that line.
-# Usage: reports/scripts/build.sh [path/to/warehouse.duckdb]   (default: $WAREHOUSE_PATH or data/warehouse.duckdb)
+# Usage: reports/scripts/build.sh [path/to/warehouse.duckdb]   (default: $COPILOT_WAREHOUSE or data/warehouse.duckdb)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -3,7 +3,8 @@
 //
 //   node scripts/snapshot-warehouse.mjs [path/to/warehouse.duckdb]
 //
-// Source: the argument, else $WAREHOUSE_PATH, else ../data/warehouse.duckdb (relative to reports/).
+// Source: the argument, else $COPILOT_WAREHOUSE (the name every part of the product reads; a relative
+// path is relative to the repository root), else data/warehouse.duckdb.
 // Why a copy and not the warehouse itself: DuckDB lets one process hold a file for writing and then
 // nobody else can even read it, so the report build must never hold the pipeline's file open.
 // Why through DuckDB and not `cp`: a plain copy of a file that is being written (or that has a
@@ -11,7 +12,7 @@
 // fails at once with DuckDB's lock error.
 //
 // What is copied (the reports read nothing else):
-//   - the schemas the pages read, whole: marts, ml, alerts, reverse_etl, raw_quality. The daily run
+//   - the schemas the pages read, whole: marts, ml, alerts, activation, reverse_etl, raw_quality. The daily run
 //     writes all of them before the report build, so a missing table is an error, named here, not a
 //     blank page later;
 //   - the few staging tables an account page lists row by row (tickets, invoices, contacts);
@@ -49,6 +50,7 @@ const REQUIRED = {
 		'realised_performance'
 	],
 	alerts: ['alerts', 'rule_precision'],
+	activation: ['crm_account_fields', 'crm_alert_tasks', 'alert_messages'],
 	reverse_etl: ['sync_runs', 'sync_errors'],
 	raw_quality: ['check_results']
 };
@@ -56,7 +58,8 @@ const REQUIRED = {
 const STAGING = ['stg_zendesk__tickets', 'stg_stripe__invoices', 'stg_salesforce__contacts'];
 
 const source = path.resolve(
-	process.argv[2] ?? process.env.WAREHOUSE_PATH ?? path.join(REPORTS_DIR, '..', 'data', 'warehouse.duckdb')
+	path.join(REPORTS_DIR, '..'),
+	process.argv[2] ?? process.env.COPILOT_WAREHOUSE ?? path.join('data', 'warehouse.duckdb')
 );
 const target = path.join(REPORTS_DIR, 'sources', 'warehouse', 'warehouse.duckdb');
 const tmp = `${target}.tmp`;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -36,7 +37,26 @@ def test_read_copy_holds_what_the_pages_read(built_site: BuiltSite) -> None:
     copy = built_site.project / "sources" / "warehouse" / "warehouse.duckdb"
     with duckdb.connect(str(copy), read_only=True) as con:
         schemas = {s for (s,) in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
-    assert schemas == {"marts", "ml", "alerts", "reverse_etl", "raw_quality", "staging", "load_info"}
+    assert schemas == {"marts", "ml", "alerts", "activation", "reverse_etl", "raw_quality", "staging", "load_info"}
+
+
+def test_alert_queue_shows_the_due_date_of_the_task_the_crm_receives(built_site: BuiltSite) -> None:
+    """The report reads the same outbound view the reverse ETL sends: one task per live alert, due
+    3, 7 or 14 days after the alert opened by severity."""
+    copy = built_site.project / "sources" / "warehouse" / "warehouse.duckdb"
+    with duckdb.connect(str(copy), read_only=True) as con:
+        live = con.execute(
+            "select alert_id, severity, opened_on from alerts.alerts where status in ('open', 'sent', 'acknowledged')"
+        ).fetchall()
+        tasks = dict(con.execute("select alert_id, due_date from activation.crm_alert_tasks").fetchall())
+    assert live, "the test warehouse has live alerts"
+    days = {"high": 3, "medium": 7, "low": 14}
+    assert tasks == {alert_id: opened + timedelta(days=days[severity]) for alert_id, severity, opened in live}
+    # What the alerts page queries: the site's own copy of the `alerts` source.
+    data = built_site.project / ".evidence" / "template" / "static" / "data"
+    source = data / "warehouse" / "alerts" / "alerts.parquet"
+    shown = duckdb.sql(f"select alert_id, task_due_date from read_parquet('{source}') where is_open").fetchall()
+    assert {alert_id: due.date() if hasattr(due, "date") else due for alert_id, due in shown} == tasks
 
 
 def test_portfolio_numbers_match_the_warehouse(browser_run: dict, expected: Expected) -> None:

@@ -24,7 +24,8 @@ SELECT account_id, scored_as_of AS scored_on, TIMESTAMP '2026-11-01 06:00:00' AS
     'churn-test' AS churn_model_id, round(1 - health_score / 100, 3) AS churn_probability,
     CASE WHEN health_score < 40 THEN 'High' WHEN health_score < 65 THEN 'Medium' ELSE 'Low' END AS churn_risk_tier,
     'expansion-test' AS expansion_model_id, round(health_score / 100, 3) AS expansion_propensity,
-    'health score ' || CAST(round(health_score) AS INTEGER) AS driver_1, NULL AS driver_2, NULL AS driver_3,
+    'health score ' || CAST(round(health_score) AS INTEGER) AS driver_1, NULL::VARCHAR AS driver_2,
+    NULL::VARCHAR AS driver_3,
     '[]' AS drivers_json
 FROM marts.health_scores;
 CREATE OR REPLACE TABLE ml.account_scores_latest AS
@@ -39,7 +40,8 @@ def add_fake_scores(warehouse: Path) -> None:
 
 @pytest.fixture(scope="session")
 def alerts_warehouse(built_warehouse: tuple[Path, DbtRun], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built S warehouse + test scores + alert models + one lifecycle evaluation (read-only: copy it)."""
+    """Built S warehouse + test scores + alert models + one lifecycle evaluation + the outbound views
+    (read-only: copy it)."""
     path = tmp_path_factory.mktemp("alerts") / "warehouse.duckdb"
     shutil.copyfile(built_warehouse[0], path)
     add_fake_scores(path)
@@ -47,6 +49,9 @@ def alerts_warehouse(built_warehouse: tuple[Path, DbtRun], tmp_path_factory: pyt
     assert run.returncode == 0, run.output[-3000:]
     with duckdb.connect(str(path)) as con:
         lifecycle.evaluate(con)
+    # The outbound views read the lifecycle's state (as the daily run's third dbt step does).
+    run = dbt(path, "build", "--select", "tag:activation")
+    assert run.returncode == 0, run.output[-3000:]
     return path
 
 

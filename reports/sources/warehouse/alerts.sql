@@ -1,4 +1,5 @@
--- Every alert, with its account and age in days (from the data clock).
+-- Every alert, with its account, age in days (from the data clock) and, while it is live, the due
+-- date of its CRM task (the outbound view the reverse ETL sends).
 select
     a.alert_id,
     a.account_id,
@@ -18,6 +19,8 @@ select
     a.owner_user_id,
     coalesce(a.owner_name, '(no owner)') as owner_name,
     a.salesforce_task_id,
+    t.due_date as task_due_date,
     '/accounts/?id=' || a.account_id as account_link
 from alerts.alerts as a
 left join marts.customer_360 as c using (account_id)
+left join activation.crm_alert_tasks as t using (alert_id)
