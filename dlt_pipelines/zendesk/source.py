@@ -144,9 +144,7 @@ def zendesk_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
     unknown = [o for o in objects if o not in TABLES]
     if unknown:
         raise ValueError(f"sources.zendesk.objects: no contract for {unknown}; known: {list(TABLES)}")
-    auth = (
-        HttpBasicAuth(*zendesk_basic_auth(cfg.get("email", str), cfg.secret("api_token") or "")) if connect else None
-    )
+    auth = HttpBasicAuth(*zendesk_basic_auth(cfg.get("email", str), cfg.secret("api_token") or "")) if connect else None
     endpoints = _resources()
     base = f"{cfg.url('base_url', connect)}/api/v2/"
     declared = [o for o in objects if o not in EXPORTED]
