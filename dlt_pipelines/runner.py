@@ -13,8 +13,7 @@ import dlt
 import duckdb
 from dlt.sources import DltSource
 
-from dlt_pipelines import report as reports
-from dlt_pipelines import settings
+from dlt_pipelines import load_report, settings
 from dlt_pipelines.contracts import TableSpec
 from dlt_pipelines.file_exports import export_source
 from dlt_pipelines.http import describe_failure
@@ -79,7 +78,7 @@ def make_pipeline(name: str, warehouse: Path, con: duckdb.DuckDBPyConnection) ->
 
 def run_source(
     name: str, warehouse: Path | None = None, con: duckdb.DuckDBPyConnection | None = None
-) -> reports.SourceReport:
+) -> load_report.SourceReport:
     """Load one source. Raises `SourceFailure` (one line: source and endpoint) when it fails.
 
     `con`: the warehouse already held by the caller (`settings.open_warehouse`; a cursor of it per
@@ -89,13 +88,13 @@ def run_source(
         with settings.open_warehouse(warehouse) as own:
             return run_source(name, warehouse, own)
     cfg = settings.source_settings(name)
-    report = reports.SourceReport(name, cfg.dataset)
+    report = load_report.SourceReport(name, cfg.dataset)
     if not cfg.enabled:
         report.skipped = f"switched off: sources.{name}.enabled = false"
         return report
     started = time.perf_counter()
     pipeline = make_pipeline(name, warehouse, con)
-    before = reports.schema_columns(pipeline)
+    before = load_report.schema_columns(pipeline)
     row_counts: dict[str, int] = {}
     try:
         pipeline.sync_destination()
@@ -117,7 +116,7 @@ def run_source(
         _create_missing_tables(name, pipeline)
     except Exception as exc:
         raise describe_failure(name, exc) from exc
-    built = reports.build(report, pipeline, row_counts, before)
+    built = load_report.build(report, pipeline, row_counts, before)
     built.seconds = time.perf_counter() - started
     return built
 
@@ -144,7 +143,7 @@ def _add_counts(into: dict[str, int], pipeline: dlt.Pipeline) -> None:
         into[table] = into.get(table, 0) + rows
 
 
-def run_all(sources: Sequence[str] | None = None, warehouse: Path | None = None) -> list[reports.SourceReport]:
+def run_all(sources: Sequence[str] | None = None, warehouse: Path | None = None) -> list[load_report.SourceReport]:
     """Load the sources one after another, the warehouse held once for all of them."""
     warehouse = warehouse or settings.warehouse_path()
     with settings.open_warehouse(warehouse) as con:

@@ -8,7 +8,7 @@ import duckdb
 from dagster import AssetKey, materialize
 
 from orchestration.definitions import defs
-from orchestration.defs.reports import build_log_file, first_error_line, report_site
+from orchestration.defs.report_site import build_log_file, first_error_line, report_site
 from orchestration.resources import WarehouseResource
 
 
