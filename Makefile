@@ -55,7 +55,7 @@ emulators: sandbox
 demo: sandbox
 	reports/scripts/install.sh --no-browser
 	@$(RUN) python -m sandbox --data-dir $(DATA_DIR) info
-	$(RUN) python -m orchestration.demo --data-dir $(DATA_DIR) --port $(PORT) --tls-port $(TLS_PORT) \
+	$(RUN) python -m devtools.demo --data-dir $(DATA_DIR) --port $(PORT) --tls-port $(TLS_PORT) \
 		--reports-port $(REPORTS_PORT) $(if $(AS_OF_DATE),--as-of-date $(AS_OF_DATE))
 
 # The Evidence reports: Debian chromium for the browser tests (only if missing), npm ci (only when the

@@ -95,8 +95,8 @@ def execute_run(instance_dir: str) -> dict[str, Any]:
     from dagster import AssetKey, DagsterInstance
 
     start = time.perf_counter()
+    from devtools.demo import stage_of
     from orchestration.definitions import defs
-    from orchestration.demo import stage_of
 
     job = defs.resolve_job_def("daily_run")
     keys = [k for k in defs.resolve_asset_graph().executable_asset_keys if k != AssetKey(list(REPORT_ASSET))]

@@ -8,7 +8,9 @@
 3. Print a summary (accounts scored, alerts raised, records synced, time per stage), then serve the
    reports and the Dagster UI next to the emulators until Ctrl-C.
 
-Run it again, or after `python -m sandbox advance`, and the run is incremental.
+Run it again, or after `python -m sandbox advance`, and the run is incremental. A developer command
+(`python -m devtools.demo`), not part of the code location: it drives the product from outside, as
+an operator would, through `dagster job execute` and the Dagster instance.
 """
 
 from __future__ import annotations
@@ -352,7 +354,7 @@ def print_summary(outcome: RunOutcome, log_file: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestration.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("data/sandbox"))
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--tls-port", type=int, default=8766)

@@ -1,0 +1,4 @@
+"""Developer commands: what a developer runs around the product, never loaded by the Dagster code location.
+
+`python -m devtools.demo` (`make demo`): the daily run on the sandbox company, then the UI and reports.
+"""
