@@ -19,7 +19,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: install demo test test-unit lint bench sandbox emulators reports-install reports reports-serve clean
+.PHONY: install demo test test-unit lint bench dbt-parse dagster sandbox emulators reports-install reports reports-serve clean
 
 install: .venv/.synced
 
@@ -35,13 +35,25 @@ install: .venv/.synced
 lint: install
 	$(RUN) ruff check .
 
-test: install lint reports-install
+test: install lint reports-install dbt-parse
 	$(RUN) pytest
 
 # The unit tier: pure logic (settings, warehouse helpers, auth, import layering, ...), no world,
 # no emulator, a few seconds.
 test-unit: install
 	$(RUN) pytest tests/unit
+
+# The dbt manifest the Dagster definitions read (they never parse the project themselves, except
+# under `dagster dev`): `dbt parse` when it is missing or older than a file of dbt_project/. Run it
+# after editing the dbt project; demo, test, dagster and bench run it first.
+dbt-parse: install
+	$(RUN) python -m devtools.prepare_dbt
+
+# The Dagster UI on the code location, nothing run (`make demo` runs the day first). After editing a
+# dbt model, "Reload definitions" in the UI: under `dagster dev` a changed dbt project is parsed again.
+UI_PORT ?= 3000
+dagster: dbt-parse
+	$(RUN) dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
 
 # The sandbox company (generated once; `make sandbox SIZE=S` for a small one) and its APIs.
 sandbox: install
@@ -60,8 +72,8 @@ emulators: sandbox
 demo: sandbox
 	reports/scripts/install.sh --no-browser
 	@$(RUN) python -m sandbox --data-dir $(DATA_DIR) info
-	$(RUN) python -m orchestration.demo --data-dir $(DATA_DIR) --port $(PORT) --tls-port $(TLS_PORT) \
-		--reports-port $(REPORTS_PORT) $(if $(AS_OF_DATE),--as-of-date $(AS_OF_DATE))
+	$(RUN) python -m devtools.demo --data-dir $(DATA_DIR) --port $(PORT) --tls-port $(TLS_PORT) \
+		--ui-port $(UI_PORT) --reports-port $(REPORTS_PORT) $(if $(AS_OF_DATE),--as-of-date $(AS_OF_DATE))
 
 # The Evidence reports: Debian chromium for the browser tests (only if missing), npm ci (only when the
 # lock file or the offline patch changed), then a build from a read copy of the warehouse's marts.

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report, sandbox_stages
+from benchmarks import benchmark_page, sandbox_stages
 from benchmarks.measure import StageResult, run_stage
 
 BENCH_DIR = Path("data/bench")
@@ -295,7 +295,7 @@ def _sync_stage(size: str, root: Path, world: Path, daily_warehouse: Path) -> li
 def _reports_stage(size: str, daily_warehouse: Path) -> list[dict[str, Any]]:
     stages: list[dict[str, Any]] = []
     print(f"[{size}] building the report site...", flush=True)
-    site = run_stage("reports", "benchmarks.reports:run", warehouse=daily_warehouse)
+    site = run_stage("reports", "benchmarks.report_site:run", warehouse=daily_warehouse)
     stages.append(_stage(size, site, site.value, "<= 120 s", site.value.get("within_target")))
     return stages
 
@@ -306,11 +306,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reuse-worlds", action="store_true", help="measure existing worlds, skip generating")
     args = parser.parse_args()
+    # The dbt manifest the daily runs' definitions read, made here (once) so no stage measures a parse.
+    from devtools import prepare_dbt
+
+    prepare_dbt.prepare()
     stages: list[dict[str, Any]] = []
     for size in args.sizes:
         stages += bench_size(size, args.seed, args.reuse_worlds)
-    report.record({"sizes": args.sizes, "stages": stages})
-    print(f"wrote {report.MARKDOWN}")
+    benchmark_page.record({"sizes": args.sizes, "stages": stages})
+    print(f"wrote {benchmark_page.MARKDOWN}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ shows what every run costs whatever the data (`no_change_s`): Dagster's ~700 eve
 dbt's parse and its tables and windows, the checks.
 
 Targets on M, 2 cores: the full run without the report build at most 3 minutes; the typical
-incremental day at most 15 % of it. The report build is measured on its own (`benchmarks/reports.py`).
+incremental day at most 15 % of it. The report build is measured on its own (`benchmarks/report_site.py`).
 
 Figures: wall time per run (from its start to its end, as the Dagster UI shows it; the code
 location's load before it is reported on its own), seconds per stage (from the run's step records),
@@ -95,8 +95,8 @@ def execute_run(instance_dir: str) -> dict[str, Any]:
     from dagster import AssetKey, DagsterInstance
 
     start = time.perf_counter()
+    from devtools.demo import stage_of
     from orchestration.definitions import defs
-    from orchestration.demo import stage_of
 
     job = defs.resolve_job_def("daily_run")
     keys = [k for k in defs.resolve_asset_graph().executable_asset_keys if k != AssetKey(list(REPORT_ASSET))]

@@ -43,8 +43,8 @@ def run(data_dir: Path | str, root: Path | str) -> dict[str, Any]:
     server, url = start_server(world, tls_port=tls)
     try:
         os.environ.update({**deployment_env(url, tls, world, warehouse, work / "models"), "DAGSTER_HOME": str(home)})
-        from orchestration.defs.reports import reports_dir
-        from orchestration.demo import run_daily_job
+        from devtools.demo import run_daily_job
+        from orchestration.defs.report_site import reports_dir
 
         outcome = run_daily_job(work / "dagster-console.log")
     finally:

@@ -14,8 +14,7 @@ import duckdb
 from dlt.sources import DltSource
 
 from core import warehouse as warehouse_db
-from dlt_pipelines import report as reports
-from dlt_pipelines import settings
+from dlt_pipelines import load_report, settings
 from dlt_pipelines.contracts import TableSpec
 from dlt_pipelines.file_exports import export_source
 from dlt_pipelines.http import describe_failure
@@ -80,7 +79,7 @@ def make_pipeline(name: str, warehouse: Path, con: duckdb.DuckDBPyConnection) ->
 
 def run_source(
     name: str, warehouse: Path | None = None, con: duckdb.DuckDBPyConnection | None = None
-) -> reports.SourceReport:
+) -> load_report.SourceReport:
     """Load one source. Raises `SourceFailure` (one line: source and endpoint) when it fails.
 
     `con`: the warehouse already held by the caller (`warehouse_db.open_for_writing`; a cursor of it per
@@ -90,13 +89,13 @@ def run_source(
         with warehouse_db.open_for_writing(warehouse) as own:
             return run_source(name, warehouse, own)
     cfg = settings.source_settings(name)
-    report = reports.SourceReport(name, cfg.dataset)
+    report = load_report.SourceReport(name, cfg.dataset)
     if not cfg.enabled:
         report.skipped = f"switched off: sources.{name}.enabled = false"
         return report
     started = time.perf_counter()
     pipeline = make_pipeline(name, warehouse, con)
-    before = reports.schema_columns(pipeline)
+    before = load_report.schema_columns(pipeline)
     row_counts: dict[str, int] = {}
     try:
         pipeline.sync_destination()
@@ -118,7 +117,7 @@ def run_source(
         _create_missing_tables(name, pipeline)
     except Exception as exc:
         raise describe_failure(name, exc) from exc
-    built = reports.build(report, pipeline, row_counts, before)
+    built = load_report.build(report, pipeline, row_counts, before)
     built.seconds = time.perf_counter() - started
     return built
 
@@ -145,7 +144,7 @@ def _add_counts(into: dict[str, int], pipeline: dlt.Pipeline) -> None:
         into[table] = into.get(table, 0) + rows
 
 
-def run_all(sources: Sequence[str] | None = None, warehouse: Path | None = None) -> list[reports.SourceReport]:
+def run_all(sources: Sequence[str] | None = None, warehouse: Path | None = None) -> list[load_report.SourceReport]:
     """Load the sources one after another, the warehouse held once for all of them."""
     warehouse = warehouse or warehouse_db.warehouse_path()
     with warehouse_db.open_for_writing(warehouse) as con:

@@ -30,20 +30,7 @@ from dagster_dbt.asset_utils import extract_runtime_selection_from_args, get_upd
 from dagster_dbt.dbt_manifest import validate_manifest
 from packaging.version import Version
 
-# What dbt reads of a project: a change in any of these files makes the parsed project stale.
-PROJECT_SOURCE_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
-
-
-def newest_project_change(project_dir: Path) -> float:
-    """The latest modification time among the project's files (dbt_project.yml, models, macros, ...)."""
-    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    files += [p for d in PROJECT_SOURCE_DIRS for p in (project_dir / d).rglob("*") if p.is_file()]
-    return max(p.stat().st_mtime for p in files if p.exists())
-
-
-def manifest_is_current(project_dir: Path, manifest: Path) -> bool:
-    """The manifest exists and is newer than every file of the project (else `dbt parse` is due)."""
-    return manifest.exists() and newest_project_change(project_dir) <= manifest.stat().st_mtime
+from orchestration.dbt_manifest import newest_project_change
 
 
 class _ParsedProjects:

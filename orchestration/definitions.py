@@ -3,7 +3,7 @@
 from dagster import Definitions
 
 from orchestration import preflight
-from orchestration.defs import alerts, daily, ingest, ml, reports, reverse_etl, sensors, transform
+from orchestration.defs import alerts, daily, ingest, ml, report_site, reverse_etl, sensors, transform
 from orchestration.resources import WarehouseResource
 
 defs = Definitions.merge(
@@ -13,7 +13,7 @@ defs = Definitions.merge(
     ml.definitions(),
     sensors.definitions(),
     transform.definitions(),
-    reports.definitions(),
+    report_site.definitions(),
     alerts.definitions(),
     reverse_etl.definitions(),
     Definitions(resources={"warehouse": WarehouseResource()}),

@@ -7,7 +7,7 @@ Here each becomes one line naming the setting, and nothing has been loaded, buil
 Run it alone with `python -m orchestration.preflight` (exit 2 and one line per problem); in Dagster
 it is the asset `["preflight"]` every ingestion asset depends on, so the daily job runs it first
 (it also releases what a killed run left behind, see `release_dead_runs`); `python -m
-orchestration.demo` runs it before starting the job.
+devtools.demo` (`make demo`) runs it before starting the job.
 """
 
 import csv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import shutil
@@ -25,6 +26,24 @@ from sandbox.store import Store
 from tests.pipeline import DbtRun, LoadedWorld, dbt, load_world
 
 REPO = Path(__file__).resolve().parent.parent
+
+# --- the dbt manifest ---------------------------------------------------------------------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The dbt manifest the Dagster definitions read, made once for the session before any test
+    loads them (they never parse the project): on a fresh clone or after a change to dbt_project/,
+    `dbt parse`; otherwise nothing (`make test` has done it already). A project that does not parse
+    is one line here; the tests that load the definitions then fail with theirs."""
+    from devtools.prepare_dbt import failure_line, prepare
+
+    capture = session.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        try:
+            prepare()
+        except Exception as exc:  # noqa: BLE001 - reported in one line, the session goes on
+            print(f"dbt parse failed: {failure_line(exc)}", flush=True)
+
 
 # --- the API emulators -------------------------------------------------------------------------
 

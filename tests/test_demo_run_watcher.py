@@ -8,7 +8,7 @@ import pytest
 from dagster import DagsterInstance, Failure, OpExecutionContext, job, op
 
 from core.clock import AS_OF_DATE_TAG
-from orchestration.demo import RunWatcher, daily_job_command
+from devtools.demo import RunWatcher, daily_job_command
 from orchestration.progress import log_progress
 
 

@@ -6,16 +6,17 @@ Keys: dbt sources keep dagster-dbt's default `[source_name, table]`, e.g. `["raw
 staging model hangs under its dlt asset in one lineage graph. Models are keyed `[schema, name]`
 (`["marts", "customer_360"]`): where they sit in the warehouse, as the raw tables are.
 
-The manifest is made by `dbt parse` when the code location loads and none exists (a fresh checkout,
-CI) or the project changed since it was made, and always under `dagster dev` (prepare_if_dev).
+The assets are made from the dbt manifest, which is prepared beforehand, once (`make dbt-parse`),
+and only read here: loading fails in one line naming that command when it is missing or stale, except
+under `dagster dev`, which parses a changed project again (orchestration/dbt_manifest.py). An analyst
+who edited a model runs `make dbt-parse`, or clicks "Reload definitions" under `dagster dev`.
+
 dlt child tables (`tickets__tags`, ...) are sources keyed like their parent table (source meta),
 since the same dlt asset loads both.
 """
 
 import json
 import os
-import shutil
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -33,14 +34,15 @@ from dagster import (
     Output,
     define_asset_job,
 )
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from core.clock import AS_OF_DATE_TAG, parse_as_of_date
-from orchestration.dbt_in_process import InProcessDbtResource, manifest_is_current
+from orchestration import dbt_manifest
+from orchestration.dbt_in_process import InProcessDbtResource
+from orchestration.dbt_manifest import DBT_PROJECT_DIR
 from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 GROUPS = {
     "staging": "transform_staging",
     "intermediate": "transform_intermediate",
@@ -48,21 +50,7 @@ GROUPS = {
     "activation": "activation",
 }
 
-# dagster-dbt runs `dbt` from PATH (also for its own `dbt parse`): prefer the one installed beside this
-# Python, so the project's venv works without being activated.
-if (Path(sys.executable).parent / "dbt").exists() and shutil.which("dbt") != str(Path(sys.executable).parent / "dbt"):
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def prepare_manifest(project: DbtProject = dbt_project) -> Path:
-    """`dbt parse` when the manifest is missing or older than the project's files (always under
-    `dagster dev`), so the asset graph never describes a project that has since changed."""
-    project.prepare_if_dev()
-    if not manifest_is_current(DBT_PROJECT_DIR, project.manifest_path):
-        project.preparer.prepare(project)
-    return project.manifest_path
+dbt_project = dbt_manifest.dbt_project()
 
 
 class CopilotDbtTranslator(DagsterDbtTranslator):
@@ -96,8 +84,9 @@ ALERTS_SELECTION = "tag:alerts"
 ACTIVATION_SELECTION = "tag:activation"
 
 
-# Parsed (when needed) once for both dbt steps: this one and the alert models' (defs/alerts.py).
-MANIFEST = prepare_manifest()
+# Read once for both dbt steps: this one and the alert models' (defs/alerts.py). Never parsed here
+# (but under `dagster dev`): a missing or stale manifest stops the load with one line.
+MANIFEST = dbt_manifest.read_manifest(dbt_project)
 
 
 def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:

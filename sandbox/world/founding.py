@@ -1,12 +1,12 @@
 """The company on the first simulated day: its staff, its existing customers with their history
-(original deal, last renewal, current invoice), and the deals already in the pipeline."""
+(original deal, last renewal, current invoice), and the deals already in the sales pipeline."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sandbox.store import Store
-from sandbox.world import billing, contacts, crm, opportunities, pipeline, staff, support
+from sandbox.world import billing, contacts, crm, opportunities, sales_pipeline, staff, support
 from sandbox.world import params as P
 from sandbox.world.calendar import add_months_day
 from sandbox.world.context import Day
@@ -44,7 +44,7 @@ def found(store: Store, size: Size, seed: int, start_day: int) -> World:
     billing.open_accounts(d, rows, rng, initial=True)
     support.open_organizations(d, rows, rng, acc["since_day"][rows])
     _deal_history(d, rows, rng)
-    pipeline.seed(d, size)
+    sales_pipeline.seed(d, size)
     return world
 
 

@@ -2,7 +2,7 @@
 
 An open opportunity's stage follows the calendar from creation to close date (Prospecting,
 Qualification, Proposal, Negotiation at quarters of the way); the code that owns the deal
-(pipeline, renewals, expansion) decides how it closes.
+(sales_pipeline, renewals, expansion) decides how it closes.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def draw_accounts(d: Day, rng: np.random.Generator, n: int, initial: bool) -> np
     """Append n accounts with their firmographics, plan and hidden health; returns their rows.
 
     Initial accounts are customers since before the history starts; the others are prospects
-    whose win the pipeline schedules.
+    whose win the sales pipeline (sales_pipeline.py) schedules.
     """
     w = d.world
     acc = w.accounts

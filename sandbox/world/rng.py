@@ -14,7 +14,7 @@ import numpy as np
 class Stream(IntEnum):
     INIT = 1
     HEALTH = 2
-    PIPELINE = 3
+    SALES_PIPELINE = 3
     CONTACTS = 4
     RENEWALS = 5
     EXPANSION = 6

@@ -13,9 +13,9 @@ from sandbox.world import (
     expansion,
     health,
     opportunities,
-    pipeline,
     product,
     renewals,
+    sales_pipeline,
     support,
     truth,
 )
@@ -38,7 +38,7 @@ def simulate_day(store: Store, world: World, data_dir: Path, files: EventFiles, 
     if is_month_start(d.day) or d.day == world.start_day:
         truth.write_month(d, data_dir)
     health.evolve(d)
-    pipeline.daily(d, size_named(world.size))
+    sales_pipeline.daily(d, size_named(world.size))
     contacts.daily(d)
     renewals.daily(d)
     expansion.daily(d)

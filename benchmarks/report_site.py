@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.defs.reports import build_log_file, build_site
+from orchestration.defs.report_site import build_log_file, build_site
 
 TARGET_SECONDS = 120.0
 

@@ -1,14 +1,17 @@
 """`make demo`: run the product on the sandbox company and leave it up to look at.
 
 1. Serve the sandbox's Salesforce, Zendesk, Stripe and Slack emulators (or reuse the ones already up).
-2. Run the daily job through the local Dagster instance, so the run appears in the UI: load every
-   source, build the models, score, raise alerts, check them, sync to Salesforce and Slack, build the
-   reports. Steps run in separate processes (two at a time on two cores) and each finished step is
-   printed as it ends.
+2. Check the configuration (one line per problem), parse the dbt project when it changed since the
+   last parse (devtools/prepare_dbt.py), then run the daily job through the local Dagster instance,
+   so the run appears in the UI: load every source, build the models, score, raise alerts, check
+   them, sync to Salesforce and Slack, build the reports. Steps run in separate processes (two at a
+   time on two cores) and each finished step is printed as it ends.
 3. Print a summary (accounts scored, alerts raised, records synced, time per stage), then serve the
    reports and the Dagster UI next to the emulators until Ctrl-C.
 
-Run it again, or after `python -m sandbox advance`, and the run is incremental.
+Run it again, or after `python -m sandbox advance`, and the run is incremental. A developer command
+(`python -m devtools.demo`), not part of the code location: it drives the product from outside, as
+an operator would, through `dagster job execute` and the Dagster instance.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import requests
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogEntry, RunsFilter
 
 from core.clock import AS_OF_DATE_TAG
+from devtools import prepare_dbt
 from orchestration.progress import progress_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -191,21 +195,6 @@ def first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())[:400]
 
 
-def prepare_dbt_project() -> None:
-    """The dbt manifest the definitions need, made before the run (the first time ~1 min) with a line
-    saying so, instead of a silent wait while the run's process loads the definitions."""
-    from orchestration.dbt_in_process import manifest_is_current
-
-    project_dir = REPO / "dbt_project"
-    if manifest_is_current(project_dir, project_dir / "target" / "manifest.json"):
-        return
-    print("preparing the dbt project (dbt parse, once after each change)...", flush=True)
-    started = time.perf_counter()
-    import orchestration.defs.transform  # noqa: F401  (parses the project when its manifest is stale)
-
-    print(f"  dbt project parsed in {time.perf_counter() - started:.0f} s", flush=True)
-
-
 def daily_job_command(as_of_date: str | None = None) -> list[str]:
     """`dagster job execute` of the daily job; with `as_of_date` (YYYY-MM-DD) the run rebuilds that
     day (the run tag `copilot/as_of_date`, checked by the run's preflight)."""
@@ -354,7 +343,7 @@ def print_summary(outcome: RunOutcome, log_file: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestration.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("data/sandbox"))
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--tls-port", type=int, default=8766)
@@ -370,7 +359,12 @@ def main() -> int:
         # DuckDB does not understand) stop here, one line each, before anything is loaded.
         if subprocess.run([sys.executable, "-m", "orchestration.preflight"], cwd=REPO).returncode != 0:
             return 2
-        prepare_dbt_project()
+        # The dbt manifest the definitions read (devtools/prepare_dbt.py), once after each change.
+        try:
+            prepare_dbt.prepare()
+        except Exception as exc:  # noqa: BLE001 - dbt's error, in one line, before anything runs
+            print(f"demo: dbt parse failed: {prepare_dbt.failure_line(exc)}", flush=True)
+            return 2
         log_file = DAGSTER_LOGS / "demo-last-run.log"
         outcome = run_daily_job(log_file, args.as_of_date)
         print_summary(outcome, log_file)

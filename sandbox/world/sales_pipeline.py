@@ -1,5 +1,5 @@
-"""New logos: prospects enter the pipeline, their New Business deal runs its stages, and on the close
-date they become customers (subscription, support organization, workspace, onboarding)."""
+"""The sales pipeline of new logos: prospects enter it, their New Business deal runs its stages, and
+on the close date they become customers (subscription, support organization, workspace, onboarding)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ SALES_CYCLE_DAYS = (20, 90)
 
 
 def daily(d: Day, size: Size) -> None:
-    rng = d.rng(Stream.PIPELINE)
+    rng = d.rng(Stream.SALES_PIPELINE)
     n = int(rng.poisson(_arrival_rate(size)))
     lo, hi = SALES_CYCLE_DAYS
     created = np.full(n, d.day)
@@ -30,7 +30,7 @@ def daily(d: Day, size: Size) -> None:
 
 def seed(d: Day, size: Size) -> None:
     """On the first day: the deals that started before the history and close in the coming months."""
-    rng = d.rng(Stream.PIPELINE, 1)
+    rng = d.rng(Stream.SALES_PIPELINE, 1)
     lo, hi = SALES_CYCLE_DAYS
     n = int(rng.poisson(_arrival_rate(size) * (lo + hi) / 2))
     won = d.day + rng.integers(0, hi, n)
