@@ -1,13 +1,24 @@
-"""`python -m ml train|score --warehouse P`: train (and register) the models, or score every account."""
+"""`python -m ml train|score --warehouse P`: train (and register) the models, or score every account.
+
+`train` trains whenever it is asked (the daily job trains only when a model is due, see
+orchestration/defs/ml.py), as of the data clock's as-of date or the one given with --as-of-date."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from datetime import date
 
 from core.warehouse import warehouse_path
 from ml.errors import ModelError
+
+
+def _as_of_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date: use YYYY-MM-DD") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", default=str(warehouse_path()), help="DuckDB file")
     parser.add_argument("--kind", choices=["churn", "expansion", "both"], default="both", help="train: which model")
     parser.add_argument("--models-dir", help="where model files go (default COPILOT_MODELS_DIR or data/models)")
+    parser.add_argument(
+        "--as-of-date",
+        type=_as_of_date,
+        help="train: learn from the labels complete on this day, YYYY-MM-DD (default: the data clock's as-of date)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -23,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             from ml.train import train
 
             for kind in ("churn", "expansion") if args.kind == "both" else (args.kind,):
-                run = train(args.warehouse, kind, directory=args.models_dir)
-                print(f"{run.model_id}: {run.status}; {run.decision}")
+                run = train(args.warehouse, kind, directory=args.models_dir, as_of=args.as_of_date)
+                print(f"{run.model_id} (as of {run.as_of_date}): {run.status}; {run.decision}")
         else:
             from ml.score import score
 

@@ -3,7 +3,10 @@
 A training run writes its model file first, then every row about it (registry, metrics, curves,
 importance, and the old champion's retirement) in one transaction; if that fails the file is removed,
 so a model is either fully registered or not at all. Scoring loads the champion; a champion whose
-file is gone or altered is skipped with a warning for the previous champion that still loads."""
+file is gone or altered is skipped with a warning for the previous champion that still loads.
+
+Each model records the as-of date of the run that trained it (core/clock.py): the day its data
+describes, which is what "the data has moved on since the latest model" is measured from."""
 
 from __future__ import annotations
 
@@ -29,7 +32,9 @@ DDL = [
         model_id varchar primary key, model_kind varchar not null, trained_at timestamp not null,
         train_start date, train_end date, valid_start date, valid_end date, test_start date, test_end date,
         features varchar, params varchar, metrics varchar, data_fingerprint varchar, file_path varchar,
-        file_sha256 varchar, status varchar not null, decision varchar, decided_at timestamp)""",
+        file_sha256 varchar, status varchar not null, decision varchar, decided_at timestamp, as_of_date date)""",
+    # Registries created before the as-of date was recorded gain the column (NULL for their models).
+    "alter table ml.model_registry add column if not exists as_of_date date",
     """create table if not exists ml.model_metrics (
         model_id varchar, model_kind varchar, scorer varchar, metric varchar, value double)""",
     """create table if not exists ml.calibration_curve (
@@ -50,6 +55,13 @@ DDL = [
         model_id varchar, scored_on date, accounts bigint, churned bigint, mean_probability double,
         observed_rate double, roc_auc double)""",
 ]
+
+
+REGISTRY_COLUMNS = [
+    "model_id", "model_kind", "trained_at", "train_start", "train_end", "valid_start", "valid_end", "test_start",
+    "test_end", "features", "params", "metrics", "data_fingerprint", "file_path", "file_sha256", "status", "decision",
+    "decided_at", "as_of_date",
+]  # fmt: skip
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -76,6 +88,7 @@ class TrainingRun:
     status: str = "challenger"
     decision: str = ""
     retire: list[str] = field(default_factory=list)
+    as_of_date: date | None = None  # the run's as-of date: the day the training data describes
 
 
 def champion_row(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, Any] | None:
@@ -84,6 +97,17 @@ def champion_row(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, Any] | 
         [kind],
     ).df()
     return rows.iloc[0].to_dict() if len(rows) else None
+
+
+def latest_as_of(con: duckdb.DuckDBPyConnection, kind: str) -> date | None:
+    """The as-of date of the newest model of `kind`, whatever its status (a model kept as challenger or
+    rejected was trained too), or None while `kind` has no champion. A model registered before the
+    as-of date was recorded counts from the end of its test period, which its as-of date follows."""
+    if champion_row(con, kind) is None:
+        return None
+    return con.execute(
+        "select max(coalesce(as_of_date, test_end)) from ml.model_registry where model_kind = ?", [kind]
+    ).fetchone()[0]
 
 
 def register(con: duckdb.DuckDBPyConnection, run: TrainingRun, model: CalibratedModel, directory: Path) -> Path:
@@ -104,6 +128,7 @@ def register(con: duckdb.DuckDBPyConnection, run: TrainingRun, model: Calibrated
         run.status,
         run.decision,
         run.trained_at,
+        run.as_of_date,
     ]
     metric_rows = [
         (run.model_id, run.kind, scorer, metric, value)
@@ -112,7 +137,8 @@ def register(con: duckdb.DuckDBPyConnection, run: TrainingRun, model: Calibrated
     ]
     try:
         con.begin()
-        con.execute(f"insert into ml.model_registry values ({', '.join('?' * len(registry_row))})", registry_row)
+        columns, marks = ", ".join(REGISTRY_COLUMNS), ", ".join("?" * len(registry_row))
+        con.execute(f"insert into ml.model_registry ({columns}) values ({marks})", registry_row)
         if metric_rows:
             con.executemany("insert into ml.model_metrics values (?, ?, ?, ?, ?)", metric_rows)
         for table, frame in (

@@ -1,6 +1,11 @@
 """Training: out-of-time split of the snapshot rows, XGBoost with a small grid searched by early
 stopping on validation, calibration on validation, evaluation on the test period beside the
-baselines, then registration and the promotion decision (see registry.py)."""
+baselines, then registration and the promotion decision (see registry.py).
+
+A model is trained as of a date (the run's as-of date, core/clock.py): it learns from the snapshot rows
+whose labels are complete on that day, and the registry records that day. `training_due` is the
+retraining policy (ml/config.yml `retrain_every_days`); when to apply it is the orchestration's
+decision (orchestration/defs/ml.py), and `python -m ml train` trains whenever it is asked."""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core.clock import utc_now
+from core.clock import DATA_CLOCK, as_of_date, utc_now
 from core.warehouse import connect as connect_warehouse
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
@@ -51,8 +56,12 @@ def _optional(con: duckdb.DuckDBPyConnection, sql: str, columns: list[str]) -> p
         return pd.DataFrame(columns=columns)
 
 
-def load_training_data(con: duckdb.DuckDBPyConnection, features: list[str] = FEATURES) -> TrainingData:
-    rows = read_snapshots(con, "label_is_complete", features)
+def load_training_data(con: duckdb.DuckDBPyConnection, as_of: date, features: list[str] = FEATURES) -> TrainingData:
+    """The snapshot rows whose labels are complete on `as_of` (their horizon ends on or before it), and
+    what else training reads. On the data clock's own day that is every row the mart marks complete; on
+    an earlier day an operator pinned, rows a later build completed are left out."""
+    complete = f"label_is_complete and observation_date + label_horizon_days <= date '{as_of.isoformat()}'"
+    rows = read_snapshots(con, complete, features)
     horizon = con.execute(f"select max(label_horizon_days) from {SNAPSHOTS}").fetchone()[0] or 90
     churn = _optional(
         con,
@@ -234,20 +243,41 @@ def decide(
     )
 
 
+def training_due(kind: str, as_of: date, latest_as_of: date | None, retrain_every_days: int) -> str | None:
+    """Why a `kind` model is due on the run's as-of date, or None when it is not: due while there is no
+    champion of its kind (`latest_as_of` None, see registry.latest_as_of), or once the as-of date has
+    moved on by `retrain_every_days` from the latest model's as-of date. A day before it (an operator
+    rebuilding a past day) is never due."""
+    if latest_as_of is None:
+        return f"no champion {kind} model yet"
+    days = (as_of - latest_as_of).days
+    if days >= retrain_every_days:
+        return (
+            f"as of {as_of}, {days} days past the latest {kind} model's as-of date {latest_as_of} "
+            f"(retrain_every_days: {retrain_every_days})"
+        )
+    return None
+
+
 def train(
     warehouse: str | Path,
     kind: str = "churn",
     config: MlConfig | None = None,
     directory: str | Path | None = None,
     features: list[str] = FEATURES,
+    as_of: date | None = None,
 ) -> registry.TrainingRun:
-    """Train, evaluate and register one model of `kind` ('churn' or 'expansion'); return the run."""
+    """Train, evaluate and register one model of `kind` ('churn' or 'expansion') as of `as_of` (default:
+    the data clock's as-of date); return the run."""
     if kind not in LABELS:
         raise ModelError(f"unknown model kind {kind!r}: churn or expansion")
     cfg = config or load_config()
     con = connect_warehouse(warehouse)
     try:
-        data = load_training_data(con, features)
+        as_of = as_of or as_of_date(con)
+        if as_of is None:
+            raise ModelError(f"{DATA_CLOCK} is empty: no as-of date to train on (run dbt build first)")
+        data = load_training_data(con, as_of, features)
         registry.ensure_tables(con)
         rows = data.rows.assign(label=data.rows[LABELS[kind]].astype(int))
         windows = split_periods(rows["observation_date"], cfg, data.horizon)
@@ -327,27 +357,10 @@ def train(
             status=status,
             decision=decision,
             retire=retire,
+            as_of_date=as_of,
         )
         registry.register(con, run, model, Path(directory) if directory else models_dir())
-        log.info("%s: %s", run.model_id, decision)
+        log.info("%s (as of %s): %s", run.model_id, as_of, decision)
         return run
     finally:
         con.close()
-
-
-def needs_training(warehouse: str | Path, kind: str, config: MlConfig | None = None) -> str | None:
-    """Why a model of `kind` should be trained now, or None when the latest one is recent enough."""
-    cfg = config or load_config()
-    con = connect_warehouse(warehouse)
-    try:
-        registry.ensure_tables(con)
-        champion = registry.champion_row(con, kind)
-        if champion is None:
-            return f"no champion {kind} model yet"
-        latest = con.execute("select max(test_end) from ml.model_registry where model_kind = ?", [kind]).fetchone()[0]
-        newest = con.execute(f"select max(observation_date) from {SNAPSHOTS} where label_is_complete").fetchone()[0]
-    finally:
-        con.close()
-    if newest is not None and (newest - latest).days >= cfg.retrain_every_days:
-        return f"labels complete to {newest}, {(newest - latest).days} days past the latest {kind} model's data"
-    return None

@@ -1,6 +1,10 @@
-"""The daily run: one job over every asset, so Dagster orders it by lineage: ingest -> dbt -> score
-(retraining when the model is due) -> alerts -> quality gate -> reverse ETL -> reports. Asset checks
+"""The daily run: one job over every asset, so Dagster orders it by lineage: ingest -> dbt -> train
+the models that are due -> score -> alerts -> quality gate -> reverse ETL -> reports. Asset checks
 (the ingestion suites, dbt tests, the gate on scores and alerts) run with the assets they check.
+
+The run's as-of date is decided once, by dbt (the data clock, or the run tag `copilot/as_of_date`), and
+everything after reads it, training's schedule included: the models train when due on that date and
+materialize only then, the scores every run (orchestration/defs/ml.py).
 
 Steps run one after another in one process (the in-process executor): the parallelism that pays on
 two cores is inside the steps (the sources load side by side, DuckDB and XGBoost use both cores),
@@ -31,8 +35,9 @@ def definitions() -> Definitions:
         selection=AssetSelection.all(),
         tags=WAREHOUSE_WRITE_TAG,
         executor_def=in_process_executor,
-        description="Everything, in lineage order: load the sources, build the models, score the accounts "
-        "(retrain when due), raise alerts, check them, sync them to Salesforce and Slack, build the reports.",
+        description="Everything, in lineage order: load the sources, build the dbt models, train the ML models "
+        "that are due on the run's as-of date, score the accounts, raise alerts, check them, sync them to "
+        "Salesforce and Slack, build the reports.",
     )
     schedule = ScheduleDefinition(
         name=f"{DAILY_RUN}_schedule",

@@ -1,91 +1,145 @@
-"""ML assets: the churn and expansion models (trained weekly: each run of the daily job retrains only
-once the data has moved on by `retrain_every_days` since the latest model, see ml/config.yml) and the
-daily scores, with drift and realised performance. The plain functions live in `ml/`."""
+"""ML assets: the churn and expansion models and the daily scores, with drift and realised performance.
+The plain functions live in `ml/`; when to train is decided here.
+
+**Training's schedule.** Each run decides once, on the run's as-of date (core/clock.py: the data clock,
+or the day an operator pins with the run tag `copilot/as_of_date`), whether each model is due: when its
+kind has no champion yet, or when the as-of date has moved on by `retrain_every_days` (ml/config.yml)
+from the as-of date of the latest model of its kind (`ml.train.training_due`). The measure is the
+data's clock, not the wall clock: the sandbox only moves when told to, and a warehouse may load late,
+so a cron schedule of its own would train on unchanged data or miss a week that arrived at once.
+A model asset materializes only in a run that trained it; its materialization carries the run's metadata.
+
+**Scores every run, after training.** The scores are materialized by every run, with the champion,
+after the training steps: so the run that trains (the first run from an empty warehouse among them)
+scores with what it trained. Dagster skips the steps downstream of an output that was not emitted
+(`AssetSpec.skippable`), so the scores cannot hang off the model outputs: the three assets are one
+graph whose scoring op waits for each training op's `checked` output, emitted whether it trained or
+not, and the lineage scores <- models is declared beside it (`internal_asset_deps`).
+"""
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSelection,
     Definitions,
     Failure,
-    MaterializeResult,
+    GraphIn,
+    GraphOut,
+    In,
     MetadataValue,
-    asset,
+    Nothing,
+    OpDefinition,
+    OpExecutionContext,
+    Out,
+    Output,
     define_asset_job,
+    graph,
+    op,
 )
 
+from core.clock import DATA_CLOCK, as_of_date
 from ml.errors import ModelError
 from orchestration.defs.transform import asset_key
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 SNAPSHOTS = asset_key("ml_account_snapshots")
 HEALTH = asset_key("health_scores")
+KINDS = ("churn", "expansion")
+MODEL_KEYS = {kind: AssetKey(["ml", f"{kind}_model"]) for kind in KINDS}
+SCORES = AssetKey(["ml", "account_scores"])
+SCORED_CHECK = AssetCheckSpec("every_active_account_scored", asset=SCORES)
+SCORED_CHECK_OUTPUT = SCORED_CHECK.get_python_identifier()  # the output its result is emitted on
 
 
-def _train_if_due(context: AssetExecutionContext, warehouse: WarehouseResource, kind: str) -> MaterializeResult:
-    from ml.train import needs_training, train
-
-    try:
-        why = needs_training(warehouse.file, kind)
-        if why is None:
-            context.log.info(f"{kind} model up to date: not retrained")
-            return MaterializeResult(metadata={"trained": False})
-        context.log.info(f"training the {kind} model: {why}")
-        run = train(warehouse.file, kind)
-    except ModelError as exc:
-        # The champion stays in place and keeps scoring; the run says why nothing new was trained.
-        raise Failure(description=str(exc)) from exc
+def model_metadata(run: Any) -> dict[str, Any]:
+    """What a model asset's materialization says about the training run (an ml.registry.TrainingRun)."""
     xgb = run.metrics["xgboost"]
-    return MaterializeResult(
-        metadata={
-            "trained": True,
-            "model_id": run.model_id,
-            "status": run.status,
-            "decision": run.decision,
-            "test_roc_auc": MetadataValue.float(xgb.get("roc_auc", float("nan"))),
-            "test_ece": MetadataValue.float(xgb.get("ece", float("nan"))),
-        }
+    return {
+        "trained": True,
+        "model_id": run.model_id,
+        "as_of_date": str(run.as_of_date),
+        "status": run.status,
+        "decision": run.decision,
+        "test_roc_auc": MetadataValue.float(xgb.get("roc_auc", float("nan"))),
+        "test_ece": MetadataValue.float(xgb.get("ece", float("nan"))),
+    }
+
+
+def as_of_dates(warehouse: WarehouseResource, kind: str) -> tuple[date, date | None]:
+    """The run's as-of date (dbt decided it: the data clock, or the operator's pinned day) and the
+    latest `kind` model's (None while the kind has no champion)."""
+    from ml import registry
+
+    with warehouse.connect() as con:
+        registry.ensure_tables(con)
+        day = as_of_date(con)
+        latest = registry.latest_as_of(con, kind)
+    if day is None:
+        raise ModelError(f"{DATA_CLOCK} is empty: no as-of date for this run (run dbt build first)")
+    return day, latest
+
+
+def _training_op(kind: str) -> OpDefinition:
+    @op(
+        name=f"{kind}_model",
+        ins={"snapshots": In(Nothing)},
+        out={
+            "model": Out(Nothing, is_required=False, description=f"emitted only when a {kind} model was trained"),
+            "checked": Out(Nothing, description="emitted every run, once the decision is carried out"),
+        },
+        pool=WAREHOUSE_POOL,
+        tags=WAREHOUSE_WRITE_TAG,
+        description=f"Train the {kind} model when it is due on the run's as-of date; otherwise nothing.",
     )
+    def train_when_due(context: OpExecutionContext, warehouse: WarehouseResource) -> Iterator[Output]:
+        from ml.config import load_config
+        from ml.train import train, training_due
+
+        try:
+            cfg = load_config()
+            day, latest = as_of_dates(warehouse, kind)
+            why = training_due(kind, day, latest, cfg.retrain_every_days)
+            if why is None:
+                context.log.info(
+                    f"{kind} model not due as of {day}: the latest is as of {latest}, retrained every "
+                    f"{cfg.retrain_every_days} days of data; nothing trained, nothing materialized"
+                )
+            else:
+                context.log.info(f"training the {kind} model: {why}")
+                run = train(warehouse.file, kind, cfg, as_of=day)
+                yield Output(None, "model", metadata=model_metadata(run))
+        except ModelError as exc:
+            # The champion stays in place; the run stops before scoring and says why nothing was trained.
+            raise Failure(description=str(exc)) from exc
+        yield Output(None, "checked")
+
+    return train_when_due
 
 
-@asset(
-    key=["ml", "churn_model"],
-    deps=[SNAPSHOTS],
-    group_name="ml",
+churn_model = _training_op("churn")
+expansion_model = _training_op("expansion")
+
+
+@op(
+    ins={
+        "snapshots": In(Nothing),
+        "health": In(Nothing),
+        "churn_checked": In(Nothing),
+        "expansion_checked": In(Nothing),
+    },
+    out={"scores": Out(Nothing), SCORED_CHECK_OUTPUT: Out(Nothing)},
     pool=WAREHOUSE_POOL,
-    op_tags=WAREHOUSE_WRITE_TAG,
-    description="Churn model (XGBoost, 90-day horizon): trained weekly, registered, promoted when at least as good.",
+    tags=WAREHOUSE_WRITE_TAG,
+    description="Score every active account with the champions.",
 )
-def churn_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    return _train_if_due(context, warehouse, "churn")
-
-
-@asset(
-    key=["ml", "expansion_model"],
-    deps=[SNAPSHOTS],
-    group_name="ml",
-    pool=WAREHOUSE_POOL,
-    op_tags=WAREHOUSE_WRITE_TAG,
-    description="Expansion propensity model (XGBoost, 90-day horizon), same machinery as the churn model.",
-)
-def expansion_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    return _train_if_due(context, warehouse, "expansion")
-
-
-@asset(
-    key=["ml", "account_scores"],
-    deps=[SNAPSHOTS, HEALTH, churn_model, expansion_model],
-    group_name="ml",
-    pool=WAREHOUSE_POOL,
-    op_tags=WAREHOUSE_WRITE_TAG,
-    check_specs=[AssetCheckSpec("every_active_account_scored", asset=AssetKey(["ml", "account_scores"]))],
-    description="Daily scores of every active account (churn probability, tier, expansion propensity, drivers); "
-    "also writes account_scores_latest, feature_drift and realised_performance.",
-)
-def account_scores(context: AssetExecutionContext, warehouse: WarehouseResource):
+def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
     from ml.score import score
 
     try:
@@ -100,21 +154,75 @@ def account_scores(context: AssetExecutionContext, warehouse: WarehouseResource)
             "left join ml.account_scores_latest as s on c.account_id = s.account_id "
             "where s.account_id is null and c.subscription_status in ('active', 'past_due', 'trialing')"
         ).fetchone()[0]
-    yield MaterializeResult(
+    yield Output(
+        None,
+        "scores",
         metadata={
             "scored_on": str(result.scored_on),
             "accounts": result.accounts,
             "high_risk": result.high_risk,
             "churn_model_id": result.churn_model_id,
             "expansion_model_id": result.expansion_model_id or "",
-        }
+        },
     )
     yield AssetCheckResult(
-        check_name="every_active_account_scored",
+        asset_key=SCORES,
+        check_name=SCORED_CHECK.name,
         passed=unscored == 0,
         severity=AssetCheckSeverity.ERROR,
         metadata={"unscored_active_accounts": unscored},
     )
+
+
+@graph(
+    ins={"snapshots": GraphIn(), "health": GraphIn()},
+    out={
+        "churn_model": GraphOut(),
+        "expansion_model": GraphOut(),
+        "account_scores": GraphOut(),
+        SCORED_CHECK_OUTPUT: GraphOut(),
+    },
+)
+def ml_models_and_scores(snapshots, health):
+    churn = churn_model(snapshots=snapshots)
+    expansion = expansion_model(snapshots=snapshots)
+    scored = account_scores(
+        snapshots=snapshots, health=health, churn_checked=churn.checked, expansion_checked=expansion.checked
+    )
+    return {
+        "churn_model": churn.model,
+        "expansion_model": expansion.model,
+        "account_scores": scored.scores,
+        SCORED_CHECK_OUTPUT: getattr(scored, SCORED_CHECK_OUTPUT),
+    }
+
+
+ml_assets = AssetsDefinition.from_graph(
+    ml_models_and_scores,
+    keys_by_input_name={"snapshots": SNAPSHOTS, "health": HEALTH},
+    keys_by_output_name={
+        "churn_model": MODEL_KEYS["churn"],
+        "expansion_model": MODEL_KEYS["expansion"],
+        "account_scores": SCORES,
+    },
+    internal_asset_deps={
+        "churn_model": {SNAPSHOTS},
+        "expansion_model": {SNAPSHOTS},
+        "account_scores": {SNAPSHOTS, HEALTH, *MODEL_KEYS.values()},
+    },
+    group_name="ml",
+    descriptions_by_output_name={
+        "churn_model": "Churn model (XGBoost, 90-day horizon): trained when due on the run's as-of date (no "
+        "champion yet, or the data moved on by retrain_every_days), registered, promoted when at least as good. "
+        "Materialized only by the runs that train it.",
+        "expansion_model": "Expansion propensity model (XGBoost, 90-day horizon), same machinery and schedule as "
+        "the churn model.",
+        "account_scores": "Daily scores of every active account with the champions (churn probability, tier, "
+        "expansion propensity, drivers), after any training of the run; also writes account_scores_latest, "
+        "feature_drift and realised_performance.",
+    },
+    check_specs=[SCORED_CHECK],
+)
 
 
 def definitions() -> Definitions:
@@ -122,6 +230,6 @@ def definitions() -> Definitions:
         "ml_daily",
         selection=AssetSelection.groups("ml"),
         tags=WAREHOUSE_WRITE_TAG,
-        description="Retrain the models when due, then score every active account.",
+        description="Train the models that are due on the as-of date, then score every active account.",
     )
-    return Definitions(assets=[churn_model, expansion_model, account_scores], jobs=[job])
+    return Definitions(assets=[ml_assets], jobs=[job])

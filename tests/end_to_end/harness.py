@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import sqlite3
 import subprocess
@@ -73,6 +74,12 @@ class JobRun:
     @property
     def succeeded(self) -> bool:
         return self.returncode == 0 and 'RUN_SUCCESS - Finished execution of run for "daily_run"' in self.output
+
+    @property
+    def run_id(self) -> str:
+        found = re.search(rf" - {DAILY_JOB} - ([0-9a-f-]{{36}}) - ", self.output)
+        assert found, "no run id in the job's output"
+        return found.group(1)
 
     def started(self, step: str) -> bool:
         return f"{step} - STEP_START" in self.output
@@ -219,6 +226,17 @@ class Deployment:
 
     def crm(self) -> Crm:
         return Crm.read(self.world / "world.sqlite")
+
+    def materialized(self, run: JobRun) -> list[str]:
+        """The assets `run` materialized, in the order it did, as its Dagster instance recorded them."""
+        from dagster import DagsterEventType, DagsterInstance
+
+        instance = DagsterInstance.from_config(str(self.root / "dagster_home"))
+        try:
+            events = instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        finally:
+            instance.dispose()
+        return [event.get_dagster_event().asset_key.to_user_string() for event in events]
 
     def stop(self) -> None:
         stop_emulator(self.emulator)

@@ -43,6 +43,17 @@ def test_same_input_twice_changes_nothing_and_writes_nothing(clean_run: CleanRun
     assert second_run.crm == second_run.crm_before
 
 
+def test_models_materialize_only_in_the_runs_that_train_them(clean_run: CleanRun, second_run: FollowingRun) -> None:
+    """The first run trains both models, then scores with them; the same day again trains nothing and
+    records no model materialization, and still scores."""
+    deployment = clean_run.deployment
+    first = [key for key in deployment.materialized(clean_run.run) if key.startswith("ml/")]
+    assert first == ["ml/churn_model", "ml/expansion_model", "ml/account_scores"]
+    again = [key for key in deployment.materialized(second_run.run) if key.startswith("ml/")]
+    assert again == ["ml/account_scores"]
+    assert "churn model not due as of" in second_run.run.output
+
+
 def test_next_day_loads_only_the_new_day(clean_run: CleanRun, next_day: FollowingRun) -> None:
     deployment: Deployment = clean_run.deployment
     new_file = deployment.world / "exports" / "events" / "event_date=2026-11-01" / "events.parquet"
@@ -99,3 +110,8 @@ def test_an_operator_rebuilds_a_past_day_with_the_as_of_date_tag(deployment: Dep
     assert query(warehouse, "SELECT DISTINCT scored_on FROM ml.account_scores") == [(date(2026, 10, 15),)]
     assert query(warehouse, "SELECT DISTINCT CAST(scored_at AS DATE) FROM ml.account_scores") == [(date(2026, 10, 15),)]
     assert query(warehouse, "SELECT DISTINCT opened_on FROM alerts.alerts") == [(date(2026, 10, 15),)]
+    # The models (trained by this first run) learnt what was known that day.
+    models = query(warehouse, "SELECT model_kind, as_of_date, test_end FROM ml.model_registry ORDER BY 1")
+    pinned = date(2026, 10, 15)
+    assert [(kind, day) for kind, day, _ in models] == [("churn", pinned), ("expansion", pinned)]
+    assert all((pinned - test_end).days >= 90 for _, _, test_end in models)

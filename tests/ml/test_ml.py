@@ -82,6 +82,27 @@ def test_training_and_scoring_end_to_end(warehouse: Path, models: Path, s_config
     assert _query(warehouse, "select count(*) from ml.account_scores") == [(result.accounts,)]
 
 
+def test_training_learns_from_the_labels_complete_on_its_as_of_date(
+    warehouse: Path, models: Path, s_config: MlConfig
+) -> None:
+    """By default the data clock's day, where every row the mart marks complete is used; an earlier day
+    (an operator's pinned date) leaves out the rows whose labels were completed after it."""
+    (clock, newest_complete), *_ = _query(
+        warehouse,
+        "select (select as_of_date from marts.data_clock), max(observation_date) from marts.ml_account_snapshots "
+        "where label_is_complete",
+    )
+    latest = train(warehouse, "churn", s_config, models)
+    assert latest.as_of_date == clock and latest.windows["test_end"] == newest_complete
+
+    earlier = clock - timedelta(days=7)
+    past = train(warehouse, "churn", s_config, models, as_of=earlier)
+    assert past.as_of_date == earlier
+    assert past.windows["test_end"] + timedelta(days=90) <= earlier < latest.windows["test_end"] + timedelta(days=90)
+    registered = _query(warehouse, "select model_id, as_of_date from ml.model_registry order by trained_at, model_id")
+    assert dict(registered) == {latest.model_id: clock, past.model_id: earlier}
+
+
 def test_too_few_churn_examples_is_one_clear_error_and_registers_nothing(warehouse: Path, models: Path) -> None:
     cfg = load_config(**{**_s(), "min_positives": {"train": 10**6, "valid": 1, "test": 1}})
     with pytest.raises(ModelError, match=r"too few churn examples to train: \d+ positive rows in the train period"):
