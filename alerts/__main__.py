@@ -9,6 +9,7 @@ import duckdb
 
 from alerts import lifecycle
 from core import warehouse
+from core.clock import ClockMissing, require_as_of_date
 from core.config import resolve_path
 
 
@@ -19,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     path = resolve_path(args.warehouse) if args.warehouse else warehouse.warehouse_path()
     try:
         with warehouse.connect(path) as con:
-            print(lifecycle.evaluate(con).line())
-    except duckdb.Error as exc:
+            print(lifecycle.evaluate(con, require_as_of_date(con)).line())
+    except (duckdb.Error, ClockMissing) as exc:
         print(f"alerts: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     return 0

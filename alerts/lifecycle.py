@@ -31,7 +31,7 @@ from datetime import date
 import duckdb
 
 from core import warehouse
-from core.clock import DATA_CLOCK, as_of_date, utc_now
+from core.clock import utc_now
 
 ALERTS = "alerts.alerts"
 CANDIDATES = "alerts.alert_candidates"
@@ -175,14 +175,12 @@ def refresh_precision(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def evaluate(con: duckdb.DuckDBPyConnection) -> Evaluation:
-    """One day's evaluation (idempotent: a rerun on the same day updates what the first run opened)."""
+def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> Evaluation:
+    """The evaluation of the run's as-of date `as_of` (idempotent: a rerun on the same day updates what
+    the first run opened)."""
     ensure_tables(con)
     closed_by_feedback = apply_feedback(con)
     refresh_precision(con)
-    as_of = as_of_date(con)
-    if as_of is None:
-        raise ValueError(f"{DATA_CLOCK} is empty: build the dbt models before evaluating alerts")
     previous = con.execute(f"SELECT max(evaluated_on) FROM {EVALUATIONS} WHERE evaluated_on < ?", [as_of]).fetchone()[0]
     now = utc_now()
     candidates = con.execute(f"SELECT count(*) FROM {CANDIDATES}").fetchone()[0]

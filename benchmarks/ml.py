@@ -20,6 +20,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from core.clock import require_as_of_date
+from core.warehouse import connect
 from ml import model_file
 from ml.features import feature_matrix, read_snapshots
 from ml.metrics import roc_auc
@@ -70,14 +72,19 @@ def oracle_comparison(warehouse: Path, run: Any, truth_dir: Path) -> dict[str, f
 def run(warehouse: str | Path, truth_dir: str | Path, models_dir: str | Path | None = None) -> dict[str, Any]:
     warehouse = Path(warehouse).resolve()
     models = Path(models_dir or tempfile.mkdtemp(prefix="bench-models-"))
+    with connect(warehouse) as con:
+        as_of = require_as_of_date(con)
     start = time.perf_counter()
-    churn = train(warehouse, "churn", directory=models)
+    with connect(warehouse) as con:
+        churn = train(con, "churn", as_of, directory=models)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    expansion = train(warehouse, "expansion", directory=models)
+    with connect(warehouse) as con:
+        expansion = train(con, "expansion", as_of, directory=models)
     expansion_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    scored = score(warehouse)
+    with connect(warehouse) as con:
+        scored = score(con, as_of)
     score_seconds = time.perf_counter() - start
 
     xgb, health, logistic = (churn.metrics[s] for s in ("xgboost", "health_score", "logistic_regression"))

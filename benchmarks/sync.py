@@ -22,6 +22,7 @@ import duckdb
 import requests
 
 from alerts import lifecycle
+from core.clock import require_as_of_date
 from reverse_etl import config, sync
 from sandbox.emulators.process import REPO, free_port, stop_server
 
@@ -54,7 +55,7 @@ def run(warehouse: Path, data_dir: Path, work: Path) -> dict[str, Any]:
         )
         with duckdb.connect(str(copy)) as con:
             con.execute("DROP SCHEMA IF EXISTS reverse_etl CASCADE")  # from scratch: nothing delivered yet
-            lifecycle.evaluate(con)
+            lifecycle.evaluate(con, require_as_of_date(con))
             accounts = con.execute("SELECT count(*) FROM marts.customer_360").fetchone()[0]
             started = time.perf_counter()
             first = {r.destination: r for r in sync.sync_all(con, cfg, echo=lambda _line: None)}

@@ -3,8 +3,9 @@
 - **The as-of date** of a run is the data's own clock (`marts.data_clock`, built by dbt from the last
   day the loaded data reaches), or the date an operator pins for the run (the daily job's run tag
   `copilot/as_of_date`, which the dbt steps pass as the `as_of_date` variable, e.g. to rebuild a past
-  day). dbt decides it once per run; scoring, alerts and every stamp that says which day a record
-  describes read it here. The sandbox lives on its own clock and a real warehouse may be loaded late:
+  day). dbt decides it once per run; the orchestration reads it here (`require_as_of_date`) and
+  passes it to training's schedule and training, scoring, alerts and every stamp that says which
+  day a record describes: library functions take a connection and the as-of date, never a path. The sandbox lives on its own clock and a real warehouse may be loaded late:
   neither is the wall clock.
 - **Timestamps** of when something happened (a load, a sync, a training) are UTC, stored without a
   time zone: `utc_now()`.
@@ -33,6 +34,18 @@ def as_of_date(con: duckdb.DuckDBPyConnection) -> date | None:
     except duckdb.CatalogException:
         return None
     return row[0] if row else None
+
+
+class ClockMissing(Exception):
+    """The warehouse has no as-of date yet: `str()` says what to run."""
+
+
+def require_as_of_date(con: duckdb.DuckDBPyConnection) -> date:
+    """The run's as-of date, or ClockMissing before dbt has built the clock (or from an empty one)."""
+    day = as_of_date(con)
+    if day is None:
+        raise ClockMissing(f"{DATA_CLOCK} is not built or empty: no as-of date for this run (run the dbt build first)")
+    return day
 
 
 def parse_as_of_date(value: str) -> date:

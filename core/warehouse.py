@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,16 +118,16 @@ def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+_CREATE_TABLE = re.compile(r"^\s*create\s+table\s+if\s+not\s+exists\s+(\w+)\.", re.IGNORECASE)
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, ddl: Sequence[str]) -> None:
-    """Create a layer's own tables (and their schemas) when missing: `ddl` is `CREATE TABLE IF NOT
-    EXISTS schema.name (...)` statements; the schema of each is created first."""
+    """Create a layer's own tables when missing, in order: `CREATE TABLE IF NOT EXISTS schema.name
+    (...)` statements (the schema is created first), or other idempotent DDL such as `ALTER TABLE
+    ... ADD COLUMN IF NOT EXISTS` for a table that gained a column."""
     for statement in ddl:
-        words = statement.split()
-        # CREATE TABLE IF NOT EXISTS <schema.table> (...)
-        qualified = words[5] if len(words) > 5 else ""
-        schema = qualified.partition("(")[0].rpartition(".")[0]
-        if schema:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        if match := _CREATE_TABLE.match(statement):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {match.group(1)}")
         con.execute(statement)
 
 

@@ -10,7 +10,8 @@ import logging
 import sys
 from datetime import date
 
-from core.warehouse import warehouse_path
+from core.clock import ClockMissing, require_as_of_date
+from core.warehouse import connect, warehouse_path
 from ml.errors import ModelError
 
 
@@ -30,28 +31,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--as-of-date",
         type=_as_of_date,
-        help="train: learn from the labels complete on this day, YYYY-MM-DD (default: the data clock's as-of date)",
+        help="the as-of date, YYYY-MM-DD (default: the data clock's): train learns from the labels complete "
+        "on that day, score scores the snapshots of that day",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        if args.command == "train":
-            from ml.train import train
+        with connect(args.warehouse) as con:
+            as_of = args.as_of_date or require_as_of_date(con)
+            if args.command == "train":
+                from ml.train import train
 
-            for kind in ("churn", "expansion") if args.kind == "both" else (args.kind,):
-                run = train(args.warehouse, kind, directory=args.models_dir, as_of=args.as_of_date)
-                print(f"{run.model_id} (as of {run.as_of_date}): {run.status}; {run.decision}")
-        else:
+                for kind in ("churn", "expansion") if args.kind == "both" else (args.kind,):
+                    run = train(con, kind, as_of, directory=args.models_dir)
+                    print(f"{run.model_id} (as of {run.as_of_date}): {run.status}; {run.decision}")
+                return 0
             from ml.score import score
 
-            result = score(args.warehouse)
+            result = score(con, as_of)
             print(
                 f"scored {result.accounts} accounts as of {result.scored_on} with {result.churn_model_id} "
                 f"({result.high_risk} high risk)"
             )
             for warning in result.warnings:
                 print(f"warning: {warning}", file=sys.stderr)
-    except ModelError as exc:
+    except (ModelError, ClockMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

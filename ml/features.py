@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from core.warehouse import columns
 from ml.errors import ModelError
 
 SNAPSHOTS = "marts.ml_account_snapshots"
@@ -58,13 +59,10 @@ KEYS = ["account_id", "observation_date"]
 
 
 def snapshot_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = 'marts' and table_name = 'ml_account_snapshots' order by ordinal_position"
-    ).fetchall()
-    if not rows:
+    found = columns(con, SNAPSHOTS)
+    if not found:
         raise ModelError(f"{SNAPSHOTS} does not exist: run dbt build first")
-    return [r[0] for r in rows]
+    return found
 
 
 def check_features(columns: list[str], features: list[str]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from core import warehouse
 from ml import model_file
 from ml.errors import ModelError
 from ml.model_file import CalibratedModel
@@ -27,7 +28,6 @@ from ml.model_file import CalibratedModel
 log = logging.getLogger(__name__)
 
 DDL = [
-    "create schema if not exists ml",
     """create table if not exists ml.model_registry (
         model_id varchar primary key, model_kind varchar not null, trained_at timestamp not null,
         train_start date, train_end date, valid_start date, valid_end date, test_start date, test_end date,
@@ -65,8 +65,7 @@ REGISTRY_COLUMNS = [
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for statement in DDL:
-        con.execute(statement)
+    warehouse.ensure_tables(con, DDL)
 
 
 @dataclass

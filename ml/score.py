@@ -8,14 +8,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from core.clock import DATA_CLOCK, as_of_date, utc_now
-from core.warehouse import connect as connect_warehouse
+from core.clock import utc_now
 from ml import drift, registry
 from ml.config import MlConfig, load_config
 from ml.errors import ModelError
@@ -39,13 +37,6 @@ class ScoreResult:
     expansion_model_id: str | None
     high_risk: int
     warnings: list[str] = field(default_factory=list)
-
-
-def as_of_day(con: duckdb.DuckDBPyConnection) -> date:
-    day = as_of_date(con)
-    if day is None:
-        raise ModelError(f"{DATA_CLOCK} is empty: no as-of day to score (run dbt build first)")
-    return day
 
 
 def score_frame(
@@ -115,67 +106,65 @@ def realised_performance(con: duckdb.DuckDBPyConnection, today: date) -> pd.Data
     return pd.DataFrame(out, columns=columns)
 
 
-def score(warehouse: str | Path, config: MlConfig | None = None, scored_at: datetime | None = None) -> ScoreResult:
-    """Score every active account with the champions and write scores, drift and realised performance."""
+def score(
+    con: duckdb.DuckDBPyConnection, day: date, config: MlConfig | None = None, scored_at: datetime | None = None
+) -> ScoreResult:
+    """Score every active account as of the run's as-of date `day` with the champions and write scores,
+    drift and realised performance."""
     cfg = config or load_config()
-    con = connect_warehouse(warehouse)
+    registry.ensure_tables(con)
+    # The stamp CSMs see in the CRM (Copilot_Scored_At__c): the run's as-of day (core/clock.py) at the
+    # run's UTC time of day.
+    scored_at = scored_at or datetime.combine(day, utc_now().time().replace(microsecond=0))
+    churn_id, churn_model, warning = registry.load_scoring_model(con, "churn")
+    warnings = [warning] if warning else []
     try:
-        registry.ensure_tables(con)
-        day = as_of_day(con)
-        # The stamp CSMs see in the CRM (Copilot_Scored_At__c): the run's as-of day (core/clock.py)
-        # at the run's UTC time of day.
-        scored_at = scored_at or datetime.combine(day, utc_now().time().replace(microsecond=0))
-        churn_id, churn_model, warning = registry.load_scoring_model(con, "churn")
-        warnings = [warning] if warning else []
-        try:
-            expansion_id, expansion_model, warning = registry.load_scoring_model(con, "expansion")
-            expansion: tuple[str, CalibratedModel] | None = (expansion_id, expansion_model)
-            warnings += [warning] if warning else []
-        except ModelError as exc:
-            expansion = None
-            warnings.append(f"expansion propensity left empty: {exc}")
-            log.warning(warnings[-1])
-        columns = snapshot_columns(con)
-        needed = list(dict.fromkeys(churn_model.features + (expansion[1].features if expansion else [])))
-        check_features(columns, needed)
-        rows = read_snapshots(con, f"observation_date = date '{day}'", needed)
-        if rows.empty:
-            raise ModelError(f"{SNAPSHOTS} has no rows for the as-of day {day}: run dbt build first")
-        scores = score_frame(rows, (churn_id, churn_model), expansion, cfg, day, scored_at)
-        drifts = [drift_rows(churn_id, churn_model, rows, scores["churn_probability"].to_numpy(), cfg, day)]
-        if expansion:
-            probability = scores["expansion_propensity"].to_numpy()
-            drifts.append(drift_rows(expansion[0], expansion[1], rows, probability, cfg, day))
-        drift_frame = pd.concat(drifts, ignore_index=True)
+        expansion_id, expansion_model, warning = registry.load_scoring_model(con, "expansion")
+        expansion: tuple[str, CalibratedModel] | None = (expansion_id, expansion_model)
+        warnings += [warning] if warning else []
+    except ModelError as exc:
+        expansion = None
+        warnings.append(f"expansion propensity left empty: {exc}")
+        log.warning(warnings[-1])
+    columns = snapshot_columns(con)
+    needed = list(dict.fromkeys(churn_model.features + (expansion[1].features if expansion else [])))
+    check_features(columns, needed)
+    rows = read_snapshots(con, f"observation_date = date '{day}'", needed)
+    if rows.empty:
+        raise ModelError(f"{SNAPSHOTS} has no rows for the as-of day {day}: run dbt build first")
+    scores = score_frame(rows, (churn_id, churn_model), expansion, cfg, day, scored_at)
+    drifts = [drift_rows(churn_id, churn_model, rows, scores["churn_probability"].to_numpy(), cfg, day)]
+    if expansion:
+        probability = scores["expansion_propensity"].to_numpy()
+        drifts.append(drift_rows(expansion[0], expansion[1], rows, probability, cfg, day))
+    drift_frame = pd.concat(drifts, ignore_index=True)
 
-        con.begin()
-        try:
-            con.execute("delete from ml.account_scores where scored_on = ?", [day])
-            con.register("new_scores", scores)
-            con.execute(f"insert into ml.account_scores select {', '.join(SCORE_COLUMNS)} from new_scores")
-            con.execute(
-                "create or replace table ml.account_scores_latest as select * from ml.account_scores "
-                "where scored_on = (select max(scored_on) from ml.account_scores)"
-            )
-            con.execute("delete from ml.feature_drift where computed_on = ?", [day])
-            con.register("new_drift", drift_frame)
-            con.execute("insert into ml.feature_drift select computed_on, model_id, feature, psi, drift_level "
-                        "from new_drift")  # fmt: skip
-            realised = realised_performance(con, day)
-            con.register("new_realised", realised)
-            con.execute("delete from ml.realised_performance")
-            con.execute("insert into ml.realised_performance select * from new_realised")
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        return ScoreResult(
-            day,
-            len(scores),
-            churn_id,
-            expansion[0] if expansion else None,
-            int((scores["churn_risk_tier"] == "High").sum()),
-            warnings,
+    con.begin()
+    try:
+        con.execute("delete from ml.account_scores where scored_on = ?", [day])
+        con.register("new_scores", scores)
+        con.execute(f"insert into ml.account_scores select {', '.join(SCORE_COLUMNS)} from new_scores")
+        con.execute(
+            "create or replace table ml.account_scores_latest as select * from ml.account_scores "
+            "where scored_on = (select max(scored_on) from ml.account_scores)"
         )
-    finally:
-        con.close()
+        con.execute("delete from ml.feature_drift where computed_on = ?", [day])
+        con.register("new_drift", drift_frame)
+        con.execute("insert into ml.feature_drift select computed_on, model_id, feature, psi, drift_level "
+                    "from new_drift")  # fmt: skip
+        realised = realised_performance(con, day)
+        con.register("new_realised", realised)
+        con.execute("delete from ml.realised_performance")
+        con.execute("insert into ml.realised_performance select * from new_realised")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return ScoreResult(
+        day,
+        len(scores),
+        churn_id,
+        expansion[0] if expansion else None,
+        int((scores["churn_risk_tier"] == "High").sum()),
+        warnings,
+    )

@@ -27,8 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core.clock import DATA_CLOCK, as_of_date, utc_now
-from core.warehouse import connect as connect_warehouse
+from core.clock import utc_now
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
 from ml.errors import ModelError
@@ -260,107 +259,98 @@ def training_due(kind: str, as_of: date, latest_as_of: date | None, retrain_ever
 
 
 def train(
-    warehouse: str | Path,
-    kind: str = "churn",
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    as_of: date,
     config: MlConfig | None = None,
     directory: str | Path | None = None,
     features: list[str] = FEATURES,
-    as_of: date | None = None,
 ) -> registry.TrainingRun:
-    """Train, evaluate and register one model of `kind` ('churn' or 'expansion') as of `as_of` (default:
-    the data clock's as-of date); return the run."""
+    """Train, evaluate and register one model of `kind` ('churn' or 'expansion') as of the run's
+    as-of date `as_of` (it learns from the labels complete on that day); return the run."""
     if kind not in LABELS:
         raise ModelError(f"unknown model kind {kind!r}: churn or expansion")
     cfg = config or load_config()
-    con = connect_warehouse(warehouse)
-    try:
-        as_of = as_of or as_of_date(con)
-        if as_of is None:
-            raise ModelError(f"{DATA_CLOCK} is empty: no as-of date to train on (run dbt build first)")
-        data = load_training_data(con, as_of, features)
-        registry.ensure_tables(con)
-        rows = data.rows.assign(label=data.rows[LABELS[kind]].astype(int))
-        windows = split_periods(rows["observation_date"], cfg, data.horizon)
-        rows["period"] = period_of(rows["observation_date"], windows)
-        rows = rows[rows["period"].notna()].reset_index(drop=True)
-        parts = {p: rows[rows["period"] == p].reset_index(drop=True) for p in PERIODS}
-        what = "churn" if kind == "churn" else "expansion"
-        for p in PERIODS:
-            found = int(parts[p]["label"].sum())
-            if found < cfg.min_positives[p]:
-                raise ModelError(
-                    f"too few {what} examples to train: {found} positive rows in the {p} period "
-                    f"({windows[f'{p}_start']} to {windows[f'{p}_end']}), at least {cfg.min_positives[p]} needed "
-                    f"(ml/config.yml min_positives.{p})"
-                )
-        x = {p: feature_matrix(parts[p], features) for p in PERIODS}
-        y = {p: parts[p]["label"].to_numpy() for p in PERIODS}
-        weights = feedback_weights(parts["train"], data.feedback, kind, cfg)
+    data = load_training_data(con, as_of, features)
+    registry.ensure_tables(con)
+    rows = data.rows.assign(label=data.rows[LABELS[kind]].astype(int))
+    windows = split_periods(rows["observation_date"], cfg, data.horizon)
+    rows["period"] = period_of(rows["observation_date"], windows)
+    rows = rows[rows["period"].notna()].reset_index(drop=True)
+    parts = {p: rows[rows["period"] == p].reset_index(drop=True) for p in PERIODS}
+    what = "churn" if kind == "churn" else "expansion"
+    for p in PERIODS:
+        found = int(parts[p]["label"].sum())
+        if found < cfg.min_positives[p]:
+            raise ModelError(
+                f"too few {what} examples to train: {found} positive rows in the {p} period "
+                f"({windows[f'{p}_start']} to {windows[f'{p}_end']}), at least {cfg.min_positives[p]} needed "
+                f"(ml/config.yml min_positives.{p})"
+            )
+    x = {p: feature_matrix(parts[p], features) for p in PERIODS}
+    y = {p: parts[p]["label"].to_numpy() for p in PERIODS}
+    weights = feedback_weights(parts["train"], data.feedback, kind, cfg)
 
-        model, params, grid = _fit_calibrated(cfg, x, y, weights, features)
-        p_test = model.predict(x["test"])
-        model.reference = {f: drift.reference(x["train"][:, i]) for i, f in enumerate(features)}
-        model.reference[drift.SCORE] = drift.reference(model.predict(x["train"]).astype(float))
+    model, params, grid = _fit_calibrated(cfg, x, y, weights, features)
+    p_test = model.predict(x["test"])
+    model.reference = {f: drift.reference(x["train"][:, i]) for i, f in enumerate(features)}
+    model.reference[drift.SCORE] = drift.reference(model.predict(x["train"]).astype(float))
 
-        churn_kw = {}
-        if kind == "churn":
-            churn_kw = {"rows": parts["test"], "churn_dates": data.churn_dates, "flag_threshold": cfg.risk_medium}
-        lr = make_pipeline(
-            SimpleImputer(strategy="median", keep_empty_features=True),
-            StandardScaler(),
-            LogisticRegression(max_iter=2000),
-        )
-        lr.fit(x["train"], y["train"])
-        metrics = {
-            "xgboost": evaluate(y["test"], p_test, **churn_kw),
-            "health_score": evaluate(y["test"], _health_baseline(parts["test"], kind), is_probability=False),
-            "logistic_regression": evaluate(y["test"], lr.predict_proba(x["test"])[:, 1], **churn_kw),
-        }
-        details: dict[str, Any] = {
-            "rows": {p: int(len(parts[p])) for p in PERIODS},
-            "positives": {p: int(y[p].sum()) for p in PERIODS},
-        }
-        weighted = int((weights > 1).sum())
-        details["feedback"] = {"tasks_with_outcome": int(len(data.feedback)), "training_rows_weighted": weighted}
-        if weighted:
-            # The effect of the CSM feedback: the same search without the weights, on the same test rows.
-            plain, _, _ = _fit_calibrated(cfg, x, y, np.ones(len(y["train"])), features)
-            details["feedback"]["test_without_feedback"] = evaluate(y["test"], plain.predict(x["test"]))
+    churn_kw = {}
+    if kind == "churn":
+        churn_kw = {"rows": parts["test"], "churn_dates": data.churn_dates, "flag_threshold": cfg.risk_medium}
+    lr = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(max_iter=2000),
+    )
+    lr.fit(x["train"], y["train"])
+    metrics = {
+        "xgboost": evaluate(y["test"], p_test, **churn_kw),
+        "health_score": evaluate(y["test"], _health_baseline(parts["test"], kind), is_probability=False),
+        "logistic_regression": evaluate(y["test"], lr.predict_proba(x["test"])[:, 1], **churn_kw),
+    }
+    details: dict[str, Any] = {
+        "rows": {p: int(len(parts[p])) for p in PERIODS},
+        "positives": {p: int(y[p].sum()) for p in PERIODS},
+    }
+    weighted = int((weights > 1).sum())
+    details["feedback"] = {"tasks_with_outcome": int(len(data.feedback)), "training_rows_weighted": weighted}
+    if weighted:
+        # The effect of the CSM feedback: the same search without the weights, on the same test rows.
+        plain, _, _ = _fit_calibrated(cfg, x, y, np.ones(len(y["train"])), features)
+        details["feedback"]["test_without_feedback"] = evaluate(y["test"], plain.predict(x["test"]))
 
-        window = f"{windows['test_start']} to {windows['test_end']}"
-        champion, champion_auc, problem = _champion_on_window(con, kind, parts["test"], y["test"])
-        if champion_auc is not None:
-            details["champion_on_test_window"] = {"model_id": champion["model_id"], "roc_auc": champion_auc}
-        status, decision, retire = decide(
-            cfg, metrics["xgboost"].get("roc_auc"), champion, champion_auc, problem, window
-        )
+    window = f"{windows['test_start']} to {windows['test_end']}"
+    champion, champion_auc, problem = _champion_on_window(con, kind, parts["test"], y["test"])
+    if champion_auc is not None:
+        details["champion_on_test_window"] = {"model_id": champion["model_id"], "roc_auc": champion_auc}
+    status, decision, retire = decide(cfg, metrics["xgboost"].get("roc_auc"), champion, champion_auc, problem, window)
 
-        trained_at = utc_now().replace(microsecond=0)
-        curve = calibration_curve(y["test"], p_test)
-        run = registry.TrainingRun(
-            model_id=f"{kind}-{trained_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
-            kind=kind,
-            trained_at=trained_at,
-            windows=windows,
-            features=features,
-            params={
-                **{k: v for k, v in params.items() if k != "nthread"},
-                "calibration": cfg.calibration,
-                "grid": grid,
-            },
-            metrics=metrics,
-            details=details,
-            data_fingerprint=fingerprint(rows, features),
-            calibration=curve,
-            lift=lift_curve(y["test"], p_test),
-            importance=importance(model.booster, features),
-            status=status,
-            decision=decision,
-            retire=retire,
-            as_of_date=as_of,
-        )
-        registry.register(con, run, model, Path(directory) if directory else models_dir())
-        log.info("%s (as of %s): %s", run.model_id, as_of, decision)
-        return run
-    finally:
-        con.close()
+    trained_at = utc_now().replace(microsecond=0)
+    curve = calibration_curve(y["test"], p_test)
+    run = registry.TrainingRun(
+        model_id=f"{kind}-{trained_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
+        kind=kind,
+        trained_at=trained_at,
+        windows=windows,
+        features=features,
+        params={
+            **{k: v for k, v in params.items() if k != "nthread"},
+            "calibration": cfg.calibration,
+            "grid": grid,
+        },
+        metrics=metrics,
+        details=details,
+        data_fingerprint=fingerprint(rows, features),
+        calibration=curve,
+        lift=lift_curve(y["test"], p_test),
+        importance=importance(model.booster, features),
+        status=status,
+        decision=decision,
+        retire=retire,
+        as_of_date=as_of,
+    )
+    registry.register(con, run, model, Path(directory) if directory else models_dir())
+    log.info("%s (as of %s): %s", run.model_id, as_of, decision)
+    return run

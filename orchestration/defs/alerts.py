@@ -14,6 +14,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from alerts import lifecycle
+from core.clock import require_as_of_date
 from orchestration.defs.transform import (
     ALERTS_SELECTION,
     MANIFEST,
@@ -53,7 +54,7 @@ def copilot_alert_dbt_assets(
 )
 def alerts_lifecycle(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.connect() as con:
-        evaluation = lifecycle.evaluate(con)
+        evaluation = lifecycle.evaluate(con, require_as_of_date(con))
     context.log.info(evaluation.line())
     return MaterializeResult(
         metadata={

@@ -44,7 +44,7 @@ from dagster import (
     op,
 )
 
-from core.clock import DATA_CLOCK, as_of_date
+from core.clock import ClockMissing, require_as_of_date
 from ml.errors import ModelError
 from orchestration.defs.transform import asset_key
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
@@ -79,11 +79,7 @@ def as_of_dates(warehouse: WarehouseResource, kind: str) -> tuple[date, date | N
 
     with warehouse.connect() as con:
         registry.ensure_tables(con)
-        day = as_of_date(con)
-        latest = registry.latest_as_of(con, kind)
-    if day is None:
-        raise ModelError(f"{DATA_CLOCK} is empty: no as-of date for this run (run dbt build first)")
-    return day, latest
+        return require_as_of_date(con), registry.latest_as_of(con, kind)
 
 
 def _training_op(kind: str) -> OpDefinition:
@@ -113,9 +109,10 @@ def _training_op(kind: str) -> OpDefinition:
                 )
             else:
                 context.log.info(f"training the {kind} model: {why}")
-                run = train(warehouse.file, kind, cfg, as_of=day)
+                with warehouse.connect() as con:
+                    run = train(con, kind, day, cfg)
                 yield Output(None, "model", metadata=model_metadata(run))
-        except ModelError as exc:
+        except (ModelError, ClockMissing) as exc:
             # The champion stays in place; the run stops before scoring and says why nothing was trained.
             raise Failure(description=str(exc)) from exc
         yield Output(None, "checked")
@@ -143,8 +140,9 @@ def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) ->
     from ml.score import score
 
     try:
-        result = score(warehouse.file)
-    except ModelError as exc:
+        with warehouse.connect() as con:
+            result = score(con, require_as_of_date(con))
+    except (ModelError, ClockMissing) as exc:
         raise Failure(description=str(exc)) from exc
     for warning in result.warnings:
         context.log.warning(warning)

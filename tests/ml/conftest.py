@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from core.clock import require_as_of_date
+from core.warehouse import connect
 from ml.config import MlConfig, load_config
+from ml.registry import TrainingRun
+from ml.score import ScoreResult, score
+from ml.train import train
 from tests.pipeline import DbtRun
 
 # S has 12 months: three test and three validation weeks leave a few weeks to train on after the two gaps.
@@ -42,3 +48,15 @@ def warehouse(built_warehouse: tuple[Path, DbtRun], tmp_path: Path) -> Path:
 @pytest.fixture
 def models(tmp_path: Path) -> Path:
     return tmp_path / "models"
+
+
+def train_on(path: Path, kind: str, config: MlConfig, models: Path, as_of: date | None = None) -> TrainingRun:
+    """Train on the warehouse file as of `as_of` (default: its data clock), as the daily job does."""
+    with connect(path) as con:
+        return train(con, kind, as_of or require_as_of_date(con), config, models)
+
+
+def score_on(path: Path, config: MlConfig) -> ScoreResult:
+    """Score the warehouse file as of its data clock, as the daily job does."""
+    with connect(path) as con:
+        return score(con, require_as_of_date(con), config)

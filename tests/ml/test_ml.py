@@ -18,8 +18,8 @@ from ml.errors import ModelError
 from ml.features import FEATURES
 from ml.model_file import CalibratedModel
 from ml.reasons import drivers
-from ml.score import score
-from ml.train import decide, train
+from ml.train import decide
+from tests.ml.conftest import score_on, train_on
 
 
 def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -31,8 +31,8 @@ def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def test_training_and_scoring_end_to_end(warehouse: Path, models: Path, s_config: MlConfig) -> None:
-    churn = train(warehouse, "churn", s_config, models)
-    expansion = train(warehouse, "expansion", s_config, models)
+    churn = train_on(warehouse, "churn", s_config, models)
+    expansion = train_on(warehouse, "expansion", s_config, models)
 
     w = churn.windows
     horizon = timedelta(days=90)
@@ -48,7 +48,7 @@ def test_training_and_scoring_end_to_end(warehouse: Path, models: Path, s_config
         (len(FEATURES),)
     ]
 
-    result = score(warehouse, s_config)
+    result = score_on(warehouse, s_config)
     active = _query(
         warehouse,
         "select count(*) from marts.customer_360 where subscription_status in ('active', 'past_due', 'trialing')",
@@ -78,7 +78,7 @@ def test_training_and_scoring_end_to_end(warehouse: Path, models: Path, s_config
     assert drift == [(2, 1)]
 
     # Scoring again the same day replaces that day's scores instead of adding to them.
-    score(warehouse, s_config)
+    score_on(warehouse, s_config)
     assert _query(warehouse, "select count(*) from ml.account_scores") == [(result.accounts,)]
 
 
@@ -92,11 +92,11 @@ def test_training_learns_from_the_labels_complete_on_its_as_of_date(
         "select (select as_of_date from marts.data_clock), max(observation_date) from marts.ml_account_snapshots "
         "where label_is_complete",
     )
-    latest = train(warehouse, "churn", s_config, models)
+    latest = train_on(warehouse, "churn", s_config, models)
     assert latest.as_of_date == clock and latest.windows["test_end"] == newest_complete
 
     earlier = clock - timedelta(days=7)
-    past = train(warehouse, "churn", s_config, models, as_of=earlier)
+    past = train_on(warehouse, "churn", s_config, models, as_of=earlier)
     assert past.as_of_date == earlier
     assert past.windows["test_end"] + timedelta(days=90) <= earlier < latest.windows["test_end"] + timedelta(days=90)
     registered = _query(warehouse, "select model_id, as_of_date from ml.model_registry order by trained_at, model_id")
@@ -106,7 +106,7 @@ def test_training_learns_from_the_labels_complete_on_its_as_of_date(
 def test_too_few_churn_examples_is_one_clear_error_and_registers_nothing(warehouse: Path, models: Path) -> None:
     cfg = load_config(**{**_s(), "min_positives": {"train": 10**6, "valid": 1, "test": 1}})
     with pytest.raises(ModelError, match=r"too few churn examples to train: \d+ positive rows in the train period"):
-        train(warehouse, "churn", cfg, models)
+        train_on(warehouse, "churn", cfg, models)
     assert _query(warehouse, "select count(*) from ml.model_registry") == [(0,)]
     assert not models.exists() or not list(models.iterdir())
 
@@ -131,18 +131,18 @@ def test_promotion_rule() -> None:
 def test_retraining_promotes_only_when_as_good_on_the_same_window(
     warehouse: Path, models: Path, s_config: MlConfig
 ) -> None:
-    first = train(warehouse, "churn", s_config, models)
-    second = train(warehouse, "churn", s_config, models)  # same data, same seed: as good, so promoted
+    first = train_on(warehouse, "churn", s_config, models)
+    second = train_on(warehouse, "churn", s_config, models)  # same data, same seed: as good, so promoted
     assert second.status == "champion" and first.model_id in second.decision
     assert second.details["champion_on_test_window"]["roc_auc"] == pytest.approx(second.metrics["xgboost"]["roc_auc"])
     statuses = dict(_query(warehouse, "select model_id, status from ml.model_registry"))
     assert statuses == {first.model_id: "retired", second.model_id: "champion"}
 
     weaker = load_config(**{**_s(), "xgboost": {**_s()["xgboost"], "max_rounds": 1, "grid": [{"max_depth": 1}]}})
-    third = train(warehouse, "churn", weaker, models)
+    third = train_on(warehouse, "churn", weaker, models)
     assert third.status == "challenger" and "kept as challenger" in third.decision
     assert dict(_query(warehouse, "select model_id, status from ml.model_registry"))[second.model_id] == "champion"
-    assert score(warehouse, s_config).churn_model_id == second.model_id
+    assert score_on(warehouse, s_config).churn_model_id == second.model_id
 
 
 def test_reason_codes_name_the_features_that_moved_the_score() -> None:
@@ -178,9 +178,9 @@ def test_reason_codes_name_the_features_that_moved_the_score() -> None:
 def test_scoring_reads_only_the_as_of_days_features(warehouse: Path, models: Path, s_config: MlConfig) -> None:
     """Every other snapshot row scrambled: the scores, which must describe the as-of day alone, do not move;
     and the rows scored are exactly the snapshot rows of that day."""
-    train(warehouse, "churn", s_config, models)
-    train(warehouse, "expansion", s_config, models)
-    score(warehouse, s_config)
+    train_on(warehouse, "churn", s_config, models)
+    train_on(warehouse, "expansion", s_config, models)
+    score_on(warehouse, s_config)
     before = _query(warehouse, "select * exclude (scored_at) from ml.account_scores order by account_id")
     con = duckdb.connect(str(warehouse))
     con.execute(
@@ -192,44 +192,44 @@ def test_scoring_reads_only_the_as_of_days_features(warehouse: Path, models: Pat
         "where observation_date = (select max(scored_as_of) from marts.health_scores) and not label_is_complete"
     ).fetchone()[0]
     con.close()
-    score(warehouse, s_config)
+    score_on(warehouse, s_config)
     assert _query(warehouse, "select * exclude (scored_at) from ml.account_scores order by account_id") == before
     assert same_day == len(before)
 
 
 def test_corrupt_or_missing_champion_file(warehouse: Path, models: Path, s_config: MlConfig) -> None:
-    first = train(warehouse, "churn", s_config, models)
-    train(warehouse, "expansion", s_config, models)
-    second = train(warehouse, "churn", s_config, models)
+    first = train_on(warehouse, "churn", s_config, models)
+    train_on(warehouse, "expansion", s_config, models)
+    second = train_on(warehouse, "churn", s_config, models)
     path = Path(
         _query(warehouse, "select file_path from ml.model_registry where model_id = ?", [second.model_id])[0][0]
     )
     path.write_bytes(path.read_bytes()[:100])
-    result = score(warehouse, s_config)  # the previous champion steps in, with a warning saying why
+    result = score_on(warehouse, s_config)  # the previous champion steps in, with a warning saying why
     assert result.churn_model_id == first.model_id
     assert any("corrupt" in w and second.model_id in w for w in result.warnings)
 
     # A challenger is judged against a champion it cannot read: promoted, and the decision says why.
-    third = train(warehouse, "churn", s_config, models)
+    third = train_on(warehouse, "churn", s_config, models)
     assert third.status == "champion" and "could not be evaluated" in third.decision and "corrupt" in third.decision
 
     for old in (first.model_id, third.model_id):
         Path(_query(warehouse, "select file_path from ml.model_registry where model_id = ?", [old])[0][0]).unlink()
     with pytest.raises(ModelError, match=r"no usable churn model: model file .* is missing"):
-        score(warehouse, s_config)
+        score_on(warehouse, s_config)
 
 
 def test_missing_feature_is_one_clear_error_and_writes_nothing(
     warehouse: Path, models: Path, s_config: MlConfig
 ) -> None:
-    train(warehouse, "churn", s_config, models)
+    train_on(warehouse, "churn", s_config, models)
     con = duckdb.connect(str(warehouse))
     con.execute("alter table marts.ml_account_snapshots drop column seats")
     con.close()
     with pytest.raises(ModelError, match="marts.ml_account_snapshots lacks the model's feature.s. seats"):
-        score(warehouse, s_config)
+        score_on(warehouse, s_config)
     with pytest.raises(ModelError, match="lacks the model's feature.s. seats"):
-        train(warehouse, "churn", s_config, models)
+        train_on(warehouse, "churn", s_config, models)
     assert _query(warehouse, "select count(*) from ml.account_scores") == [(0,)]
     assert _query(warehouse, "select count(*) from ml.model_registry") == [(1,)]
 
@@ -257,7 +257,7 @@ def test_csm_outcomes_weight_training_and_their_effect_is_evaluated(
     con.execute("create or replace table ml_test_tasks as select * from constructed")
     con.execute("create or replace view staging.stg_salesforce__tasks as select * from ml_test_tasks")
     con.close()
-    run = train(warehouse, "churn", s_config, models)
+    run = train_on(warehouse, "churn", s_config, models)
     feedback = run.details["feedback"]
     assert feedback["tasks_with_outcome"] == len(rows) and feedback["training_rows_weighted"] > 0
     assert "roc_auc" in feedback["test_without_feedback"]

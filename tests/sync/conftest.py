@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from alerts import lifecycle
+from core.clock import require_as_of_date
 from reverse_etl.config import SyncConfig
 from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
 from tests.pipeline import DbtRun, LoadedWorld, dbt
@@ -48,7 +49,7 @@ def alerts_warehouse(built_warehouse: tuple[Path, DbtRun], tmp_path_factory: pyt
     run = dbt(path, "build", "--select", "alert_rules alert_settings tag:alerts")
     assert run.returncode == 0, run.output[-3000:]
     with duckdb.connect(str(path)) as con:
-        lifecycle.evaluate(con)
+        lifecycle.evaluate(con, require_as_of_date(con))
     # The outbound views read the lifecycle's state (as the daily run's third dbt step does).
     run = dbt(path, "build", "--select", "tag:activation")
     assert run.returncode == 0, run.output[-3000:]

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from alerts import lifecycle
+from core.clock import require_as_of_date
 from reverse_etl import records, sync
 from tests.sync.conftest import SyncWorld
 
@@ -252,12 +253,12 @@ def _close(con: duckdb.DuckDBPyConnection, rule_id: str, outcome: str, n: int) -
 def test_lifecycle_updates_not_duplicates_and_cools_down(alerts_con: duckdb.DuckDBPyConnection) -> None:
     con = alerts_con
     before = con.execute("SELECT count(*) FROM alerts.alerts").fetchone()[0]
-    rerun = lifecycle.evaluate(con)
+    rerun = lifecycle.evaluate(con, require_as_of_date(con))
     assert rerun.opened == 0 and rerun.updated == before
     assert con.execute("SELECT count(*) FROM alerts.alerts").fetchone()[0] == before
     rule = con.execute("SELECT rule_id FROM alerts.alerts GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
     closed = _close(con, rule, "False alarm", 2)
-    evaluation = lifecycle.evaluate(con)
+    evaluation = lifecycle.evaluate(con, require_as_of_date(con))
     assert evaluation.closed_by_feedback == 2 and evaluation.suppressed == 2 and evaluation.opened == 0
     status = con.execute(
         f"SELECT DISTINCT status, outcome FROM alerts.alerts WHERE alert_id IN {tuple(closed)}"
@@ -275,7 +276,7 @@ def test_outcomes_give_precision_and_mute(alerts_con: duckdb.DuckDBPyConnection)
     )
     con.execute("UPDATE config.alert_settings SET value = '4' WHERE setting = 'min_closed_for_precision'")
     con.execute("UPDATE alerts.alert_rule_config SET mute_below_floor = true WHERE rule_id = ?", [rule])
-    lifecycle.evaluate(con)
+    lifecycle.evaluate(con, require_as_of_date(con))
     row = con.execute(
         "SELECT alerts_closed, confirmed, false_alarm, precision, below_floor, muted FROM alerts.rule_precision "
         "WHERE rule_id = ?",
@@ -295,7 +296,7 @@ def test_already_known_stops_repeats_until_the_condition_clears(alerts_con: duck
     rule = con.execute("SELECT rule_id FROM alerts.alerts LIMIT 1").fetchone()[0]
     (alert_id,) = _close(con, rule, "Already known", 1)
     con.execute("UPDATE alerts.alert_rule_config SET cooldown_days = 0")
-    lifecycle.evaluate(con)
+    lifecycle.evaluate(con, require_as_of_date(con))
     account = con.execute("SELECT account_id FROM alerts.alerts WHERE alert_id = ?", [alert_id]).fetchone()[0]
     live = "SELECT count(*) FROM alerts.alerts WHERE account_id = ? AND rule_id = ? AND status <> 'closed'"
     assert con.execute(live, [account, rule]).fetchone()[0] == 0
@@ -306,9 +307,9 @@ def test_already_known_stops_repeats_until_the_condition_clears(alerts_con: duck
     )
     con.execute("DELETE FROM alerts.alert_candidates WHERE account_id = ? AND rule_id = ?", [account, rule])
     _next_day(con)
-    lifecycle.evaluate(con)
+    lifecycle.evaluate(con, require_as_of_date(con))
     assert con.execute(live, [account, rule]).fetchone()[0] == 0
     _next_day(con)
     con.execute("INSERT INTO alerts.alert_candidates SELECT * REPLACE (fired_on + 2 AS fired_on) FROM gone")
-    lifecycle.evaluate(con)
+    lifecycle.evaluate(con, require_as_of_date(con))
     assert con.execute(live, [account, rule]).fetchone()[0] == 1
