@@ -5,8 +5,9 @@
   `copilot/as_of_date`, which the dbt steps pass as the `as_of_date` variable, e.g. to rebuild a past
   day). dbt decides it once per run; the orchestration reads it here (`require_as_of_date`) and
   passes it to training's schedule and training, scoring, alerts and every stamp that says which
-  day a record describes: library functions take a connection and the as-of date, never a path. The sandbox lives on its own clock and a real warehouse may be loaded late:
-  neither is the wall clock.
+  day a record describes: library functions take a connection and the as-of date, never a path.
+  The sandbox lives on its own clock and a real warehouse may be loaded late: neither is the wall
+  clock.
 - **Timestamps** of when something happened (a load, a sync, a training) are UTC, stored without a
   time zone: `utc_now()`.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import duckdb
+
+from core.warehouse import table_exists
 
 DATA_CLOCK = "marts.data_clock"
 # The run tag an operator sets to pin the as-of date (YYYY-MM-DD), read by the dbt steps.
@@ -29,10 +32,9 @@ def utc_now() -> datetime:
 
 def as_of_date(con: duckdb.DuckDBPyConnection) -> date | None:
     """The as-of date of the data in the warehouse, or None before dbt has built the clock."""
-    try:
-        row = con.execute(f"SELECT max(as_of_date) FROM {DATA_CLOCK}").fetchone()
-    except duckdb.CatalogException:
+    if not table_exists(con, DATA_CLOCK):
         return None
+    row = con.execute(f"SELECT max(as_of_date) FROM {DATA_CLOCK}").fetchone()
     return row[0] if row else None
 
 

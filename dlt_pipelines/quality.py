@@ -28,7 +28,7 @@ import pandas as pd
 
 from core.checks import CheckResult, check_batch, expectation_rows, frame_batch
 from core.clock import utc_now
-from core.warehouse import columns, ensure_tables, insert_rows
+from core.warehouse import columns, ensure_tables, insert_rows, table_exists
 from dlt_pipelines import settings
 from dlt_pipelines.contracts import TableSpec
 
@@ -55,14 +55,13 @@ def _previous_count(
     con: duckdb.DuckDBPyConnection, source: str, table: str, expectation: str = "expect_table_row_count_to_be_between"
 ) -> int:
     """The row count the last check of this table observed (0 before the first check)."""
-    try:
-        row = con.execute(
-            f"SELECT observed FROM {RESULTS_TABLE} WHERE source = ? AND table_name = ? "
-            "AND expectation = ? ORDER BY checked_at DESC LIMIT 1",
-            [source, table, expectation],
-        ).fetchone()
-    except duckdb.CatalogException:
+    if not table_exists(con, RESULTS_TABLE):
         return 0
+    row = con.execute(
+        f"SELECT observed FROM {RESULTS_TABLE} WHERE source = ? AND table_name = ? "
+        "AND expectation = ? ORDER BY checked_at DESC LIMIT 1",
+        [source, table, expectation],
+    ).fetchone()
     return int(row[0]) if row and row[0] not in (None, "None") else 0
 
 

@@ -28,6 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core.clock import utc_now
+from core.warehouse import table_exists
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
 from ml.errors import ModelError
@@ -47,12 +48,11 @@ class TrainingData:
     feedback: pd.DataFrame  # account_id, task_date, outcome, is_expansion
 
 
-def _optional(con: duckdb.DuckDBPyConnection, sql: str, columns: list[str]) -> pd.DataFrame:
-    """A table another part builds; absent (a fresh warehouse) means no rows, not an error."""
-    try:
-        return con.execute(sql).df()
-    except duckdb.CatalogException:
+def _optional(con: duckdb.DuckDBPyConnection, table: str, sql: str, columns: list[str]) -> pd.DataFrame:
+    """Rows of `table`, which another part builds; absent (a fresh warehouse) means no rows, not an error."""
+    if not table_exists(con, table):
         return pd.DataFrame(columns=columns)
+    return con.execute(sql).df()
 
 
 def load_training_data(con: duckdb.DuckDBPyConnection, as_of: date, features: list[str] = FEATURES) -> TrainingData:
@@ -64,11 +64,13 @@ def load_training_data(con: duckdb.DuckDBPyConnection, as_of: date, features: li
     horizon = con.execute(f"select max(label_horizon_days) from {SNAPSHOTS}").fetchone()[0] or 90
     churn = _optional(
         con,
+        "intermediate.int_accounts__subscriptions",
         "select account_id, churn_date from intermediate.int_accounts__subscriptions where churn_date is not null",
         ["account_id", "churn_date"],
     )
     feedback = _optional(
         con,
+        "staging.stg_salesforce__tasks",
         "select account_id, cast(created_at as date) as task_date, copilot_outcome as outcome, "
         "coalesce(lower(subject) like '%expansion%', false) as is_expansion "
         "from staging.stg_salesforce__tasks where copilot_alert_id is not null and copilot_outcome is not null",
