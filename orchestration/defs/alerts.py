@@ -1,9 +1,6 @@
 """Alert assets: the alert dbt models (rules from seeds/alerts, candidates built after the ML scoring,
 since they read its scores) and the alert lifecycle `["alerts", "alerts"]` (alerts/lifecycle.py)."""
 
-from collections.abc import Iterator
-from typing import Any
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -11,36 +8,17 @@ from dagster import (
     MaterializeResult,
     asset,
 )
-from dagster_dbt import DbtCliResource, dbt_assets
 
 from alerts import lifecycle
 from core.clock import require_as_of_date
-from orchestration.defs.transform import (
-    ALERTS_SELECTION,
-    MANIFEST,
-    dbt_build,
-    dbt_project,
-    translator,
-)
+from orchestration.defs.transform import ALERTS_SELECTION, dbt_step
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 ALERTS_GROUP = "alerts"
 ALERTS_KEY = AssetKey(["alerts", "alerts"])
 
 
-@dbt_assets(
-    manifest=MANIFEST,
-    project=dbt_project,
-    dagster_dbt_translator=translator,
-    select=ALERTS_SELECTION,
-    name="copilot_alert_dbt_assets",
-    pool=WAREHOUSE_POOL,
-    op_tags=WAREHOUSE_WRITE_TAG,
-)
-def copilot_alert_dbt_assets(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    yield from dbt_build(context, dbt, warehouse)
+copilot_alert_dbt_assets = dbt_step("copilot_alert_dbt_assets", select=ALERTS_SELECTION)
 
 
 @asset(

@@ -8,9 +8,6 @@
   gate; when it failed nothing is pushed, the run is logged as 'blocked' in `reverse_etl.sync_runs`
   and the step fails with the gate's reason."""
 
-from collections.abc import Iterator
-from typing import Any
-
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -25,10 +22,9 @@ from dagster import (
     asset_check,
     define_asset_job,
 )
-from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.alerts import ALERTS_KEY
-from orchestration.defs.transform import ACTIVATION_SELECTION, MANIFEST, asset_key, dbt_build, dbt_project, translator
+from orchestration.defs.transform import ACTIVATION_SELECTION, asset_key, dbt_step
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 from reverse_etl import config, gate, sync
 
@@ -38,19 +34,7 @@ ALERT_TASKS = asset_key("crm_alert_tasks", "activation")
 ALERT_MESSAGES = asset_key("alert_messages", "activation")
 
 
-@dbt_assets(
-    manifest=MANIFEST,
-    project=dbt_project,
-    dagster_dbt_translator=translator,
-    select=ACTIVATION_SELECTION,
-    name="copilot_activation_dbt_assets",
-    pool=WAREHOUSE_POOL,
-    op_tags=WAREHOUSE_WRITE_TAG,
-)
-def copilot_activation_dbt_assets(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    yield from dbt_build(context, dbt, warehouse)
+copilot_activation_dbt_assets = dbt_step("copilot_activation_dbt_assets", select=ACTIVATION_SELECTION)
 
 
 @asset_check(

@@ -28,6 +28,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
+    AssetsDefinition,
     AssetSelection,
     Definitions,
     MaterializeResult,
@@ -111,18 +112,28 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     log_progress(context, f"dbt: {done} of {total} models, seeds and tests done")
 
 
-@dbt_assets(
-    manifest=MANIFEST,
-    project=dbt_project,
-    dagster_dbt_translator=translator,
-    exclude=f"{ALERTS_SELECTION} {ACTIVATION_SELECTION}",
-    pool=WAREHOUSE_POOL,
-    op_tags=WAREHOUSE_WRITE_TAG,
-)
-def copilot_dbt_assets(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    yield from dbt_build(context, dbt, warehouse)
+def dbt_step(name: str, select: str = "fqn:*", exclude: str | None = None) -> AssetsDefinition:
+    """One dbt step of the run: the production build of its selection, one writer at a time. The
+    run has three (the marts; the alert models after the scoring; the outbound views after the
+    alert lifecycle), each downstream of what its models read."""
+
+    @dbt_assets(
+        manifest=MANIFEST,
+        project=dbt_project,
+        dagster_dbt_translator=translator,
+        select=select,
+        exclude=exclude,
+        name=name,
+        pool=WAREHOUSE_POOL,
+        op_tags=WAREHOUSE_WRITE_TAG,
+    )
+    def step(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+        yield from dbt_build(context, dbt, warehouse)
+
+    return step
+
+
+copilot_dbt_assets = dbt_step("copilot_dbt_assets", exclude=f"{ALERTS_SELECTION} {ACTIVATION_SELECTION}")
 
 
 def asset_key(model: str, schema: str = "marts") -> AssetKey:
