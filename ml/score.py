@@ -17,12 +17,14 @@ from core.clock import utc_now
 from ml import drift, registry
 from ml.config import MlConfig, load_config
 from ml.errors import ModelError
-from ml.features import SNAPSHOTS, check_features, feature_matrix, read_snapshots, snapshot_columns
+from ml.features import KEYS, SNAPSHOTS, check_features, feature_matrix, read_snapshots, snapshot_columns
 from ml.metrics import roc_auc
 from ml.model_file import CalibratedModel
-from ml.reasons import drivers
+from ml.reasons import EXTRA_COLUMNS, drivers
 
 log = logging.getLogger(__name__)
+# The tier of an account that gave notice (cancellation at period end known on the as-of day).
+NOTICE_TIER = "Notice given"
 SCORE_COLUMNS = [
     "account_id", "scored_on", "scored_at", "churn_model_id", "churn_probability", "churn_risk_tier",
     "expansion_model_id", "expansion_propensity", "driver_1", "driver_2", "driver_3", "drivers_json",
@@ -50,7 +52,14 @@ def score_frame(
     churn_id, churn_model = churn
     x = feature_matrix(rows, churn_model.features)
     probability = churn_model.predict(x)
-    reasons = drivers(churn_model.features, x, churn_model.contributions(x))
+    reasons = drivers(churn_model.features, x, churn_model.contributions(x), rows)
+    # An account that has given notice is no prediction: its tier says so (the save-play alert
+    # follows it), and its drivers are still the behaviour behind it, never the notice.
+    notice = (
+        pd.to_numeric(rows["cancellation_notice"], errors="coerce").fillna(0).to_numpy() >= 0.5
+        if "cancellation_notice" in rows
+        else np.zeros(len(rows), dtype=bool)
+    )
     frame = pd.DataFrame(
         {
             "account_id": rows["account_id"].to_numpy(),
@@ -58,7 +67,9 @@ def score_frame(
             "scored_at": scored_at,
             "churn_model_id": churn_id,
             "churn_probability": probability.astype(float),
-            "churn_risk_tier": [cfg.risk_tier(p) for p in probability],
+            "churn_risk_tier": [
+                NOTICE_TIER if n else cfg.risk_tier(p) for p, n in zip(probability, notice, strict=True)
+            ],
             "expansion_model_id": expansion[0] if expansion else None,
             "expansion_propensity": (
                 expansion[1].predict(feature_matrix(rows, expansion[1].features)).astype(float) if expansion else np.nan
@@ -129,6 +140,8 @@ def score(
     columns = snapshot_columns(con)
     needed = list(dict.fromkeys(churn_model.features + (expansion[1].features if expansion else [])))
     check_features(columns, needed)
+    # What the reasons' words and the notice tier read beyond the features (where the mart has it).
+    needed += [c for c in (*EXTRA_COLUMNS, "cancellation_notice") if c in columns and c not in needed + KEYS]
     rows = read_snapshots(con, f"observation_date = date '{day}'", needed)
     if rows.empty:
         raise ModelError(f"{SNAPSHOTS} has no rows for the as-of day {day}: run dbt build first")

@@ -1,6 +1,8 @@
 {#- The components a health score can have, and the measures (columns of
     int_account_health_metrics) the configuration may use. A component or measure outside these
-    lists in the seeds fails the build (int_health_score_config). -#}
+    lists in the seeds fails the build (int_health_score_config). The cancellation notice is not
+    one of them: it is the customer's decision, not a measure of health (customer_360's
+    lifecycle_state says it). -#}
 {% macro health_components() -%}
     {{ return(['usage', 'adoption', 'support', 'billing', 'relationship']) }}
 {%- endmacro %}
@@ -10,7 +12,7 @@
         'daily_active_seat_share', 'monthly_active_seat_share',
         'advanced_feature_share', 'events_per_active_user_day',
         'open_tickets', 'high_priority_tickets_90d', 'csat_bad_share_180d',
-        'payment_failures_90d', 'overdue_invoices', 'cancellation_notice',
+        'payment_failures_90d', 'overdue_invoices',
         'champion_present', 'champion_active_days_30d'
     ]) }}
 {%- endmacro %}

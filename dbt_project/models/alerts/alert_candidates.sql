@@ -28,7 +28,8 @@ settings as (
 accounts as (
     select
         account_id, csm_user_id, csm_name, health_score, health_tier, health_score_change_30d,
-        next_renewal_date, payment_failures_90d, overdue_invoices, champion_name, expansion_reason
+        next_renewal_date, payment_failures_90d, overdue_invoices, champion_name, expansion_reason,
+        lifecycle_state, notice_given_on, notice_ends_on
     from {{ ref('customer_360') }}
 ),
 
@@ -173,6 +174,29 @@ health_score_fall as (
         and -accounts.health_score_change_30d >= rules.threshold
 ),
 
+-- Announced churn: the customer gave notice (cancellation at period end). A save play for the CSM,
+-- raised while at least `threshold` days remain before the subscription ends; the lifecycle keeps
+-- one alert per account and rule, and a cooldown longer than a billing period stops a closed one
+-- from reopening for the same notice.
+notice_save_play as (
+    select
+        accounts.account_id,
+        rules.rule_id,
+        cast({{ dbt.datediff('clock.as_of_date', 'accounts.notice_ends_on', 'day') }} as {{ type_double() }}) as metric_value,
+        cast({{ dbt.datediff('clock.as_of_date', 'accounts.notice_ends_on', 'day') }} as {{ dbt.type_string() }}) as v_value,
+        cast(accounts.notice_given_on as {{ dbt.type_string() }}) as v_previous,
+        cast(accounts.notice_ends_on as {{ dbt.type_string() }}) as v_current,
+        cast(null as {{ dbt.type_string() }}) as v_detail
+    from rules
+    cross join clock
+    inner join accounts on true
+    where rules.rule_type = 'notice_save_play'
+        and accounts.lifecycle_state = 'notice_given'
+        and (accounts.notice_ends_on is null
+            or {{ dbt.datediff('clock.as_of_date', 'accounts.notice_ends_on', 'day') }} >= rules.threshold)
+),
+
+-- The model-driven churn rules leave out accounts that gave notice: theirs is the save play above.
 churn_risk_high as (
     select
         latest_scores.account_id,
@@ -184,7 +208,9 @@ churn_risk_high as (
         coalesce(latest_scores.driver_1, 'see the risk drivers on the account') as v_detail
     from rules
     inner join latest_scores on latest_scores.churn_probability >= rules.threshold
+    left join accounts on accounts.account_id = latest_scores.account_id
     where rules.rule_type = 'churn_risk_high'
+        and coalesce(accounts.lifecycle_state, '') <> 'notice_given'
 ),
 
 previous_scores as (
@@ -209,7 +235,9 @@ churn_risk_jump as (
     from previous_scores
     inner join rules on rules.rule_id = previous_scores.rule_id
     inner join latest_scores on latest_scores.account_id = previous_scores.account_id
+    left join accounts on accounts.account_id = latest_scores.account_id
     where previous_scores.recency = 1
+        and coalesce(accounts.lifecycle_state, '') <> 'notice_given'
         and latest_scores.churn_probability - previous_scores.churn_probability >= rules.threshold
 ),
 
@@ -238,6 +266,7 @@ fired as (
     union all select * from churn_risk_high
     union all select * from churn_risk_jump
     union all select * from expansion_opportunity
+    union all select * from notice_save_play
 ),
 
 -- Probabilities read as percentages in messages, everything else as configured.

@@ -2,7 +2,7 @@
 -- cannot work fails the build here with one line naming the rule and the problem, before any
 -- alert is evaluated.
 {% set rule_types = ['usage_drop', 'champion_left', 'payment_issue', 'red_near_renewal', 'ticket_surge',
-    'health_score_fall', 'churn_risk_high', 'churn_risk_jump', 'expansion_opportunity'] %}
+    'health_score_fall', 'churn_risk_high', 'churn_risk_jump', 'expansion_opportunity', 'notice_save_play'] %}
 {% set placeholders = ['value', 'previous', 'current', 'threshold', 'days', 'detail'] %}
 
 with rules as (

@@ -135,6 +135,7 @@ metrics as (
         case when has_billing_customer
             then cast(payment_failures_90d as {{ type_double() }}) end as payment_failures_90d,
         case when has_billing_customer then cast(overdue_invoices as {{ type_double() }}) end as overdue_invoices,
+        -- the customer's decision, not a health measure (no component reads it)
         cast(case when has_billing_customer then case when notice_given then 1 else 0 end end as {{ type_double() }})
             as cancellation_notice,
         -- relationship

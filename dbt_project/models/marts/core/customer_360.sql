@@ -64,6 +64,21 @@ expansion as (
     select account_id, expansion_score, expansion_reason from {{ ref('expansion_signals') }}
 ),
 
+-- The day the standing notice was given: the first day of the account's current run of days with
+-- notice (account_daily_activity keeps notice as of every day).
+notice_days as (
+    select
+        activity.account_id,
+        max(case when not activity.notice_given then activity.activity_date end) as last_day_without_notice,
+        min(activity.activity_date) as first_day,
+        max(case when activity.activity_date = clock.as_of_date and activity.notice_given then 1 else 0 end)
+            as notice_on_as_of_day
+    from {{ ref('account_daily_activity') }} as activity
+    cross join clock
+    where activity.activity_date <= clock.as_of_date
+    group by activity.account_id
+),
+
 renewal_deals as (
     select account_id, min(close_date) as renewal_opportunity_close_date
     from {{ ref('stg_salesforce__opportunities') }}
@@ -106,6 +121,19 @@ select
         cast(billing.current_period_end_at as date)
     ) as next_renewal_date,
     billing.cancel_at_period_end as notice_given,
+    -- Announced churn is a state of its own, not a health tier or a prediction.
+    case
+        when billing.account_id is null then 'no_subscription'
+        when billing.churn_date <= clock.as_of_date then 'ended'
+        when billing.cancel_at_period_end then 'notice_given'
+        else 'active'
+    end as lifecycle_state,
+    case when billing.cancel_at_period_end then
+        case when notice_days.notice_on_as_of_day = 1
+            then coalesce({{ add_days('notice_days.last_day_without_notice', 1) }}, notice_days.first_day)
+            else clock.as_of_date end
+    end as notice_given_on,
+    case when billing.cancel_at_period_end then cast(billing.current_period_end_at as date) end as notice_ends_on,
     case when metrics.active_users_30d_90d_ago > 0
         then round(cast(metrics.active_users_30d as {{ type_double() }}) / metrics.active_users_30d_90d_ago - 1, 3)
         end as active_users_growth_90d,
@@ -156,3 +184,4 @@ left join champion_contacts on champions.champion_contact_id = champion_contacts
 left join health on accounts.account_id = health.account_id
 left join expansion on accounts.account_id = expansion.account_id
 left join renewal_deals on accounts.account_id = renewal_deals.account_id
+left join notice_days on accounts.account_id = notice_days.account_id

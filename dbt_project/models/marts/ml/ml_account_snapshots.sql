@@ -144,7 +144,9 @@ select
     case when labels.won_expansion = 1 or labels.max_seats_in_horizon > metrics.seats then 1 else 0 end
         as expanded_within_horizon,
     {{ horizon }} as label_horizon_days,
-    {{ add_days('observations.observation_date', horizon) }} <= clock.as_of_date as label_is_complete
+    {{ add_days('observations.observation_date', horizon) }} <= clock.as_of_date as label_is_complete,
+    -- the baseline the risk reasons quote ("monthly active users 41 -> 12 since 3 Sep"); no feature
+    metrics.active_users_30d_90d_ago
 from observations
 cross join clock
 inner join metrics
