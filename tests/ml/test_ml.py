@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -12,12 +13,12 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from ml import model_file
+from ml import model_file, registry
 from ml.config import MlConfig, load_config
 from ml.errors import ModelError
-from ml.features import FEATURES
+from ml.features import FEATURES, feature_matrix
 from ml.model_file import CalibratedModel
-from ml.reasons import drivers
+from ml.reasons import MATERIAL, THEMES, account_drivers, drivers
 from ml.train import decide
 from tests.ml.conftest import score_on, train_on
 
@@ -71,7 +72,7 @@ def test_training_and_scoring_end_to_end(warehouse: Path, models: Path, s_config
     high = _query(
         warehouse, "select driver_1, drivers_json from ml.account_scores_latest where churn_risk_tier = 'High'"
     )
-    assert all(d is not None and json.loads(j)[0]["direction"] == "raises" for d, j in high)
+    assert high and all(d is None or json.loads(j)[0]["direction"] == "raises" for d, j in high)
     drift = _query(
         warehouse, "select count(*), count(distinct feature) from ml.feature_drift where feature = '__score__'"
     )
@@ -145,34 +146,124 @@ def test_retraining_promotes_only_when_as_good_on_the_same_window(
     assert score_on(warehouse, s_config).churn_model_id == second.model_id
 
 
-def test_reason_codes_name_the_features_that_moved_the_score() -> None:
+def test_reasons_are_behaviour_with_the_accounts_numbers_never_contract_notice_or_protective() -> None:
+    """Hand-set contributions: the contract's term end and the notice raise the score most, yet the
+    drivers are the usage fall (with its numbers and day) and the failed payments; a champion in
+    place, an ARR that did not move and a theme that lowers risk on balance are no reasons."""
+    row = {
+        "observation_date": date(2026, 12, 2), "days_to_term_end": 20.0, "contract_term_months": 12.0,
+        "seats": 40.0, "arr": 24000.0, "arr_change_90d": 0.0, "active_users_30d": 12.0,
+        "active_users_30d_90d_ago": 41.0, "active_users_growth_90d": 12 / 41 - 1, "monthly_active_seat_share": 0.3,
+        "advanced_feature_share": 0.2, "events_per_active_user_day": 3.0,
+        "champion_present": 1.0, "champion_active_days_30d": 10.0, "payment_failures_90d": 2.0,
+        "overdue_invoices": 0.0, "open_tickets": 3.0, "cancellation_notice": 1.0, "cancellation_tickets_90d": 1.0,
+        "health_score": 30.0,
+    }  # fmt: skip
+    contrib = {
+        "days_to_term_end": 2.5, "contract_term_months": 0.2, "cancellation_notice": 3.0,
+        "cancellation_tickets_90d": 0.8, "health_score": 0.5, "arr_change_90d": 0.4, "active_users_30d": 0.7,
+        "active_users_growth_90d": 0.5, "monthly_active_seat_share": 0.1, "champion_present": 0.35,
+        "champion_active_days_30d": 0.1, "payment_failures_90d": 0.15, "overdue_invoices": 0.05,
+        "advanced_feature_share": 0.3, "events_per_active_user_day": -0.5,  # breadth lowers risk on balance
+        "open_tickets": -0.6, "seats": 0.1, "arr": 0.1,
+    }  # fmt: skip
+    sentences, items = account_drivers(row, contrib)
+    assert sentences == [
+        "Usage: monthly active users 41 → 12 since 3 Sep; 30 % of seats active in 30 days (raises risk strongly)",
+        "Payments: 2 failed payments in 90 days (raises risk somewhat)",
+    ]
+    drivers_ = [i for i in items if i["kind"] == "driver"]
+    assert [(i["theme"], i["contribution"]) for i in drivers_] == [("usage", 1.3), ("payments", 0.2)]
+    context = {i["feature"]: i["sentence"] for i in items if i["kind"] == "context"}
+    assert context["days_to_term_end"] == "contract term ends in 20 days"
+
+    # Nothing about the account raises risk materially (usage lowers it, the rest barely raises it): no
+    # driver at all, and no protective one instead.
+    calm = {f: (-0.4 if f in THEMES["usage"][1] else 0.02) for f in contrib}
+    assert account_drivers(row, calm)[0] == []
+    # A champion gone and an ARR that fell are reasons, in words with the numbers.
+    gone = {**row, "champion_present": 0.0, "champion_active_days_30d": float("nan"), "arr_change_90d": -6000.0}
+    said = account_drivers(gone, {"champion_present": 0.6, "arr_change_90d": 0.5})[0]
+    assert said == [
+        "Champion: no active champion named in the CRM (raises risk moderately)",
+        "Contraction: ARR down $6,000 in 90 days ($30,000 → $24,000) (raises risk moderately)",
+    ]
+
+
+def test_reasons_follow_xgboosts_contributions() -> None:
+    """A model that learned from the term end and falling usage: the drivers of an account near its
+    term end with falling usage name the usage, and the JSON's driver contributions are XGBoost's."""
+    features = ["days_to_term_end", "active_users_30d", "active_users_growth_90d", "champion_present"]
     rng = np.random.default_rng(0)
     n = 4000
-    x = rng.normal(size=(n, len(FEATURES))).astype(np.float32)
-    notice, growth = FEATURES.index("cancellation_notice"), FEATURES.index("active_users_growth_90d")
-    x[:, notice] = rng.random(n) < 0.1
-    logit = -3 + 4 * x[:, notice] - 2 * x[:, growth]
+    x = np.column_stack([rng.uniform(0, 365, n), rng.uniform(1, 50, n), rng.normal(0, 0.3, n),
+                         (rng.random(n) < 0.8).astype(float)]).astype(np.float32)  # fmt: skip
+    logit = -3 + 3 * (x[:, 0] < 60) - 3 * x[:, 2]
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    booster = xgb.train({"max_depth": 3, "eta": 0.3}, xgb.DMatrix(x, label=y, feature_names=FEATURES), 60)
-    model = CalibratedModel(booster, FEATURES, {"method": "platt", "a": 1.0, "b": 0.0})
+    booster = xgb.train({"max_depth": 3, "eta": 0.3}, xgb.DMatrix(x, label=y, feature_names=features), 60)
+    model = CalibratedModel(booster, features, {"method": "platt", "a": 1.0, "b": 0.0})
+    account = np.array([[30, 12, 12 / 41 - 1, 1]], dtype=np.float32)
+    contributions = model.contributions(account)
+    extra = pd.DataFrame({"observation_date": [date(2026, 12, 2)], "active_users_30d_90d_ago": [41]})
+    reasons = drivers(features, account, contributions, extra)
+    assert reasons.loc[0, "driver_1"].startswith("Usage: monthly active users 41 → 12 since 3 Sep (raises risk")
+    assert reasons.loc[0, "driver_2"] is None
+    (usage,) = [i for i in json.loads(reasons.loc[0, "drivers_json"]) if i["kind"] == "driver"]
+    assert usage["contribution"] == pytest.approx(float(contributions[0, 1] + contributions[0, 2]), abs=1e-3)
+    # the term end raised it too, and is context only
+    assert contributions[0, 0] > 0.3 and "contract" not in " ".join(reasons.loc[0, ["driver_1"]])
+    context = [i for i in json.loads(reasons.loc[0, "drivers_json"]) if i["kind"] == "context"]
+    assert context == [{"kind": "context", "feature": "days_to_term_end", "value": 30.0,
+                        "sentence": "contract term ends in 30 days"}]  # fmt: skip
 
-    account = np.zeros((1, len(FEATURES)), dtype=np.float32)
-    account[0, notice] = 1.0
-    account[0, growth] = -0.42 / 0.3  # far below usual: active users falling
-    reasons = drivers(FEATURES, account, model.contributions(account))
-    first, second = reasons.loc[0, "driver_1"], reasons.loc[0, "driver_2"]
-    assert first.startswith("customer asked to cancel at period end (raises risk")
-    assert second.startswith("active users down 140 % in 90 days (raises risk")
-    items = json.loads(reasons.loc[0, "drivers_json"])
-    assert [i["feature"] for i in items[:2]] == ["cancellation_notice", "active_users_growth_90d"]
-    assert all(i["direction"] == "raises" and i["contribution"] > 0 for i in items[:2])
 
-    calm = np.zeros((1, len(FEATURES)), dtype=np.float32)
-    calm[0, growth] = 2.0  # growing fast, no notice: nothing to worry about
-    calm_reasons = drivers(FEATURES, calm, model.contributions(calm))
-    assert "asked to cancel" not in str(calm_reasons.loc[0, "driver_1"])
-    assert any(i["feature"] == "active_users_growth_90d" and i["direction"] == "lowers"
-               for i in json.loads(calm_reasons.loc[0, "drivers_json"]))  # fmt: skip
+def test_scored_drivers_are_behaviour_that_raises_risk_in_the_accounts_own_numbers(
+    warehouse: Path, models: Path, s_config: MlConfig
+) -> None:
+    """Every scored account of S: no driver is a contract date, the notice or a champion in place; each
+    driver's theme raises risk by XGBoost's own contributions (recomputed here from the champion); its
+    numbers are the account's snapshot row; accounts with notice are tiered 'Notice given', no others."""
+    train_on(warehouse, "churn", s_config, models)
+    score_on(warehouse, s_config)
+    with duckdb.connect(str(warehouse)) as con:
+        day = con.execute("select max(scored_on) from ml.account_scores_latest").fetchone()[0]
+        scores = con.execute("select * from ml.account_scores_latest order by account_id").df()
+        _, model, _ = registry.load_scoring_model(con, "churn")
+        rows = con.execute(
+            f"select * from marts.ml_account_snapshots where observation_date = date '{day}' order by account_id"
+        ).df()
+    assert list(rows["account_id"]) == list(scores["account_id"])
+    said = pd.concat([scores["driver_1"], scores["driver_2"], scores["driver_3"]]).dropna()
+    assert len(said) > 20
+    assert not said.str.contains(r"contract|term|renew|cancel|notice|champion in place|\+\$", case=False).any()
+
+    contributions = model.contributions(feature_matrix(rows, model.features))
+    column = {f: i for i, f in enumerate(model.features)}
+    checked = 0
+    for r, document in enumerate(scores["drivers_json"]):
+        for item in (i for i in json.loads(document) if i["kind"] == "driver"):
+            theme = sum(float(contributions[r, column[f]]) for f in item["features"])
+            assert theme >= MATERIAL and item["contribution"] == pytest.approx(theme, abs=1e-3)
+            for f, v in item["features"].items():  # the values are the account's own
+                own = rows.at[r, f]
+                assert (v["value"] is None and pd.isna(own)) or v["value"] == pytest.approx(float(own), rel=1e-5)
+            checked += 1
+    assert checked == len(said)
+
+    # One account end to end: every number its first driver quotes is in its own snapshot row.
+    r = int(scores["churn_probability"].where(scores["driver_1"].notna()).idxmax())
+    row = rows.iloc[r]
+    quotable = {"7", "30", "90", "180", str((row["observation_date"] - timedelta(days=90)).day)}
+    for v in row.drop(["account_id", "snapshot_id", "observation_date", "segment", "billing_interval"]).dropna():
+        quotable |= {f"{float(v):,.0f}", f"{100 * float(v):.0f}", f"{float(v):.1f}"}
+    if pd.notna(row["arr_change_90d"]):  # "ARR down $6,000 in 90 days ($30,000 → $24,000)"
+        quotable.add(f"{float(row['arr'] - row['arr_change_90d']):,.0f}")
+    quoted = re.findall(r"\d[\d,.]*\d|\d", scores.at[r, "driver_1"])
+    assert quoted and set(quoted) <= quotable, (scores.at[r, "driver_1"], quoted)
+
+    notice = rows["cancellation_notice"] == 1
+    assert notice.any() and (~notice).any()
+    assert (scores["churn_risk_tier"] == "Notice given").tolist() == notice.tolist()
 
 
 def test_scoring_reads_only_the_as_of_days_features(warehouse: Path, models: Path, s_config: MlConfig) -> None:

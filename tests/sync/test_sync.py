@@ -313,3 +313,52 @@ def test_already_known_stops_repeats_until_the_condition_clears(alerts_con: duck
     con.execute("INSERT INTO alerts.alert_candidates SELECT * REPLACE (fired_on + 2 AS fired_on) FROM gone")
     lifecycle.evaluate(con, require_as_of_date(con))
     assert con.execute(live, [account, rule]).fetchone()[0] == 1
+
+
+def test_a_notice_raises_one_save_play_for_the_csm_and_no_churn_alert(alerts_con: duckdb.DuckDBPyConnection) -> None:
+    """Every account that gave notice (and whose subscription has not ended) gets one high-severity
+    save play owned by its CSM, with the notice day and the end in words; nobody else gets one; the
+    churn rules leave those accounts out; the next days update it, and once the CSM closes it the
+    same notice does not raise it again."""
+    con = alerts_con
+    as_of = require_as_of_date(con)
+    noticed = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT c.account_id, c.notice_given_on, c.notice_ends_on, coalesce(c.csm_user_id, s.value) "
+            "FROM marts.customer_360 AS c, config.alert_settings AS s WHERE s.setting = 'default_owner_user_id' "
+            "AND c.lifecycle_state = 'notice_given' AND c.notice_ends_on >= ?",
+            [as_of],
+        ).fetchall()
+    }
+    assert noticed and len(noticed) < con.execute("SELECT count(*) FROM marts.customer_360").fetchone()[0] / 2
+    plays = (
+        "SELECT account_id, severity, owner_user_id, message, status FROM alerts.alerts "
+        "WHERE rule_id = 'notice_save_play'"
+    )
+    alerts = con.execute(plays).fetchall()
+    assert sorted(a[0] for a in alerts) == sorted(noticed)
+    for account, severity, owner, message, status in alerts:
+        given_on, ends_on, csm = noticed[account]
+        assert (severity, owner, status) == ("high", csm, "open")
+        left = (ends_on - as_of).days
+        assert message == f"Customer gave notice on {given_on}, contract ends {ends_on} ({left} days left): save play"
+    churn = con.execute(
+        "SELECT count(*) FROM alerts.alert_candidates WHERE rule_type IN ('churn_risk_high', 'churn_risk_jump')"
+    ).fetchone()[0]
+    assert churn > 0
+    assert con.execute(
+        "SELECT count(*) FROM alerts.alert_candidates AS a JOIN marts.customer_360 AS c USING (account_id) "
+        "WHERE a.rule_type IN ('churn_risk_high', 'churn_risk_jump') AND c.lifecycle_state = 'notice_given'"
+    ).fetchone() == (0,)
+
+    _next_day(con)
+    lifecycle.evaluate(con, require_as_of_date(con))
+    assert len(con.execute(plays).fetchall()) == len(noticed)
+    _close(con, "notice_save_play", "Confirmed risk", len(noticed))
+    for _ in range(2):
+        _next_day(con)
+        evaluation = lifecycle.evaluate(con, require_as_of_date(con))
+    assert evaluation.opened == 0
+    after = con.execute(plays).fetchall()
+    assert len(after) == len(noticed) and {a[4] for a in after} == {"closed"}

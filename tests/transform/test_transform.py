@@ -9,6 +9,7 @@ import csv
 import json
 import shutil
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -166,6 +167,79 @@ def test_health_scores_cover_every_customer_with_reasons(built_warehouse: tuple[
     assert {r[2] for r in scored} <= {"Red", "Yellow", "Green"}
     assert all(r[3] for r in scored)
     assert len({r[2] for r in scored}) == 3, "expected all three tiers on the S world"
+
+
+def test_billing_score_measures_payments_not_the_notice(built_warehouse: tuple[Path, DbtRun]) -> None:
+    """Account-days with the same payment behaviour get the same billing score with or without a
+    cancellation notice, and every billing score with notice is the seeds' points of its failed
+    payments and overdue invoices alone."""
+    warehouse, _ = built_warehouse
+    rows = _query(
+        warehouse,
+        """
+        select m.cancellation_notice, m.payment_failures_90d, m.overdue_invoices, h.billing_score
+        from intermediate.int_account_health_metrics as m
+        inner join marts.health_score_history as h using (account_id, snapshot_date)
+        where m.cancellation_notice is not null
+        """,
+    )
+    config = {r["metric"]: r for r in csv.DictReader((DBT_DIR / "seeds/health_score/health_score_metrics.csv").open())}
+    assert {m for m, c in config.items() if c["component"] == "billing"} == {"payment_failures_90d", "overdue_invoices"}
+
+    def expected(failures: float, overdue: float) -> float:
+        pairs = [("payment_failures_90d", failures), ("overdue_invoices", overdue)]
+        w = [float(config[m]["weight_in_component"]) for m, _ in pairs]
+        points = [_points(v, float(config[m]["zero_points_at"]), float(config[m]["full_points_at"])) for m, v in pairs]
+        return sum(wi * p for wi, p in zip(w, points, strict=True)) / sum(w)
+
+    with_notice = [r for r in rows if r[0] == 1]
+    assert len(with_notice) > 50, "expected account-days with notice on the S world"
+    assert all(r[3] == pytest.approx(expected(r[1], r[2]), abs=0.051) for r in with_notice)
+    by_payments: dict[tuple, set] = {}
+    for notice, failures, overdue, score in rows:
+        by_payments.setdefault((failures, overdue), set()).add((notice, round(score, 3)))
+    both = {k: v for k, v in by_payments.items() if {n for n, _ in v} == {0, 1}}
+    assert both and all(len({score for _, score in v}) == 1 for v in both.values())
+    clean = [r for r in with_notice if r[1] == 0 and r[2] == 0]
+    assert clean and {r[3] for r in clean} == {100.0}  # notice alone costs nothing
+
+
+def test_notice_given_is_a_lifecycle_state_with_its_dates(
+    built_warehouse: tuple[Path, DbtRun], loaded_s_world: LoadedWorld
+) -> None:
+    """lifecycle_state 'notice_given' exactly where Stripe says cancel at period end; notice_ends_on
+    is Stripe's period end; notice_given_on the first day of the current run of days with notice."""
+    warehouse, _ = built_warehouse
+    truth = loaded_s_world.data_dir / "truth" / "accounts.parquet"
+    ids = dict(_query(warehouse, f"select stripe_customer_id, sf_account_id from read_parquet('{truth}')"))
+    subscriptions = _world(
+        loaded_s_world.world, "select customer, status, cancel_at_period_end, current_period_end from st_subscriptions"
+    )
+    stripe = {
+        ids[customer]: (bool(cancel), period_end)
+        for customer, status, cancel, period_end in subscriptions
+        if status in ("active", "past_due", "trialing") and customer in ids
+    }
+    rows = _query(
+        warehouse,
+        "select account_id, lifecycle_state, notice_given_on, notice_ends_on, as_of_date from marts.customer_360",
+    )
+    noticed = [r for r in rows if r[1] == "notice_given"]
+    assert noticed and len(noticed) < len(rows) / 2
+    assert {r[0] for r in noticed} == {a for a, (cancel, _) in stripe.items() if cancel} & {r[0] for r in rows}
+    assert all(r[2] is None and r[3] is None for r in rows if r[1] != "notice_given")
+    for account, _, given_on, ends_on, as_of in noticed:
+        assert str(ends_on) == str(datetime.fromtimestamp(stripe[account][1], tz=UTC).date())
+        days = dict(
+            _query(
+                warehouse,
+                "select activity_date, notice_given from marts.account_daily_activity "
+                "where account_id = ? and activity_date between ? - 1 and ?",
+                [account, given_on, as_of],
+            )
+        )
+        assert days.get(given_on - timedelta(days=1)) in (False, None) and given_on <= as_of
+        assert all(notice for day, notice in days.items() if day >= given_on)
 
 
 @pytest.mark.parametrize(
