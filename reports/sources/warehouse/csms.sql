@@ -4,7 +4,8 @@ select
     coalesce(c.csm_name, '(no CSM)') as csm_name,
     count(*) as accounts,
     sum(c.arr) as arr,
-    sum(case when s.churn_risk_tier = 'High' or c.health_tier = 'Red' then c.arr else 0 end) as at_risk_arr,
+    sum(case when s.churn_risk_tier in ('High', 'Notice given') or c.health_tier = 'Red' then c.arr else 0 end)
+        as at_risk_arr,
     count(*) filter (where c.health_tier = 'Red') as red_accounts,
     sum(s.churn_probability * c.arr) as expected_arr_loss,
     '/csms/' || c.csm_user_id || '/' as csm_link

@@ -2,6 +2,9 @@
 -- about it as of the data's own clock: firmographics, owner and CSM, plan, seats and their use,
 -- ARR (as billing has it) and its change, contract and renewal dates, usage, support, billing,
 -- the champion, the health score and the expansion score, and the ids in every system.
+{#- lifecycle_state = 'notice_given': notice given and the subscription not ended yet -#}
+{% set notice_standing = "billing.cancel_at_period_end and coalesce(billing.churn_date > clock.as_of_date, true)" %}
+
 with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
 ),
@@ -128,12 +131,12 @@ select
         when billing.cancel_at_period_end then 'notice_given'
         else 'active'
     end as lifecycle_state,
-    case when billing.cancel_at_period_end then
+    case when {{ notice_standing }} then
         case when notice_days.notice_on_as_of_day = 1
             then coalesce({{ add_days('notice_days.last_day_without_notice', 1) }}, notice_days.first_day)
             else clock.as_of_date end
     end as notice_given_on,
-    case when billing.cancel_at_period_end then cast(billing.current_period_end_at as date) end as notice_ends_on,
+    case when {{ notice_standing }} then cast(billing.current_period_end_at as date) end as notice_ends_on,
     case when metrics.active_users_30d_90d_ago > 0
         then round(cast(metrics.active_users_30d as {{ type_double() }}) / metrics.active_users_30d_90d_ago - 1, 3)
         end as active_users_growth_90d,
