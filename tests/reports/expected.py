@@ -63,7 +63,8 @@ def expected_figures(warehouse: Path) -> Expected:
     try:
         accounts, arr, at_risk = con.execute(
             """select count(*), sum(c.arr),
-                      sum(case when s.churn_risk_tier in ('High', 'Notice given') or c.health_tier = 'Red' then c.arr else 0 end)
+                      sum(case when s.churn_risk_tier in ('High', 'Notice given') or c.health_tier = 'Red'
+                               then c.arr else 0 end)
                from marts.customer_360 as c left join ml.account_scores_latest as s using (account_id)
                where c.arr > 0"""
         ).fetchone()
