@@ -10,6 +10,7 @@ decision (orchestration/defs/ml.py), and `python -m ml train` trains whenever it
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from core.warehouse import table_exists
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
 from ml.errors import ModelError
-from ml.features import FEATURES, LABELS, NOTICE, OPEN, SNAPSHOTS, feature_matrix, read_snapshots
+from ml.features import FEATURES, LABELS, NOTICE, OPEN, SNAPSHOTS, feature_matrix, read_snapshots, snapshot_columns
 from ml.metrics import calibration_by_decile, calibration_by_tier, calibration_curve, evaluate, lift_curve, roc_auc
 from ml.model_file import CalibratedModel
 
@@ -273,8 +274,14 @@ def train(
     if kind not in LABELS:
         raise ModelError(f"unknown model kind {kind!r}: churn or expansion")
     cfg = config or load_config()
-    data = load_training_data(con, as_of, features)
     registry.ensure_tables(con)
+    # The champion's own inputs are read too (those the mart still has), so that it is scored on the
+    # same test rows even when its feature list differs from this model's.
+    champion_features = json.loads((registry.champion_row(con, kind) or {}).get("features") or "[]")
+    present = set(snapshot_columns(con))
+    data = load_training_data(
+        con, as_of, list(dict.fromkeys([*features, *(f for f in champion_features if f in present)]))
+    )
     rows = data.rows.assign(label=data.rows[LABELS[kind]].astype(int))
     windows = split_periods(rows["observation_date"], cfg, data.horizon)
     rows["period"] = period_of(rows["observation_date"], windows)
