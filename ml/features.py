@@ -18,6 +18,9 @@ CODES = {
     "segment": {"SMB": 0, "Mid-Market": 1, "Enterprise": 2},
     "billing_interval": {"month": 0, "year": 1},
 }
+# Not features: `cancellation_notice` and `cancellation_tickets_90d` restate the label (every row with
+# either churned); a customer who has given notice has decided, and the churn model neither learns
+# from those rows nor is measured on them (NOTICE, OPEN below; the columns stay in the mart).
 FEATURES = [
     "segment",
     "billing_interval",
@@ -41,11 +44,9 @@ FEATURES = [
     "high_priority_tickets_90d",
     "feature_request_tickets_90d",
     "billing_tickets_90d",
-    "cancellation_tickets_90d",
     "csat_bad_share_180d",
     "payment_failures_90d",
     "overdue_invoices",
-    "cancellation_notice",
     "champion_present",
     "champion_active_days_30d",
     "health_score",
@@ -56,6 +57,9 @@ FEATURES = [
     "relationship_score",
 ]
 KEYS = ["account_id", "observation_date"]
+# Point-in-time flags of the mart (dbt's yml defines them): notice known on the observation day, and the
+# rows whose outcome is still open there, where the churn model's headline metrics are computed.
+NOTICE, OPEN = "notice_given", "is_open_row"
 
 
 def snapshot_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -72,9 +76,11 @@ def check_features(columns: list[str], features: list[str]) -> None:
 
 
 def read_snapshots(con: duckdb.DuckDBPyConnection, where: str, features: list[str] = FEATURES) -> pd.DataFrame:
-    """Keys, features, health score and labels of the snapshot rows matching `where`."""
-    check_features(snapshot_columns(con), features)
-    columns = list(dict.fromkeys([*KEYS, *features, "health_score", *LABELS.values(), "label_is_complete"]))
+    """Keys, features, health score, labels and the notice / open-row flags of the rows matching `where`."""
+    check_features(snapshot_columns(con), [*features, NOTICE, OPEN])
+    columns = list(
+        dict.fromkeys([*KEYS, *features, "health_score", *LABELS.values(), "label_is_complete", NOTICE, OPEN])
+    )
     frame = con.execute(f"select {', '.join(columns)} from {SNAPSHOTS} where {where} order by 1, 2").df()
     frame["observation_date"] = pd.to_datetime(frame["observation_date"]).dt.date
     return frame

@@ -37,8 +37,15 @@ DDL = [
     "alter table ml.model_registry add column if not exists as_of_date date",
     """create table if not exists ml.model_metrics (
         model_id varchar, model_kind varchar, scorer varchar, metric varchar, value double)""",
+    # Calibration on the headline test rows (churn: open rows), broken down by `breakdown`:
+    # probability_bin (ten equal-width bins, bin 0-9), risk_tier (bin 1-3, label High/Medium/Low) or
+    # decile (bin 1 = highest probabilities). Registries from before the breakdowns gain the columns
+    # (NULL: probability bins).
     """create table if not exists ml.calibration_curve (
-        model_id varchar, bin integer, mean_predicted double, observed_rate double, rows bigint)""",
+        model_id varchar, bin integer, mean_predicted double, observed_rate double, rows bigint,
+        breakdown varchar, label varchar)""",
+    "alter table ml.calibration_curve add column if not exists breakdown varchar",
+    "alter table ml.calibration_curve add column if not exists label varchar",
     """create table if not exists ml.lift_curve (
         model_id varchar, decile integer, rows bigint, positives bigint, positive_rate double, lift double)""",
     """create table if not exists ml.feature_importance (

@@ -10,6 +10,7 @@ decision (orchestration/defs/ml.py), and `python -m ml train` trains whenever it
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ from core.warehouse import table_exists
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
 from ml.errors import ModelError
-from ml.features import FEATURES, LABELS, SNAPSHOTS, feature_matrix, read_snapshots
-from ml.metrics import calibration_curve, evaluate, lift_curve, roc_auc
+from ml.features import FEATURES, LABELS, NOTICE, OPEN, SNAPSHOTS, feature_matrix, read_snapshots, snapshot_columns
+from ml.metrics import calibration_by_decile, calibration_by_tier, calibration_curve, evaluate, lift_curve, roc_auc
 from ml.model_file import CalibratedModel
 
 log = logging.getLogger(__name__)
@@ -273,16 +274,34 @@ def train(
     if kind not in LABELS:
         raise ModelError(f"unknown model kind {kind!r}: churn or expansion")
     cfg = config or load_config()
-    data = load_training_data(con, as_of, features)
     registry.ensure_tables(con)
+    # The champion's own inputs are read too (those the mart still has), so that it is scored on the
+    # same test rows even when its feature list differs from this model's.
+    champion_features = json.loads((registry.champion_row(con, kind) or {}).get("features") or "[]")
+    present = set(snapshot_columns(con))
+    data = load_training_data(
+        con, as_of, list(dict.fromkeys([*features, *(f for f in champion_features if f in present)]))
+    )
     rows = data.rows.assign(label=data.rows[LABELS[kind]].astype(int))
     windows = split_periods(rows["observation_date"], cfg, data.horizon)
     rows["period"] = period_of(rows["observation_date"], windows)
     rows = rows[rows["period"].notna()].reset_index(drop=True)
+    excluded = 0
+    if kind == "churn":
+        # A customer who had given notice on the observation day has decided: announced churn, not a
+        # prediction. Those rows are left out of training and validation (the test keeps them for the
+        # secondary all-rows figures).
+        announced = rows[NOTICE].astype(bool) & (rows["period"] != "test")
+        excluded = int(announced.sum())
+        rows = rows[~announced].reset_index(drop=True)
     parts = {p: rows[rows["period"] == p].reset_index(drop=True) for p in PERIODS}
     what = "churn" if kind == "churn" else "expansion"
+    # The churn model is measured on the test rows whose outcome is still open (is_open_row: active,
+    # no notice, contract ending within the horizon); the expansion model on every test row.
+    scope = parts["test"][OPEN].astype(bool).to_numpy() if kind == "churn" else np.ones(len(parts["test"]), bool)
+    test = parts["test"][scope].reset_index(drop=True)
     for p in PERIODS:
-        found = int(parts[p]["label"].sum())
+        found = int((test if p == "test" else parts[p])["label"].sum())
         if found < cfg.min_positives[p]:
             raise ModelError(
                 f"too few {what} examples to train: {found} positive rows in the {p} period "
@@ -298,39 +317,62 @@ def train(
     model.reference = {f: drift.reference(x["train"][:, i]) for i, f in enumerate(features)}
     model.reference[drift.SCORE] = drift.reference(model.predict(x["train"]).astype(float))
 
-    churn_kw = {}
-    if kind == "churn":
-        churn_kw = {"rows": parts["test"], "churn_dates": data.churn_dates, "flag_threshold": cfg.risk_medium}
     lr = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
         StandardScaler(),
         LogisticRegression(max_iter=2000),
     )
     lr.fit(x["train"], y["train"])
+    p_lr = lr.predict_proba(x["test"])[:, 1]
+    health = _health_baseline(parts["test"], kind)
+    y_test, p_scope = y["test"][scope], p_test[scope]
+    churn_kw = {}
+    if kind == "churn":
+        churn_kw = {"rows": test, "churn_dates": data.churn_dates, "flag_threshold": cfg.risk_medium}
+    # Headline: the scope's rows (churn: open rows), with account-clustered intervals for the model.
     metrics = {
-        "xgboost": evaluate(y["test"], p_test, **churn_kw),
-        "health_score": evaluate(y["test"], _health_baseline(parts["test"], kind), is_probability=False),
-        "logistic_regression": evaluate(y["test"], lr.predict_proba(x["test"])[:, 1], **churn_kw),
+        "xgboost": evaluate(y_test, p_scope, groups=test["account_id"].to_numpy(), **churn_kw),
+        "health_score": evaluate(y_test, health[scope], is_probability=False),
+        "logistic_regression": evaluate(y_test, p_lr[scope], **churn_kw),
     }
+    if kind == "churn":
+        # Secondary: every test row, announced churn and rows that cannot churn included.
+        metrics["all_rows_xgboost"] = evaluate(y["test"], p_test)
+        metrics["all_rows_health_score"] = evaluate(y["test"], health, is_probability=False)
+        metrics["all_rows_logistic_regression"] = evaluate(y["test"], p_lr)
     details: dict[str, Any] = {
         "rows": {p: int(len(parts[p])) for p in PERIODS},
         "positives": {p: int(y[p].sum()) for p in PERIODS},
     }
+    if kind == "churn":
+        details["rows"]["test_open"], details["positives"]["test_open"] = len(test), int(y_test.sum())
+        details["evaluation"] = {
+            "headline": "open test rows (is_open_row): active, no notice known, contract ending within the horizon",
+            "notice_rows_left_out_of_training": excluded,
+            "test_notice_rows": int(parts["test"][NOTICE].astype(bool).sum()),
+        }
     weighted = int((weights > 1).sum())
     details["feedback"] = {"tasks_with_outcome": int(len(data.feedback)), "training_rows_weighted": weighted}
     if weighted:
         # The effect of the CSM feedback: the same search without the weights, on the same test rows.
         plain, _, _ = _fit_calibrated(cfg, x, y, np.ones(len(y["train"])), features)
-        details["feedback"]["test_without_feedback"] = evaluate(y["test"], plain.predict(x["test"]))
+        details["feedback"]["test_without_feedback"] = evaluate(y_test, plain.predict(x["test"])[scope])
 
-    window = f"{windows['test_start']} to {windows['test_end']}"
-    champion, champion_auc, problem = _champion_on_window(con, kind, parts["test"], y["test"])
+    window = f"{windows['test_start']} to {windows['test_end']}" + (" (open rows)" if kind == "churn" else "")
+    champion, champion_auc, problem = _champion_on_window(con, kind, test, y_test)
     if champion_auc is not None:
         details["champion_on_test_window"] = {"model_id": champion["model_id"], "roc_auc": champion_auc}
     status, decision, retire = decide(cfg, metrics["xgboost"].get("roc_auc"), champion, champion_auc, problem, window)
 
     trained_at = utc_now().replace(microsecond=0)
-    curve = calibration_curve(y["test"], p_test)
+    curve = pd.concat(
+        [
+            calibration_curve(y_test, p_scope).assign(breakdown="probability_bin", label=None),
+            calibration_by_tier(y_test, p_scope, cfg.risk_high, cfg.risk_medium).assign(breakdown="risk_tier"),
+            calibration_by_decile(y_test, p_scope).assign(breakdown="decile", label=None),
+        ],
+        ignore_index=True,
+    )
     run = registry.TrainingRun(
         model_id=f"{kind}-{trained_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
         kind=kind,
@@ -346,7 +388,7 @@ def train(
         details=details,
         data_fingerprint=fingerprint(rows, features),
         calibration=curve,
-        lift=lift_curve(y["test"], p_test),
+        lift=lift_curve(y_test, p_scope),
         importance=importance(model.booster, features),
         status=status,
         decision=decision,

@@ -90,6 +90,23 @@ def test_advance_writes_one_file_a_day_and_touches_only_what_changed(s_world: Pa
     assert "2026-11-01.parquet" in truth_months
 
 
+def test_daily_truth_is_stamped_on_the_observation_day_with_the_labels_window(s_world: Path) -> None:
+    """account_days/<day>: the truth at the end of that day for the 90 days after it, so the file of the
+    day before a month start holds the same probabilities as that month's account_months file."""
+    days = sorted((s_world / "truth" / "account_days").iterdir())
+    months = sorted((s_world / "truth" / "account_months").iterdir())
+    assert len(days) >= 360
+    month = months[-1]
+    before = date.fromisoformat(month.stem) - timedelta(days=1)
+    day = pd.read_parquet(s_world / "truth" / "account_days" / f"{before}.parquet")
+    assert set(day["observation_date"]) == {before}
+    joined = pd.read_parquet(month).merge(day, on="sf_account_id")
+    assert len(joined) == len(day) > 100
+    assert np.allclose(joined["p_churn_90d_x"], joined["p_churn_90d_y"])
+    # Whoever has given notice is certain to churn within the window (their term ends inside it).
+    assert (day.loc[day["notice_given"], "p_churn_90d"] == 1.0).all()
+
+
 def _assign_tasks(world: Path, accounts: pd.DataFrame, subject: str, owner_role_title: str) -> list[str]:
     store = Store.open(world / "world.sqlite")
     try:

@@ -37,6 +37,8 @@ def simulate_day(store: Store, world: World, data_dir: Path, files: EventFiles, 
     d = Day(store, world, world.day + 1)
     if is_month_start(d.day) or d.day == world.start_day:
         truth.write_month(d, data_dir)
+    if d.day > world.start_day:
+        truth.write_day(d, data_dir)
     health.evolve(d)
     sales_pipeline.daily(d, size_named(world.size))
     contacts.daily(d)

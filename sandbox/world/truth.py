@@ -3,6 +3,10 @@
 - account_months/YYYY-MM-01.parquet: each customer at each month start: the true probability of
   churning that month and within 90 days (oracle.py), expansion propensity, the hidden engagement
   and flags. Written when the month starts, so `advance` adds new months as it reaches them.
+- account_days/YYYY-MM-DD.parquet: each customer at the end of that day (the observation day): the
+  true probability that its churn date falls in the 90 days after it (the day after to 90 days
+  later, the window of the product's churn label), and whether it has given notice by then. Written
+  at the start of the next day, so every simulated day has one file.
 - accounts.parquet: every account: ids in all systems, plan, won / churn dates, churn cause.
 - events.parquet: the hidden happenings (champion left, budget cut, decisions, renewals, ...).
 """
@@ -17,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sandbox.world import params as P
-from sandbox.world.calendar import EPOCH_ORDINAL, add_months
+from sandbox.world.calendar import EPOCH_ORDINAL, add_months, date_of
 from sandbox.world.context import Day
 from sandbox.world.health import engagement
 from sandbox.world.oracle import churn_probability, expansion_probability
@@ -84,6 +88,24 @@ def write_month(d: Day, data_dir: Path) -> None:
         }
     )
     _write(table, truth_dir(data_dir) / "account_months" / f"{d.date.isoformat()}.parquet")
+
+
+def write_day(d: Day, data_dir: Path) -> None:
+    """Truth as of the end of the previous day (its observation day): P(churn date in the next 90 days)."""
+    w = d.world
+    acc = w.accounts
+    now = d.day - 1
+    rows = np.flatnonzero(acc["status"] == CUSTOMER)
+    table = pa.table(
+        {
+            "observation_date": _dates(np.full(len(rows), now)),
+            "sf_account_id": pa.array(acc["sf_id"][rows]),
+            "p_churn_90d": churn_probability(w, rows, now, d.day, now + HORIZON_DAYS),
+            "notice_given": acc["noticed"][rows].astype(bool),
+            "churn_decided": acc["decided"][rows] >= CHURN_SIGNAL,
+        }
+    )
+    _write(table, truth_dir(data_dir) / "account_days" / f"{date_of(now).isoformat()}.parquet")
 
 
 def write_summary(w: World, data_dir: Path) -> None:

@@ -40,6 +40,8 @@ class Expected:
     csm_user_id: str
     csm_name: str
     pages: list[dict] = field(default_factory=list)
+    open_rows: list[str] = field(default_factory=list)  # the churn champion's open test rows, churned, rate
+    calibration_tiers: list[list[str]] = field(default_factory=list)  # tier, open rows, predicted, observed
 
 
 def _at_risk_row(r: tuple) -> list[str]:
@@ -106,6 +108,16 @@ def expected_figures(warehouse: Path) -> Expected:
             """select csm_user_id, csm_name from marts.customer_360 where arr > 0 and csm_user_id is not null
                order by csm_user_id limit 1"""
         ).fetchone()
+        # The model-quality page's headline population: the churn champion's open test rows.
+        champion = "select model_id from ml.model_registry where status = 'champion' and model_kind = 'churn'"
+        tiers_shown = con.execute(
+            f"""select label, rows, mean_predicted, observed_rate from ml.calibration_curve
+                where breakdown = 'risk_tier' and model_id in ({champion}) order by bin"""
+        ).fetchall()
+        open_rows, churned = con.execute(
+            f"""select sum(rows), sum(observed_rate * rows) from ml.calibration_curve
+                where breakdown = 'risk_tier' and model_id in ({champion})"""
+        ).fetchone()
     finally:
         con.close()
 
@@ -150,4 +162,6 @@ def expected_figures(warehouse: Path) -> Expected:
         csm_user_id=csm_user_id,
         csm_name=csm_name,
         pages=pages,
+        open_rows=[f"{open_rows:,}", f"{round(churned):,}", pct1(churned / open_rows)],
+        calibration_tiers=[[t, f"{n:,}", pct1(p), pct1(o)] for t, n, p, o in tiers_shown],
     )

@@ -100,6 +100,18 @@ def test_csm_page_shows_the_book(browser_run: dict, expected: Expected) -> None:
     assert browser_run["pages"]["csm"]["headings"][-1] == expected.csm_name
 
 
+def test_model_quality_leads_with_the_open_rows(browser_run: dict, expected: Expected) -> None:
+    """The churn model's headline is on the open test rows (count, metrics, calibration by risk tier),
+    before the secondary all-rows figures."""
+    assert not browser_run.get("driverError"), browser_run.get("driverError")
+    page = browser_run["pages"]["modelQuality"]
+    assert expected.calibration_tiers, "the test warehouse has a churn champion calibrated by tier"
+    assert table_starting_with(page, "Open test rows")["rows"] == [expected.open_rows]
+    assert table_starting_with(page, "Risk tier")["rows"] == expected.calibration_tiers
+    firsts = [t["headers"][0] for t in page["tables"] if t]
+    assert firsts.index("Metric") < firsts.index("Metric (all test rows)")
+
+
 def test_no_console_or_page_errors(browser_run: dict) -> None:
     assert browser_run["consoleErrors"] == []
     assert browser_run["pageErrors"] == []

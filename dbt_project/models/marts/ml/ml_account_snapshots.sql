@@ -61,6 +61,16 @@ billing as (
     from {{ ref('int_accounts__subscriptions') }}
 ),
 
+-- The subscription as billing had it at the end of each day: its status and whether the customer had
+-- asked to cancel at period end (for notice_given and is_open_row; see the yml).
+day_status as (
+    select account_id, activity_date, subscription_status, notice_given
+    from {{ ref('account_daily_activity') }}
+    {% if is_incremental() %}
+        where activity_date >= {{ add_days(incremental_start_literal('observation_date'), -horizon) }}
+    {% endif %}
+),
+
 expansion_wins as (
     select account_id, close_date
     from {{ ref('stg_salesforce__opportunities') }}
@@ -146,7 +156,20 @@ select
     {{ horizon }} as label_horizon_days,
     {{ add_days('observations.observation_date', horizon) }} <= clock.as_of_date as label_is_complete,
     -- the baseline the risk reasons quote ("monthly active users 41 -> 12 since 3 Sep"); no feature
-    metrics.active_users_30d_90d_ago
+    metrics.active_users_30d_90d_ago,
+    -- Announced churn, known on the observation day: a scheduled cancellation in billing, or a
+    -- cancellation ticket in the 90 days up to it.
+    coalesce(day_status.notice_given, false) or coalesce(metrics.cancellation_tickets_90d, 0) > 0 as notice_given,
+    -- The rows whose outcome is still open: a paying customer that day, no notice known, and the
+    -- contract (or, month to month, the billing period) ends inside the label horizon.
+    coalesce(day_status.subscription_status in ('active', 'past_due', 'trialing'), false)
+        and (observations.churn_date is null or observations.churn_date > observations.observation_date)
+        and not coalesce(day_status.notice_given, false)
+        and coalesce(metrics.cancellation_tickets_90d, 0) = 0
+        and {{ dbt.datediff('observations.observation_date',
+            next_term_end('billing.subscription_start_date', 'billing.contract_term_months', 'observations.observation_date'),
+            'day') }} <= {{ horizon }}
+        as is_open_row
 from observations
 cross join clock
 inner join metrics
@@ -156,3 +179,5 @@ left join health
 left join billing on observations.account_id = billing.account_id
 left join labels
     on observations.account_id = labels.account_id and observations.observation_date = labels.observation_date
+left join day_status
+    on observations.account_id = day_status.account_id and observations.observation_date = day_status.activity_date
