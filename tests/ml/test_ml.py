@@ -19,7 +19,7 @@ from ml.config import MlConfig, load_config
 from ml.errors import ModelError
 from ml.features import FEATURES, feature_matrix
 from ml.model_file import CalibratedModel
-from ml.reasons import MATERIAL, THEMES, account_drivers, drivers
+from ml.reasons import THEMES, account_drivers, drivers
 from ml.train import decide, train
 from tests.ml.conftest import score_on, train_on
 
@@ -32,7 +32,16 @@ def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         con.close()
 
 
-def test_training_and_scoring_end_to_end(warehouse: Path, models: Path, s_config: MlConfig) -> None:
+# S trains on a few weeks with a handful of churned rows: its model moves scores by less than the
+# materiality a CSM is shown (ml/reasons.py MATERIAL, checked on hand-set contributions below). The
+# S tests of whole scoring runs lower it, so that drivers exist and their invariants are checked.
+S_MATERIAL = 0.005
+
+
+def test_training_and_scoring_end_to_end(
+    warehouse: Path, models: Path, s_config: MlConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ml.reasons.MATERIAL", S_MATERIAL)
     churn = train_on(warehouse, "churn", s_config, models)
     expansion = train_on(warehouse, "expansion", s_config, models)
 
@@ -233,11 +242,12 @@ def test_reasons_follow_xgboosts_contributions() -> None:
 
 
 def test_scored_drivers_are_behaviour_that_raises_risk_in_the_accounts_own_numbers(
-    warehouse: Path, models: Path, s_config: MlConfig
+    warehouse: Path, models: Path, s_config: MlConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every scored account of S: no driver is a contract date, the notice or a champion in place; each
     driver's theme raises risk by XGBoost's own contributions (recomputed here from the champion); its
     numbers are the account's snapshot row; accounts with notice are tiered 'Notice given', no others."""
+    monkeypatch.setattr("ml.reasons.MATERIAL", S_MATERIAL)
     train_on(warehouse, "churn", s_config, models)
     score_on(warehouse, s_config)
     with duckdb.connect(str(warehouse)) as con:
@@ -249,7 +259,7 @@ def test_scored_drivers_are_behaviour_that_raises_risk_in_the_accounts_own_numbe
         ).df()
     assert list(rows["account_id"]) == list(scores["account_id"])
     said = pd.concat([scores["driver_1"], scores["driver_2"], scores["driver_3"]]).dropna()
-    assert len(said) >= 3  # S's small model explains few accounts (M: ~20 % of them)
+    assert len(said) >= 3
     assert not said.str.contains(r"contract|term|renew|cancel|notice|champion in place|\+\$", case=False).any()
 
     contributions = model.contributions(feature_matrix(rows, model.features))
@@ -258,7 +268,7 @@ def test_scored_drivers_are_behaviour_that_raises_risk_in_the_accounts_own_numbe
     for r, document in enumerate(scores["drivers_json"]):
         for item in (i for i in json.loads(document) if i["kind"] == "driver"):
             theme = sum(float(contributions[r, column[f]]) for f in item["features"])
-            assert theme >= MATERIAL and item["contribution"] == pytest.approx(theme, abs=1e-3)
+            assert theme >= S_MATERIAL and item["contribution"] == pytest.approx(theme, abs=1e-3)
             for f, v in item["features"].items():  # the values are the account's own
                 own = rows.at[r, f]
                 assert (v["value"] is None and pd.isna(own)) or v["value"] == pytest.approx(float(own), rel=1e-5)
