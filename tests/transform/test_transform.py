@@ -378,3 +378,45 @@ def test_sources_are_fresh_after_a_load(loaded_s_world: LoadedWorld, tmp_path: P
     results = json.loads((tmp_path / "target" / "sources.json").read_text())["results"]
     assert {r["status"] for r in results} == {"pass"}
     assert len(results) >= 14
+
+
+def test_a_company_without_contacts_gets_relationship_reweighted(loaded_s_world: LoadedWorld, tmp_path: Path) -> None:
+    """No Contacts in the CRM (the table empty): the relationship component has no data, so it drops
+    out of every score and its weight goes to the other components, instead of 0 points."""
+    warehouse = loaded_s_world.copy_warehouse(tmp_path / "no_contacts.duckdb")
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("delete from raw_salesforce.contact")
+    finally:
+        con.close()
+    run = dbt(warehouse, "build", "--resource-type", "model", "seed", target_path=tmp_path / "target")
+    assert run.returncode == 0, run.output[-3000:]
+    rows = _query(
+        warehouse,
+        "select count(*), count(health_score), count(relationship_score), "
+        "count(*) filter (where health_score is not null and components_with_data < 1) from marts.health_scores",
+    )[0]
+    assert rows[0] > 0 and rows[1] == rows[0] and rows[2] == 0 and rows[3] == 0
+    # the score is the weighted mean of the other components alone
+    mismatched = _query(
+        warehouse,
+        """
+        with w as (select component, cast(weight as double) as weight from config.health_score_weights
+                   where segment = '*')
+        select count(*) from marts.health_scores h
+        where h.segment not in (select segment from config.health_score_weights where segment <> '*')
+          and abs(h.health_score - (
+            coalesce(usage_score * (select weight from w where component = 'usage'), 0)
+            + coalesce(adoption_score * (select weight from w where component = 'adoption'), 0)
+            + coalesce(support_score * (select weight from w where component = 'support'), 0)
+            + coalesce(billing_score * (select weight from w where component = 'billing'), 0))
+            / ((case when usage_score is null then 0 else (select weight from w where component = 'usage') end)
+               + (case when adoption_score is null then 0 else (select weight from w where component = 'adoption') end)
+               + (case when support_score is null then 0 else (select weight from w where component = 'support') end)
+               + (case when billing_score is null then 0 else (select weight from w where component = 'billing') end)))
+            > 0.2
+        """,
+    )
+    assert mismatched == [(0,)]
+    snapshot = _query(warehouse, "select count(*), count(champion_present) from marts.ml_account_snapshots")[0]
+    assert snapshot[0] > 0 and snapshot[1] == 0
