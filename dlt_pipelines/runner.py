@@ -18,8 +18,8 @@ from dlt_pipelines import load_report, settings
 from dlt_pipelines.contracts import TableSpec
 from dlt_pipelines.file_exports import export_source
 from dlt_pipelines.http import describe_failure
-from dlt_pipelines.product_events.source import TABLE as EVENTS_TABLE
 from dlt_pipelines.product_events.source import DEFAULT_GLOB, LayoutError, empty_events_table, product_events_source
+from dlt_pipelines.product_events.source import TABLE as EVENTS_TABLE
 from dlt_pipelines.salesforce import tables as sf_tables
 from dlt_pipelines.salesforce.source import salesforce_source
 from dlt_pipelines.stripe import tables as st_tables

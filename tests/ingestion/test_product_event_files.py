@@ -16,11 +16,11 @@ from dlt_pipelines import runner
 from dlt_pipelines.http import SourceFailure
 
 
-def _events(day: date, rows: int, id_type: pa.DataType = pa.string()) -> pa.Table:
-    ids = [f"{day}-{i}" if id_type == pa.string() else i for i in range(rows)]
+def _events(day: date, rows: int, integer_ids: bool = False) -> pa.Table:
+    ids = [day.toordinal() * 100 + i for i in range(rows)] if integer_ids else [f"{day}-{i}" for i in range(rows)]
     return pa.table(
         {
-            "event_id": pa.array(ids if id_type == pa.string() else [day.toordinal() * 100 + i for i in ids], id_type),
+            "event_id": pa.array(ids, pa.int64() if integer_ids else pa.string()),
             "account_id": pa.array(["acc-1"] * rows, pa.string()),
             "user_id": pa.array(["user-1"] * rows, pa.string()),
             "event_name": pa.array(["login"] * rows, pa.string()),
@@ -62,7 +62,8 @@ def _loaded_rows(tmp_path: Path) -> int:
     con = duckdb.connect(str(path), read_only=True)
     try:
         found = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw_product' and table_name = 'events'"
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw_product' and table_name = 'events'"
         ).fetchone()[0]
         return con.execute("select count(*) from raw_product.events").fetchone()[0] if found else 0
     finally:
@@ -95,7 +96,7 @@ def test_files_without_rows_stop_the_load_naming_the_folder(export: Path, tmp_pa
 
 def test_integer_ids_stop_the_load_naming_the_file(export: Path, tmp_path: Path) -> None:
     _write(export, DAY, _events(DAY, 2))
-    bad = _write(export, DAY + timedelta(days=1), _events(DAY + timedelta(days=1), 2, pa.int64()))
+    bad = _write(export, DAY + timedelta(days=1), _events(DAY + timedelta(days=1), 2, integer_ids=True))
     failure = _load(tmp_path)
     assert failure.endpoint == f"{export}/{bad.relative_to(export).as_posix()}"
     assert failure.problem == "column `event_id` is int64, expected string (ids are text)"
