@@ -356,6 +356,66 @@ def test_7_and_30_day_active_users_are_exact_distinct_counts(built_warehouse: tu
     assert [(r[0], r[1]) for r in rows] == [(r[2], r[3]) for r in rows]
 
 
+def test_distinct_event_types_in_30_days_are_exact(built_warehouse: tuple[Path, DbtRun]) -> None:
+    """event_types_30d (breadth of use, whatever the event names) equals a plain distinct count."""
+    warehouse, _ = built_warehouse
+    rows = _query(
+        warehouse,
+        """
+        with sample as (
+            select activity_date, workspace_id, event_types_30d
+            from marts.account_daily_activity
+            where workspace_id is not null
+            order by hash(account_day_id)
+            limit 300
+        )
+        select
+            s.event_types_30d,
+            (select count(distinct event_name) from raw_product.events as e where e.account_id = s.workspace_id
+                and cast(e.event_date as date) between s.activity_date - 29 and s.activity_date)
+        from sample as s
+        """,
+    )
+    assert len(rows) == 300 and any(r[0] > 0 for r in rows)
+    assert [r[0] for r in rows] == [r[1] for r in rows]
+
+
+def test_the_event_taxonomy_maps_another_companys_names(built_warehouse: tuple[Path, DbtRun], tmp_path: Path) -> None:
+    """Other names in var event_taxonomy: the categories count those names; a bad category is named."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_warehouse[0], warehouse)
+    taxonomy = (
+        "{event_taxonomy: {sessions: [], exports: [report_viewed], admin_actions: [comment_added], "
+        "integrations: [], advanced_features: [search_performed]}}"
+    )
+    run = dbt(warehouse, "run", "--select", "account_daily_activity", "--full-refresh", "--vars", taxonomy,
+              target_path=tmp_path / "target")  # fmt: skip
+    assert run.returncode == 0, run.output[-3000:]
+    counted = _query(
+        warehouse,
+        "select sum(session_count), sum(export_event_count), sum(user_invite_count), sum(advanced_event_count) "
+        "from marts.account_daily_activity",
+    )[0]
+    raw = _query(
+        warehouse,
+        """
+        select count(*) filter (where event_name = 'report_viewed'),
+            count(*) filter (where event_name = 'comment_added'),
+            count(*) filter (where event_name = 'search_performed')
+        from raw_product.events as e
+        inner join marts.account_daily_activity as a
+            on a.workspace_id = e.account_id and a.activity_date = cast(e.event_date as date)
+        """,
+    )[0]
+    assert counted == (0, *raw) and raw[0] > 0
+
+    bad = dbt(warehouse, "run", "--select", "account_daily_activity", "--vars", "{event_taxonomy: {logins: [x]}}",
+              target_path=tmp_path / "target")  # fmt: skip
+    assert bad.returncode != 0
+    message = "project var event_taxonomy: unknown category 'logins'"
+    assert [line for line in bad.output.splitlines() if message in line], bad.output[-3000:]
+
+
 def test_a_company_without_zendesk_still_builds(loaded_s_world: LoadedWorld, tmp_path: Path) -> None:
     """A switched-off source is configuration: staging yields empty tables, support drops out of the
     score and its weight goes to the other components."""
