@@ -18,8 +18,8 @@ from dlt_pipelines import load_report, settings
 from dlt_pipelines.contracts import TableSpec
 from dlt_pipelines.file_exports import export_source
 from dlt_pipelines.http import describe_failure
+from dlt_pipelines.product_events.source import DEFAULT_GLOB, LayoutError, empty_events_table, product_events_source
 from dlt_pipelines.product_events.source import TABLE as EVENTS_TABLE
-from dlt_pipelines.product_events.source import empty_events_table, product_events_source
 from dlt_pipelines.salesforce import tables as sf_tables
 from dlt_pipelines.salesforce.source import salesforce_source
 from dlt_pipelines.stripe import tables as st_tables
@@ -109,6 +109,8 @@ def run_source(
             info.raise_on_failed_jobs()
             report.load_ids += list(info.loads_ids)
         pipeline.extract(build_source(name), loader_file_format=LOADER_FILE_FORMAT)
+        if name == "product_events":
+            _require_event_files(pipeline, cfg)
         pipeline.normalize()
         _add_counts(row_counts, pipeline)
         info = pipeline.load()
@@ -120,6 +122,15 @@ def run_source(
     built = load_report.build(report, pipeline, row_counts, before)
     built.seconds = time.perf_counter() - started
     return built
+
+
+def _require_event_files(pipeline: dlt.Pipeline, cfg: settings.SourceSettings) -> None:
+    """A product-events folder where no file was ever found stops the load (one line naming it):
+    an empty table would otherwise be created and every account would look inactive."""
+    files = pipeline.state.get("sources", {}).get("product_events", {}).get("resources", {})
+    if not files.get(EVENTS_TABLE, {}).get("files"):
+        glob = cfg.get("file_glob", str, DEFAULT_GLOB)
+        raise LayoutError(cfg.files_url.rstrip("/"), f"no file matches {glob}: nothing to load")
 
 
 def _create_missing_tables(name: str, pipeline: dlt.Pipeline) -> None:

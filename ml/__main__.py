@@ -45,13 +45,15 @@ def main(argv: list[str] | None = None) -> int:
                 for kind in ("churn", "expansion") if args.kind == "both" else (args.kind,):
                     run = train(con, kind, as_of, directory=args.models_dir)
                     print(f"{run.model_id} (as of {run.as_of_date}): {run.status}; {run.decision}")
+                    if "baseline" in run.details:
+                        print(f"{run.details['baseline']['model_id']}: scores {kind} until a model passes")
                 return 0
             from ml.score import score
 
             result = score(con, as_of)
             print(
                 f"scored {result.accounts} accounts as of {result.scored_on} with {result.churn_model_id} "
-                f"({result.high_risk} high risk)"
+                f"[{result.churn_scorer}] ({result.high_risk} high risk)"
             )
             for warning in result.warnings:
                 print(f"warning: {warning}", file=sys.stderr)

@@ -17,8 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class MlConfig:
-    risk_high: float
-    risk_medium: float
+    risk_high_multiple: float
+    risk_medium_multiple: float
     test_weeks: int
     valid_weeks: int
     min_positives: dict[str, int]
@@ -36,10 +36,16 @@ class MlConfig:
     drift_moderate: float
     drift_major: float
 
-    def risk_tier(self, probability: float) -> str:
-        if probability >= self.risk_high:
+    def risk_thresholds(self, base_rate: float) -> tuple[float, float]:
+        """(High from, Medium from): the multiples of the company's own base rate, the share of
+        snapshot rows that churned within the horizon in the model's training data."""
+        return min(self.risk_high_multiple * base_rate, 1.0), min(self.risk_medium_multiple * base_rate, 1.0)
+
+    def risk_tier(self, probability: float, base_rate: float) -> str:
+        high, medium = self.risk_thresholds(base_rate)
+        if probability >= high:
             return "High"
-        return "Medium" if probability >= self.risk_medium else "Low"
+        return "Medium" if probability >= medium else "Low"
 
 
 def _number(raw: dict[str, Any], path: str, low: float, high: float) -> float:
@@ -61,10 +67,10 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> MlConfig:
     except (OSError, yaml.YAMLError) as exc:
         raise ModelError(f"ml config {file}: cannot be read ({exc.__class__.__name__})") from exc
     raw.update(overrides)
-    high = _number(raw, "risk_tiers.high", 0, 1)
-    medium = _number(raw, "risk_tiers.medium", 0, 1)
+    high = _number(raw, "risk_tiers.high_vs_base_rate", 1, 1000)
+    medium = _number(raw, "risk_tiers.medium_vs_base_rate", 1, 1000)
     if medium > high:
-        raise ModelError("ml config: risk_tiers.medium must not be above risk_tiers.high")
+        raise ModelError("ml config: risk_tiers.medium_vs_base_rate must not be above risk_tiers.high_vs_base_rate")
     calibration = raw.get("calibration")
     if calibration not in ("isotonic", "platt"):
         raise ModelError(f"ml config: calibration must be isotonic or platt, got {calibration!r}")
@@ -73,8 +79,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> MlConfig:
     if not isinstance(grid, list) or not grid or not all(isinstance(g, dict) for g in grid):
         raise ModelError("ml config: xgboost.grid must be a non-empty list of parameter sets")
     return MlConfig(
-        risk_high=high,
-        risk_medium=medium,
+        risk_high_multiple=high,
+        risk_medium_multiple=medium,
         test_weeks=int(_number(raw, "split.test_weeks", 1, 520)),
         valid_weeks=int(_number(raw, "split.valid_weeks", 1, 520)),
         min_positives={p: int(_number(raw, f"min_positives.{p}", 1, 1e9)) for p in ("train", "valid", "test")},

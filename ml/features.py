@@ -39,6 +39,8 @@ FEATURES = [
     "events_per_active_user_day",
     "export_share_30d",
     "user_invites_30d",
+    "event_types_30d",
+    "events_30d_vs_90d",
     "open_tickets",
     "tickets_90d",
     "high_priority_tickets_90d",

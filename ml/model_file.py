@@ -18,11 +18,12 @@ import xgboost as xgb
 from ml.errors import ModelError
 
 FORMAT = "copilot-model/1"
+BASELINE_FORMAT = "copilot-baseline/1"
 
 
 @dataclass
 class CalibratedModel:
-    booster: xgb.Booster
+    booster: xgb.Booster | None
     features: list[str]
     calibration: dict[str, Any]
     reference: dict[str, dict[str, list[float]]] = field(default_factory=dict)
@@ -56,6 +57,40 @@ class CalibratedModel:
         return json.dumps(document).encode()
 
 
+@dataclass
+class BaselineModel(CalibratedModel):
+    """A logistic regression on standardised features (missing values take the training median),
+    calibrated like the booster: the scorer of last resort while no XGBoost model passes the
+    promotion floor. Same interface as CalibratedModel; its contributions are exact (coefficient x
+    standardised value), last column the intercept."""
+
+    linear: dict[str, list[float] | float] = field(default_factory=dict)  # median, mean, scale, coef, intercept
+    scorer: str = "logistic_regression"
+
+    def _standardised(self, matrix: np.ndarray) -> np.ndarray:
+        median = np.asarray(self.linear["median"], dtype=float)
+        filled = np.where(np.isnan(matrix.astype(float)), median, matrix.astype(float))
+        return (filled - np.asarray(self.linear["mean"])) / np.asarray(self.linear["scale"])
+
+    def margin(self, matrix: np.ndarray) -> np.ndarray:
+        return self._standardised(matrix) @ np.asarray(self.linear["coef"]) + float(self.linear["intercept"])
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        parts = self._standardised(matrix) * np.asarray(self.linear["coef"])
+        return np.column_stack([parts, np.full(len(matrix), float(self.linear["intercept"]))])
+
+    def to_bytes(self) -> bytes:
+        document = {
+            "format": BASELINE_FORMAT,
+            "features": self.features,
+            "calibration": self.calibration,
+            "reference": self.reference,
+            "linear": self.linear,
+            "scorer": self.scorer,
+        }
+        return json.dumps(document).encode()
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -80,6 +115,11 @@ def read(path: str | Path, expected_sha256: str | None = None) -> CalibratedMode
         raise ModelError(f"model file {path} is corrupt (its checksum differs from the registry's)")
     try:
         document = json.loads(data)
+        if document.get("format") == BASELINE_FORMAT:
+            return BaselineModel(
+                None, list(document["features"]), document["calibration"], document["reference"],
+                document["linear"], document["scorer"],
+            )  # fmt: skip
         if document.get("format") != FORMAT:
             raise ValueError("unknown format")
         booster = xgb.Booster()

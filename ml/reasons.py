@@ -36,9 +36,9 @@ SEGMENTS = {0: "SMB", 1: "Mid-Market", 2: "Enterprise"}
 # theme -> (the words a CSM reads first, its features); each feature in at most one theme.
 THEMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "usage": ("Usage", ("active_users_30d", "active_users_growth_90d", "active_users_7d",
-                        "monthly_active_seat_share", "daily_active_seat_share", "usage_score")),
+                        "monthly_active_seat_share", "daily_active_seat_share", "events_30d_vs_90d", "usage_score")),
     "breadth": ("Breadth of use", ("advanced_feature_share", "events_per_active_user_day", "export_share_30d",
-                                   "user_invites_30d", "adoption_score")),
+                                   "user_invites_30d", "event_types_30d", "adoption_score")),
     "champion": ("Champion", ("champion_present", "champion_active_days_30d", "relationship_score")),
     "support": ("Support", ("high_priority_tickets_90d", "open_tickets", "tickets_90d",
                             "feature_request_tickets_90d", "support_score")),
@@ -130,6 +130,9 @@ PHRASES: dict[str, Callable[[Row], str | None]] = {
     "events_per_active_user_day": _said("events_per_active_user_day",
                                         lambda v: f"{v:.1f} actions per active user a day"),
     "export_share_30d": _positive("export_share_30d", lambda v: f"data exports {_pct(v)} of activity in 30 days"),
+    "events_30d_vs_90d": lambda r: f"product events down {abs(100 * float(r['events_30d_vs_90d'])):.0f} % against "
+    "the account's usual 30 days" if _known(r.get("events_30d_vs_90d")) and float(r["events_30d_vs_90d"]) < 0 else None,
+    "event_types_30d": _said("event_types_30d", lambda v: f"{_n(v)} different product actions used in 30 days"),
     "user_invites_30d": lambda r: "no users invited in 30 days"
     if _known(r.get("user_invites_30d")) and float(r["user_invites_30d"]) == 0 else None,
     "champion_present": lambda r: "no active champion named in the CRM"

@@ -5,6 +5,10 @@ importance, and the old champion's retirement) in one transaction; if that fails
 so a model is either fully registered or not at all. Scoring loads the champion; a champion whose
 file is gone or altered is skipped with a warning for the previous champion that still loads.
 
+While a kind has no champion (its first model fell below ml/config.yml promotion.min_roc_auc), the
+same training run registers a calibrated baseline (status 'baseline', model id `<kind>-baseline-...`)
+and scoring uses it, saying so; training's message never sends a user back to train.
+
 Each model records the as-of date of the run that trained it (core/clock.py): the day its data
 describes, which is what "the data has moved on since the latest model" is measured from."""
 
@@ -56,6 +60,8 @@ DDL = [
         expansion_model_id varchar, expansion_propensity double,
         driver_1 varchar, driver_2 varchar, driver_3 varchar, drivers_json varchar,
         primary key (account_id, scored_on))""",
+    # Which scorer produced the churn score: 'model' (the champion) or 'baseline: <scorer>'.
+    "alter table ml.account_scores add column if not exists churn_scorer varchar",
     """create table if not exists ml.feature_drift (
         computed_on date, model_id varchar, feature varchar, psi double, drift_level varchar)""",
     """create table if not exists ml.realised_performance (
@@ -181,7 +187,7 @@ def load_scoring_model(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[str, 
         [kind],
     ).fetchall()
     if not candidates or candidates[0][3] != "champion":
-        raise ModelError(f"no champion {kind} model in ml.model_registry: run `python -m ml train` first")
+        return _load_baseline(con, kind)
     problems = []
     for model_id, path, checksum, _ in candidates:
         try:
@@ -195,3 +201,41 @@ def load_scoring_model(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[str, 
             log.warning(warning)
         return model_id, model, warning
     raise ModelError(f"no usable {kind} model: {problems[0]}")
+
+
+def _load_baseline(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[str, CalibratedModel, str | None]:
+    """The newest baseline of a kind without a champion; the error says why there is none."""
+    baseline = con.execute(
+        "select model_id, file_path, file_sha256 from ml.model_registry "
+        "where model_kind = ? and status = 'baseline' order by decided_at desc limit 1",
+        [kind],
+    ).fetchone()
+    if baseline:
+        model = model_file.read(baseline[1], baseline[2])
+        warning = (
+            f"no {kind} model has passed ml/config.yml promotion.min_roc_auc yet: scoring with the baseline "
+            f"{baseline[0]} ({getattr(model, 'scorer', 'baseline')})"
+        )
+        log.warning(warning)
+        return baseline[0], model, warning
+    latest = con.execute(
+        "select model_id, decision from ml.model_registry where model_kind = ? order by trained_at desc limit 1", [kind]
+    ).fetchone()
+    if latest:
+        raise ModelError(
+            f"no {kind} model to score with: the latest, {latest[0]}, was {latest[1]}, and no baseline beat chance"
+        )
+    raise ModelError(f"no champion {kind} model in ml.model_registry: run `python -m ml train` first")
+
+
+def base_rate(con: duckdb.DuckDBPyConnection, model_id: str) -> float:
+    """The share of positive rows in the model's training run (risk tiers are multiples of it); for
+    models registered before it was recorded, from the run's row and positive counts."""
+    raw = con.execute("select metrics from ml.model_registry where model_id = ?", [model_id]).fetchone()
+    figures = json.loads(raw[0]) if raw and raw[0] else {}
+    if "base_rate" in figures:
+        return float(figures["base_rate"])
+    rows, positives = sum(figures.get("rows", {}).values()), sum(figures.get("positives", {}).values())
+    if not rows:
+        raise ModelError(f"model {model_id} records no training rows: its base rate (risk tiers) is unknown")
+    return positives / rows

@@ -19,7 +19,7 @@ from ml.config import MlConfig, load_config
 from ml.errors import ModelError
 from ml.features import KEYS, SNAPSHOTS, check_features, feature_matrix, read_snapshots, snapshot_columns
 from ml.metrics import roc_auc
-from ml.model_file import CalibratedModel
+from ml.model_file import BaselineModel, CalibratedModel
 from ml.reasons import EXTRA_COLUMNS, drivers
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 NOTICE_TIER = "Notice given"
 SCORE_COLUMNS = [
     "account_id", "scored_on", "scored_at", "churn_model_id", "churn_probability", "churn_risk_tier",
-    "expansion_model_id", "expansion_propensity", "driver_1", "driver_2", "driver_3", "drivers_json",
+    "expansion_model_id", "expansion_propensity", "driver_1", "driver_2", "driver_3", "drivers_json", "churn_scorer",
 ]  # fmt: skip
 
 
@@ -39,6 +39,11 @@ class ScoreResult:
     expansion_model_id: str | None
     high_risk: int
     warnings: list[str] = field(default_factory=list)
+    churn_scorer: str = "model"  # 'model' (the champion) or 'baseline: <scorer>'
+
+
+def scorer_of(model: CalibratedModel) -> str:
+    return f"baseline: {model.scorer}" if isinstance(model, BaselineModel) else "model"
 
 
 def score_frame(
@@ -48,7 +53,9 @@ def score_frame(
     cfg: MlConfig,
     scored_on: date,
     scored_at: datetime,
+    base_rate: float,
 ) -> pd.DataFrame:
+    """One row per account; risk tiers are multiples of `base_rate`, the churn model's training base rate."""
     churn_id, churn_model = churn
     x = feature_matrix(rows, churn_model.features)
     probability = churn_model.predict(x)
@@ -68,12 +75,13 @@ def score_frame(
             "churn_model_id": churn_id,
             "churn_probability": probability.astype(float),
             "churn_risk_tier": [
-                NOTICE_TIER if n else cfg.risk_tier(p) for p, n in zip(probability, notice, strict=True)
+                NOTICE_TIER if n else cfg.risk_tier(p, base_rate) for p, n in zip(probability, notice, strict=True)
             ],
             "expansion_model_id": expansion[0] if expansion else None,
             "expansion_propensity": (
                 expansion[1].predict(feature_matrix(rows, expansion[1].features)).astype(float) if expansion else np.nan
             ),
+            "churn_scorer": scorer_of(churn_model),
         }
     )
     return pd.concat([frame, reasons], axis=1)[SCORE_COLUMNS]
@@ -145,7 +153,9 @@ def score(
     rows = read_snapshots(con, f"observation_date = date '{day}'", needed)
     if rows.empty:
         raise ModelError(f"{SNAPSHOTS} has no rows for the as-of day {day}: run dbt build first")
-    scores = score_frame(rows, (churn_id, churn_model), expansion, cfg, day, scored_at)
+    scores = score_frame(
+        rows, (churn_id, churn_model), expansion, cfg, day, scored_at, registry.base_rate(con, churn_id)
+    )
     drifts = [drift_rows(churn_id, churn_model, rows, scores["churn_probability"].to_numpy(), cfg, day)]
     if expansion:
         probability = scores["expansion_propensity"].to_numpy()
@@ -156,7 +166,8 @@ def score(
     try:
         con.execute("delete from ml.account_scores where scored_on = ?", [day])
         con.register("new_scores", scores)
-        con.execute(f"insert into ml.account_scores select {', '.join(SCORE_COLUMNS)} from new_scores")
+        listed = ", ".join(SCORE_COLUMNS)
+        con.execute(f"insert into ml.account_scores ({listed}) select {listed} from new_scores")
         con.execute(
             "create or replace table ml.account_scores_latest as select * from ml.account_scores "
             "where scored_on = (select max(scored_on) from ml.account_scores)"
@@ -180,4 +191,5 @@ def score(
         expansion[0] if expansion else None,
         int((scores["churn_risk_tier"] == "High").sum()),
         warnings,
+        scorer_of(churn_model),
     )

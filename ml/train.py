@@ -35,7 +35,7 @@ from ml.config import MlConfig, load_config, models_dir
 from ml.errors import ModelError
 from ml.features import FEATURES, LABELS, NOTICE, OPEN, SNAPSHOTS, feature_matrix, read_snapshots, snapshot_columns
 from ml.metrics import calibration_by_decile, calibration_by_tier, calibration_curve, evaluate, lift_curve, roc_auc
-from ml.model_file import CalibratedModel
+from ml.model_file import BaselineModel, CalibratedModel
 
 log = logging.getLogger(__name__)
 PERIODS = ("train", "valid", "test")
@@ -171,6 +171,11 @@ def fit_booster(
 
 def calibrate(booster: xgb.Booster, x_valid: np.ndarray, y_valid: np.ndarray, method: str, features: list[str]):
     margin = booster.predict(xgb.DMatrix(x_valid, feature_names=features), output_margin=True)
+    return calibration_of(margin, y_valid, method)
+
+
+def calibration_of(margin: np.ndarray, y_valid: np.ndarray, method: str) -> dict[str, Any]:
+    """The calibration map from a scorer's margin (log-odds) on validation to observed rates."""
     if method == "platt":
         fit = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), y_valid)
         return {"method": "platt", "a": float(fit.coef_[0][0]), "b": float(fit.intercept_[0])}
@@ -196,6 +201,87 @@ def _health_baseline(rows: pd.DataFrame, kind: str) -> np.ndarray:
     health = rows["health_score"].astype(float)
     health = health.fillna(health.median() if health.notna().any() else 50.0).to_numpy()
     return health if kind == "expansion" else 100.0 - health
+
+
+def _fit_linear(x_train: np.ndarray, y_train: np.ndarray) -> dict[str, Any]:
+    """Logistic regression on standardised columns, missing values at the training median (0 where a
+    column is all missing), as plain numbers a model file keeps."""
+    x_train = x_train.astype(float)
+    median = np.zeros(x_train.shape[1])
+    present = ~np.isnan(x_train).all(axis=0)
+    median[present] = np.nanmedian(x_train[:, present], axis=0)
+    filled = np.where(np.isnan(x_train), median, x_train)
+    mean, scale = filled.mean(axis=0), filled.std(axis=0)
+    scale[scale == 0] = 1.0
+    fit = LogisticRegression(max_iter=2000).fit((filled - mean) / scale, y_train)
+    return {
+        "median": median.tolist(),
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "coef": fit.coef_[0].tolist(),
+        "intercept": float(fit.intercept_[0]),
+    }
+
+
+def fit_baseline(
+    cfg: MlConfig, parts: dict[str, pd.DataFrame], y: dict[str, np.ndarray], features: list[str], scope: np.ndarray
+) -> tuple[BaselineModel, float] | None:
+    """The scorer of last resort while no XGBoost model of the kind passes the promotion floor: the
+    better on the test period of a calibrated logistic regression on every feature and one on the
+    health score alone, or None when neither beats chance (test ROC AUC above 0.5)."""
+    candidates = {"logistic_regression": features}
+    if "health_score" in features:
+        candidates["health_score"] = ["health_score"]
+    best: tuple[BaselineModel, float] | None = None
+    for scorer, columns in candidates.items():
+        linear = _fit_linear(feature_matrix(parts["train"], columns), y["train"])
+        model = BaselineModel(None, columns, {}, {}, linear, scorer)
+        model.calibration = calibration_of(model.margin(feature_matrix(parts["valid"], columns)), y["valid"],
+                                           cfg.calibration)  # fmt: skip
+        auc = roc_auc(y["test"][scope], model.predict(feature_matrix(parts["test"], columns))[scope])
+        if auc is not None and auc > 0.5 and (best is None or auc > best[1]):
+            best = (model, auc)
+    return best
+
+
+def _baseline_run(
+    cfg: MlConfig, main: registry.TrainingRun, parts: dict[str, pd.DataFrame], y: dict[str, np.ndarray],
+    churn_kw: dict[str, Any], scope: np.ndarray,
+) -> tuple[registry.TrainingRun, BaselineModel] | None:  # fmt: skip
+    """The registry entry (status 'baseline') of the scorer used while `main`, rejected, leaves its
+    kind without a champion; measured on the same test rows as `main` (`scope`: churn, the open rows)."""
+    fitted = fit_baseline(cfg, parts, y, main.features, scope)
+    if fitted is None:
+        return None
+    model, auc = fitted
+    x = {p: feature_matrix(parts[p], model.features) for p in PERIODS}
+    p_test, y_test = model.predict(x["test"])[scope], y["test"][scope]
+    model.reference = {f: drift.reference(x["train"][:, i]) for i, f in enumerate(model.features)}
+    model.reference[drift.SCORE] = drift.reference(model.predict(x["train"]).astype(float))
+    weight = np.abs(np.asarray(model.linear["coef"]))
+    frame = pd.DataFrame({"feature": model.features, "importance": weight / (weight.sum() or 1.0)})
+    frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+    run = registry.TrainingRun(
+        model_id=main.model_id.replace(f"{main.kind}-", f"{main.kind}-baseline-", 1),
+        kind=main.kind,
+        trained_at=main.trained_at,
+        windows=main.windows,
+        features=model.features,
+        params={"scorer": model.scorer, "calibration": cfg.calibration},
+        metrics={model.scorer: evaluate(y_test, p_test, **churn_kw)},
+        details={**{k: main.details[k] for k in ("rows", "positives", "base_rate")}, "baseline_for": main.model_id},
+        data_fingerprint=main.data_fingerprint,
+        calibration=calibration_curve(y_test, p_test).assign(breakdown="probability_bin", label=None),
+        lift=lift_curve(y_test, p_test),
+        importance=frame.assign(rank=np.arange(1, len(frame) + 1)),
+        status="baseline",
+        decision=(
+            f"scoring baseline ({model.scorer}, test ROC AUC {auc:.3f}): used while no {main.kind} model passes "
+            f"promotion.min_roc_auc {cfg.min_roc_auc:.3f} ({main.model_id} {main.decision})"
+        ),
+        as_of_date=main.as_of_date,
+    )
+    return run, model
 
 
 def _champion_on_window(
@@ -317,6 +403,10 @@ def train(
     model.reference = {f: drift.reference(x["train"][:, i]) for i, f in enumerate(features)}
     model.reference[drift.SCORE] = drift.reference(model.predict(x["train"]).astype(float))
 
+    # The company's own base rate: the share of the run's labelled rows (all periods, announced churn
+    # left out) that turned positive. Risk tiers are multiples of it (ml/config.yml risk_tiers).
+    base_rate = float(rows["label"].mean())
+    risk_high, risk_medium = cfg.risk_thresholds(base_rate)
     lr = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
         StandardScaler(),
@@ -328,7 +418,7 @@ def train(
     y_test, p_scope = y["test"][scope], p_test[scope]
     churn_kw = {}
     if kind == "churn":
-        churn_kw = {"rows": test, "churn_dates": data.churn_dates, "flag_threshold": cfg.risk_medium}
+        churn_kw = {"rows": test, "churn_dates": data.churn_dates, "flag_threshold": risk_medium}
     # Headline: the scope's rows (churn: open rows), with account-clustered intervals for the model.
     metrics = {
         "xgboost": evaluate(y_test, p_scope, groups=test["account_id"].to_numpy(), **churn_kw),
@@ -343,6 +433,7 @@ def train(
     details: dict[str, Any] = {
         "rows": {p: int(len(parts[p])) for p in PERIODS},
         "positives": {p: int(y[p].sum()) for p in PERIODS},
+        "base_rate": base_rate,
     }
     if kind == "churn":
         details["rows"]["test_open"], details["positives"]["test_open"] = len(test), int(y_test.sum())
@@ -368,7 +459,7 @@ def train(
     curve = pd.concat(
         [
             calibration_curve(y_test, p_scope).assign(breakdown="probability_bin", label=None),
-            calibration_by_tier(y_test, p_scope, cfg.risk_high, cfg.risk_medium).assign(breakdown="risk_tier"),
+            calibration_by_tier(y_test, p_scope, risk_high, risk_medium).assign(breakdown="risk_tier"),
             calibration_by_decile(y_test, p_scope).assign(breakdown="decile", label=None),
         ],
         ignore_index=True,
@@ -395,6 +486,13 @@ def train(
         retire=retire,
         as_of_date=as_of,
     )
+    rejected_alone = status == "rejected" and champion is None
+    baseline = _baseline_run(cfg, run, parts, y, churn_kw, scope) if rejected_alone else None
+    if baseline:
+        run.details["baseline"] = {"model_id": baseline[0].model_id, "scorer": baseline[1].scorer}
     registry.register(con, run, model, Path(directory) if directory else models_dir())
     log.info("%s (as of %s): %s", run.model_id, as_of, decision)
+    if baseline:
+        registry.register(con, baseline[0], baseline[1], Path(directory) if directory else models_dir())
+        log.warning("%s: %s", baseline[0].model_id, baseline[0].decision)
     return run

@@ -13,13 +13,18 @@ event_timestamp (timestamp, UTC), properties (JSON text).
 - Contract per file: the columns above with those types must be present (extra columns evolve into
   new columns). A file that breaks it is not loaded; it is recorded in `quarantine` with the reason
   and retried only if its size changes.
+- Layout checks that stop the load with one line naming the folder or file (`LayoutError`, phrased
+  by the runner as a `SourceFailure`) instead of loading nothing or the wrong thing: a file outside
+  an `event_date=YYYY-MM-DD` folder, a missing day between the first and the last date folder, an id
+  column (event_id, account_id, user_id) that is not text (integer ids would not join the CRM's), and
+  a folder whose files hold no rows at all. The runner also stops a first load that finds no file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -31,6 +36,7 @@ from dlt.sources import DltSource
 from dlt.sources.filesystem import filesystem
 
 from dlt_pipelines import contracts
+from dlt_pipelines.http import SourceFailure
 from dlt_pipelines.settings import SourceSettings, bucket_url
 
 DEFAULT_GLOB = "event_date=*/*.parquet"
@@ -39,6 +45,53 @@ TABLE = "events"
 ROWS_PER_BATCH = 1_000_000
 # Files listed per call of the transformer (dlt's default is 100).
 FILES_PER_PAGE = 10_000
+
+ID_COLUMNS = ("event_id", "account_id", "user_id")
+PARTITION = "event_date="
+
+
+class LayoutError(SourceFailure):
+    """The export folder does not have the documented layout: `str()` is one line naming where."""
+
+    def __init__(self, where: str, problem: str):
+        super().__init__("product_events", where, problem)
+
+
+def partition_problems(folder: str, relative_paths: list[str]) -> LayoutError | None:
+    """The first layout problem of the listed files: a file outside an `event_date=YYYY-MM-DD` folder,
+    or a day missing between the first and the last date folder (a day without events still has its
+    folder, possibly with an empty file)."""
+    days: set[date] = set()
+    for path in relative_paths:
+        part = next((p for p in path.split("/") if p.startswith(PARTITION)), None)
+        try:
+            days.add(date.fromisoformat(part[len(PARTITION) :]) if part else None)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return LayoutError(f"{folder}/{path}", "not in an event_date=YYYY-MM-DD folder")
+    if not days:
+        return None
+    first, last = min(days), max(days)
+    missing = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    missing = [d for d in missing if d not in days]
+    if missing:
+        more = f" and {len(missing) - 1} more day(s)" if len(missing) > 1 else ""
+        return LayoutError(
+            f"{folder}/{PARTITION}{missing[0]}",
+            f"date folder missing between {PARTITION}{first} and {PARTITION}{last}{more}: "
+            "the export is incomplete, nothing loaded",
+        )
+    return None
+
+
+def id_type_problems(schema: pa.Schema) -> list[str]:
+    """Id columns that exist but are not text: a contract breach that stops the load (not quarantine)."""
+    return [
+        f"column `{name}` is {schema.field(name).type}, expected string (ids are text)"
+        for name in ID_COLUMNS
+        if name in schema.names
+        and not (pa.types.is_string(schema.field(name).type) or pa.types.is_large_string(schema.field(name).type))
+    ]
+
 
 EXPECTED: dict[str, str] = {
     "event_id": "string",
@@ -105,6 +158,10 @@ def product_events_source(cfg: SourceSettings, connect: bool = True) -> DltSourc
         def events(items: list[FileItemDict]) -> Iterator[Any]:
             state = dlt.current.resource_state()
             seen: dict[str, dict[str, Any]] = state.setdefault("files", {})
+            layout = partition_problems(cfg.files_url.rstrip("/"), [i["relative_path"] for i in items])
+            if layout:
+                raise layout
+            new_rows = 0
             batches: list[list[FileItemDict]] = []  # groups in the order they are read
             groups: dict[str, list[FileItemDict]] = {}
             rows: dict[str, int] = {}
@@ -122,6 +179,9 @@ def product_events_source(cfg: SourceSettings, connect: bool = True) -> DltSourc
                     problems = schema_problems(schema)
                 except (OSError, pa.ArrowInvalid) as exc:
                     schema, problems = None, [f"not a readable Parquet file: {exc}"]
+                ids = id_type_problems(schema) if schema is not None else []
+                if ids:
+                    raise LayoutError(f"{cfg.files_url.rstrip('/')}/{key}", "; ".join(ids))
                 if problems:
                     seen[key] = {"status": "quarantined", "size": size, "reason": "; ".join(problems)}
                     yield _quarantine(item, "; ".join(problems), schema)
@@ -135,6 +195,11 @@ def product_events_source(cfg: SourceSettings, connect: bool = True) -> DltSourc
                 groups.setdefault(shape, []).append(item)
                 rows[shape] = rows.get(shape, 0) + meta.num_rows
                 seen[key] = {"status": "loaded", "size": size, "rows": meta.num_rows}
+                new_rows += meta.num_rows
+            if new_rows == 0 and rows and not any(f.get("rows") for f in seen.values()):
+                raise LayoutError(
+                    cfg.files_url.rstrip("/"), f"the {len(items)} event file(s) hold no rows: nothing to load"
+                )
             batches += groups.values()
             yield from _read_ahead(batches)
 

@@ -69,6 +69,8 @@ def model_metadata(run: Any) -> dict[str, Any]:
         "decision": run.decision,
         "test_roc_auc": MetadataValue.float(xgb.get("roc_auc", float("nan"))),
         "test_ece": MetadataValue.float(xgb.get("ece", float("nan"))),
+        # the baseline that scores while no model of the kind has passed the floor (ml/README.md)
+        "baseline_model_id": run.details.get("baseline", {}).get("model_id", ""),
     }
 
 
@@ -160,6 +162,7 @@ def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) ->
             "accounts": result.accounts,
             "high_risk": result.high_risk,
             "churn_model_id": result.churn_model_id,
+            "churn_scorer": result.churn_scorer,
             "expansion_model_id": result.expansion_model_id or "",
         },
     )

@@ -390,3 +390,61 @@ def test_dagster_ml_assets_are_in_the_code_location() -> None:
     scores = graph.get(AssetKey(["ml", "account_scores"]))
     assert {AssetKey(["ml", "churn_model"]), AssetKey(["marts", "health_scores"])} <= scores.parent_keys
     assert AssetKey(["marts", "ml_account_snapshots"]) in graph.get(AssetKey(["ml", "churn_model"])).parent_keys
+
+
+def test_a_model_below_the_floor_still_scores_every_account_flagged_as_baseline(warehouse: Path, models: Path) -> None:
+    """An impossible floor rejects the first model of each kind: the same run registers a calibrated
+    baseline, scoring uses it for every active account, and every row and the result say so."""
+    cfg = load_config(**{**_s(), "promotion": {"tolerance": 0.0, "min_roc_auc": 0.99}})
+    churn = train_on(warehouse, "churn", cfg, models)
+    expansion = train_on(warehouse, "expansion", cfg, models)
+    assert churn.status == "rejected" and "below the minimum 0.990" in churn.decision
+    baseline_id = churn.details["baseline"]["model_id"]
+    statuses = dict(_query(warehouse, "select model_id, status from ml.model_registry where model_kind = 'churn'"))
+    assert statuses == {churn.model_id: "rejected", baseline_id: "baseline"}
+
+    result = score_on(warehouse, cfg)
+    assert result.churn_model_id == baseline_id and result.churn_scorer.startswith("baseline: ")
+    assert any("scoring with the baseline" in w for w in result.warnings)
+    assert not any("python -m ml train" in w for w in result.warnings)
+    unscored = _query(
+        warehouse,
+        "select count(*) from marts.customer_360 c left join ml.account_scores_latest s using (account_id) "
+        "where (s.account_id is null or s.churn_probability is null) "
+        "and c.subscription_status in ('active', 'past_due', 'trialing')",
+    )
+    assert unscored == [(0,)]
+    rows = _query(
+        warehouse,
+        "select churn_model_id, churn_scorer, count(*), min(churn_probability), max(churn_probability), "
+        "count(expansion_propensity) from ml.account_scores_latest group by all",
+    )
+    assert len(rows) == 1 and rows[0][:3] == (baseline_id, result.churn_scorer, result.accounts)
+    assert 0 <= rows[0][3] < rows[0][4] <= 1
+    # expansion: its own baseline when one beat chance, else left empty with a warning (never an error)
+    assert rows[0][5] == (result.accounts if "baseline" in expansion.details else 0)
+
+
+def test_risk_tiers_are_multiples_of_the_companys_base_rate() -> None:
+    cfg = load_config(risk_tiers={"high_vs_base_rate": 5, "medium_vs_base_rate": 2})
+    assert cfg.risk_thresholds(0.03) == pytest.approx((0.15, 0.06))
+    # the same probability is High for a company churning 3 % a quarter, Medium at 10 %
+    assert [cfg.risk_tier(0.2, 0.03), cfg.risk_tier(0.2, 0.10), cfg.risk_tier(0.1, 0.10)] == ["High", "Medium", "Low"]
+    with pytest.raises(ModelError, match="risk_tiers.medium_vs_base_rate must not be above"):
+        load_config(risk_tiers={"high_vs_base_rate": 2, "medium_vs_base_rate": 3})
+
+
+def test_scored_tiers_follow_the_training_base_rate(warehouse: Path, models: Path, s_config: MlConfig) -> None:
+    churn = train_on(warehouse, "churn", s_config, models)
+    rate = churn.details["base_rate"]
+    positives, total = sum(churn.details["positives"].values()), sum(churn.details["rows"].values())
+    assert rate == pytest.approx(positives / total) and 0 < rate < 0.5
+    score_on(warehouse, s_config)
+    high, medium = s_config.risk_thresholds(rate)
+    wrong = _query(
+        warehouse,
+        "select count(*) from ml.account_scores_latest where churn_risk_tier <> case when churn_probability >= ? "
+        "then 'High' when churn_probability >= ? then 'Medium' else 'Low' end",
+        [high, medium],
+    )
+    assert wrong == [(0,)]

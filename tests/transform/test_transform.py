@@ -430,6 +430,66 @@ def test_7_and_30_day_active_users_are_exact_distinct_counts(built_warehouse: tu
     assert [(r[0], r[1]) for r in rows] == [(r[2], r[3]) for r in rows]
 
 
+def test_distinct_event_types_in_30_days_are_exact(built_warehouse: tuple[Path, DbtRun]) -> None:
+    """event_types_30d (breadth of use, whatever the event names) equals a plain distinct count."""
+    warehouse, _ = built_warehouse
+    rows = _query(
+        warehouse,
+        """
+        with sample as (
+            select activity_date, workspace_id, event_types_30d
+            from marts.account_daily_activity
+            where workspace_id is not null
+            order by hash(account_day_id)
+            limit 300
+        )
+        select
+            s.event_types_30d,
+            (select count(distinct event_name) from raw_product.events as e where e.account_id = s.workspace_id
+                and cast(e.event_date as date) between s.activity_date - 29 and s.activity_date)
+        from sample as s
+        """,
+    )
+    assert len(rows) == 300 and any(r[0] > 0 for r in rows)
+    assert [r[0] for r in rows] == [r[1] for r in rows]
+
+
+def test_the_event_taxonomy_maps_another_companys_names(built_warehouse: tuple[Path, DbtRun], tmp_path: Path) -> None:
+    """Other names in var event_taxonomy: the categories count those names; a bad category is named."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_warehouse[0], warehouse)
+    taxonomy = (
+        "{event_taxonomy: {sessions: [], exports: [report_viewed], admin_actions: [comment_added], "
+        "integrations: [], advanced_features: [search_performed]}}"
+    )
+    run = dbt(warehouse, "run", "--select", "account_daily_activity", "--full-refresh", "--vars", taxonomy,
+              target_path=tmp_path / "target")  # fmt: skip
+    assert run.returncode == 0, run.output[-3000:]
+    counted = _query(
+        warehouse,
+        "select sum(session_count), sum(export_event_count), sum(user_invite_count), sum(advanced_event_count) "
+        "from marts.account_daily_activity",
+    )[0]
+    raw = _query(
+        warehouse,
+        """
+        select count(*) filter (where event_name = 'report_viewed'),
+            count(*) filter (where event_name = 'comment_added'),
+            count(*) filter (where event_name = 'search_performed')
+        from raw_product.events as e
+        inner join marts.account_daily_activity as a
+            on a.workspace_id = e.account_id and a.activity_date = cast(e.event_date as date)
+        """,
+    )[0]
+    assert counted == (0, *raw) and raw[0] > 0
+
+    bad = dbt(warehouse, "run", "--select", "account_daily_activity", "--vars", "{event_taxonomy: {logins: [x]}}",
+              target_path=tmp_path / "target")  # fmt: skip
+    assert bad.returncode != 0
+    message = "project var event_taxonomy: unknown category 'logins'"
+    assert [line for line in bad.output.splitlines() if message in line], bad.output[-3000:]
+
+
 def test_a_company_without_zendesk_still_builds(loaded_s_world: LoadedWorld, tmp_path: Path) -> None:
     """A switched-off source is configuration: staging yields empty tables, support drops out of the
     score and its weight goes to the other components."""
@@ -452,3 +512,45 @@ def test_sources_are_fresh_after_a_load(loaded_s_world: LoadedWorld, tmp_path: P
     results = json.loads((tmp_path / "target" / "sources.json").read_text())["results"]
     assert {r["status"] for r in results} == {"pass"}
     assert len(results) >= 14
+
+
+def test_a_company_without_contacts_gets_relationship_reweighted(loaded_s_world: LoadedWorld, tmp_path: Path) -> None:
+    """No Contacts in the CRM (the table empty): the relationship component has no data, so it drops
+    out of every score and its weight goes to the other components, instead of 0 points."""
+    warehouse = loaded_s_world.copy_warehouse(tmp_path / "no_contacts.duckdb")
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("delete from raw_salesforce.contact")
+    finally:
+        con.close()
+    run = dbt(warehouse, "build", "--resource-type", "model", "seed", target_path=tmp_path / "target")
+    assert run.returncode == 0, run.output[-3000:]
+    rows = _query(
+        warehouse,
+        "select count(*), count(health_score), count(relationship_score), "
+        "count(*) filter (where health_score is not null and components_with_data < 1) from marts.health_scores",
+    )[0]
+    assert rows[0] > 0 and rows[1] == rows[0] and rows[2] == 0 and rows[3] == 0
+    # the score is the weighted mean of the other components alone
+    mismatched = _query(
+        warehouse,
+        """
+        with w as (select component, cast(weight as double) as weight from config.health_score_weights
+                   where segment = '*')
+        select count(*) from marts.health_scores h
+        where h.segment not in (select segment from config.health_score_weights where segment <> '*')
+          and abs(h.health_score - (
+            coalesce(usage_score * (select weight from w where component = 'usage'), 0)
+            + coalesce(adoption_score * (select weight from w where component = 'adoption'), 0)
+            + coalesce(support_score * (select weight from w where component = 'support'), 0)
+            + coalesce(billing_score * (select weight from w where component = 'billing'), 0))
+            / ((case when usage_score is null then 0 else (select weight from w where component = 'usage') end)
+               + (case when adoption_score is null then 0 else (select weight from w where component = 'adoption') end)
+               + (case when support_score is null then 0 else (select weight from w where component = 'support') end)
+               + (case when billing_score is null then 0 else (select weight from w where component = 'billing') end)))
+            > 0.2
+        """,
+    )
+    assert mismatched == [(0,)]
+    snapshot = _query(warehouse, "select count(*), count(champion_present) from marts.ml_account_snapshots")[0]
+    assert snapshot[0] > 0 and snapshot[1] == 0

@@ -11,7 +11,10 @@
 -- only from that day and the days before it (trailing windows over the daily activity), so a
 -- row for day d is what one could have known at the end of day d. A measure is NULL where its
 -- input does not exist (no product workspace, no support organization, no billing customer,
--- no ratings): the score then re-weights the other inputs instead of counting it as zero.
+-- no ratings): the score then re-weights the other inputs instead of counting it as zero. The
+-- relationship measures are NULL for every account when the CRM names no champion at all (the
+-- Salesforce source switched off, its Contacts empty, or Is_Champion__c never used): a company
+-- without that data is not scored 0 on the relationship component.
 {% set start_expr = incremental_start_literal('snapshot_date') if is_incremental() else none %}
 {% set w30 = 'partition by account_id order by activity_date rows between 29 preceding and current row' %}
 {% set w90 = 'partition by account_id order by activity_date rows between 89 preceding and current row' %}
@@ -53,6 +56,7 @@ windows as (
         arr,
         active_users_7d,
         active_users_30d,
+        event_types_30d,
         open_tickets,
         overdue_invoices,
         notice_given,
@@ -61,6 +65,7 @@ windows as (
         avg(active_users) over ({{ w30 }}) as avg_daily_active_users_30d,
         cast(sum(active_users) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as active_user_days_30d,
         cast(sum(event_count) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as events_30d,
+        cast(sum(event_count) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as events_90d,
         cast(sum(advanced_event_count) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as advanced_events_30d,
         cast(sum(export_event_count) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as export_events_30d,
         cast(sum(user_invite_count) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as user_invites_30d,
@@ -76,6 +81,11 @@ windows as (
         {% if not start_expr %}{{ csat_180d }},{% endif %}
         lag(arr, 90) over (partition by account_id order by activity_date) as arr_90d_ago
     from activity
+),
+
+-- Is there any champion data in the CRM at all (one row, cross-joined)?
+crm as (
+    select count(*) > 0 as names_champions from {{ ref('int_contacts__champions') }}
 ),
 
 -- Days in history count from the account's first day in the whole table, not in the window an
@@ -101,6 +111,8 @@ metrics as (
         active_users_30d_90d_ago,
         avg_daily_active_users_30d,
         events_30d,
+        events_90d,
+        event_types_30d,
         advanced_events_30d,
         export_events_30d,
         user_invites_30d,
@@ -139,8 +151,9 @@ metrics as (
         cast(case when has_billing_customer then case when notice_given then 1 else 0 end end as {{ type_double() }})
             as cancellation_notice,
         -- relationship
-        cast(case when champions_known > 0 then 1 else 0 end as {{ type_double() }}) as champion_present,
-        case when champions_known > 0 and users_with_email_30d > 0
+        cast(case when crm.names_champions then case when champions_known > 0 then 1 else 0 end end
+            as {{ type_double() }}) as champion_present,
+        case when crm.names_champions and champions_known > 0 and users_with_email_30d > 0
             then cast(champion_active_days_30d as {{ type_double() }}) end as champion_active_days_30d
     from windows
     {% if start_expr %}
@@ -148,6 +161,7 @@ metrics as (
         on windows.account_id = csat_windows.account_id and windows.activity_date = csat_windows.activity_date
     {% endif %}
     inner join first_days on windows.account_id = first_days.account_id
+    cross join crm
     {% if start_expr %}where windows.activity_date >= {{ start_expr }}{% endif %}
 )
 

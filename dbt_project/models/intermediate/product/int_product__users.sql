@@ -8,7 +8,7 @@
 }}
 
 -- One row per product user per workspace: when they were active and the email they sign in with
--- (session events carry it where the workspace shares emails). Incremental runs read only the
+-- (session events, var event_taxonomy `sessions`, carry it where the workspace shares emails). Incremental runs read only the
 -- last few days of events and merge what they saw into the users already known.
 with events as (
     select workspace_id, product_user_id, event_date, event_name, properties
@@ -27,7 +27,7 @@ active as (
 emails as (
     select workspace_id, product_user_id, max(lower({{ json_text('properties', ['email']) }})) as user_email
     from events
-    where event_name = 'session_started' and properties like '%"email"%'
+    where {{ event_in('sessions') }} and properties like '%"email"%'
     group by workspace_id, product_user_id
 ),
 

@@ -47,12 +47,12 @@ user_days as (
         product_user_id,
         event_date as activity_date,
         count(*) as event_count,
-        sum(case when event_name = 'session_started' then 1 else 0 end) as session_count,
-        sum(case when event_name in (
-            {%- for f in var('advanced_features') %}'{{ f }}'{{ ", " if not loop.last }}{% endfor -%}
-        ) then 1 else 0 end) as advanced_event_count,
-        sum(case when event_name = 'export_data' then 1 else 0 end) as export_event_count,
-        sum(case when event_name = 'user_invited' then 1 else 0 end) as user_invite_count
+        -- which events are which kind of use: var event_taxonomy (macros/event_taxonomy.sql)
+        sum(case when {{ event_in('sessions') }} then 1 else 0 end) as session_count,
+        sum(case when {{ event_in('advanced_features') }} or {{ event_in('integrations') }} then 1 else 0 end)
+            as advanced_event_count,
+        sum(case when {{ event_in('exports') }} then 1 else 0 end) as export_event_count,
+        sum(case when {{ event_in('admin_actions') }} then 1 else 0 end) as user_invite_count
     from {{ ref('stg_product__events') }}
     {% if start_expr %}
     where event_day_key >= cast({{ add_days(start_expr, -31) }} as {{ dbt.type_string() }})
@@ -72,6 +72,28 @@ user_spans as (
     from user_days
 ),
 
+-- The same spans per event type: the distinct event types a workspace used in the last 30 days
+-- (breadth of use), whatever the company names its events.
+type_days as (
+    select distinct workspace_id, event_name, event_date as activity_date
+    from {{ ref('stg_product__events') }}
+    {% if start_expr %}
+    where event_day_key >= cast({{ add_days(start_expr, -31) }} as {{ dbt.type_string() }})
+    {% endif %}
+),
+
+type_spans as (
+    select
+        workspace_id,
+        activity_date,
+        {{ dbt.datediff('lag(activity_date) over (partition by workspace_id, event_name order by activity_date)',
+                        'activity_date', 'day') }} as days_since_previous,
+        {{ dbt.datediff('activity_date',
+                        'lead(activity_date) over (partition by workspace_id, event_name order by activity_date)',
+                        'day') }} as days_to_next
+    from type_days
+),
+
 -- Only where a span starts (no activity in the window before) or ends (none in the window after)
 -- is there an edge: +1 on the first day, -1 on the day after the window of the last day.
 span_edges as (
@@ -79,21 +101,35 @@ span_edges as (
         workspace_id,
         activity_date as edge_date,
         case when days_since_previous is null or days_since_previous >= 30 then 1 else 0 end as active_30d_delta,
-        case when days_since_previous is null or days_since_previous >= 7 then 1 else 0 end as active_7d_delta
+        case when days_since_previous is null or days_since_previous >= 7 then 1 else 0 end as active_7d_delta,
+        0 as types_30d_delta
     from user_spans
     where days_since_previous is null or days_since_previous >= 7
     union all
-    select workspace_id, {{ add_days('activity_date', 30) }}, -1, 0
+    select workspace_id, {{ add_days('activity_date', 30) }}, -1, 0, 0
     from user_spans
     where days_to_next is null or days_to_next >= 30
     union all
-    select workspace_id, {{ add_days('activity_date', 7) }}, 0, -1
+    select workspace_id, {{ add_days('activity_date', 7) }}, 0, -1, 0
     from user_spans
     where days_to_next is null or days_to_next >= 7
+    union all
+    select workspace_id, activity_date, 0, 0, 1
+    from type_spans
+    where days_since_previous is null or days_since_previous >= 30
+    union all
+    select workspace_id, {{ add_days('activity_date', 30) }}, 0, 0, -1
+    from type_spans
+    where days_to_next is null or days_to_next >= 30
 ),
 
 edge_days as (
-    select workspace_id, edge_date, sum(active_30d_delta) as active_30d_delta, sum(active_7d_delta) as active_7d_delta
+    select
+        workspace_id,
+        edge_date,
+        sum(active_30d_delta) as active_30d_delta,
+        sum(active_7d_delta) as active_7d_delta,
+        sum(types_30d_delta) as types_30d_delta
     from span_edges
     group by workspace_id, edge_date
 ),
@@ -106,10 +142,11 @@ spine_workspaces as (
 ),
 
 timeline as (
-    select workspace_id, edge_date as timeline_date, active_30d_delta, active_7d_delta, 0 as is_spine_day
+    select workspace_id, edge_date as timeline_date, active_30d_delta, active_7d_delta, types_30d_delta,
+        0 as is_spine_day
     from edge_days
     union all
-    select workspace_id, activity_date, 0, 0, 1
+    select workspace_id, activity_date, 0, 0, 0, 1
     from spine_workspaces
 ),
 
@@ -123,7 +160,10 @@ active_counts as (
         ) as active_users_30d,
         sum(active_7d_delta) over (
             partition by workspace_id order by timeline_date, is_spine_day rows unbounded preceding
-        ) as active_users_7d
+        ) as active_users_7d,
+        sum(types_30d_delta) over (
+            partition by workspace_id order by timeline_date, is_spine_day rows unbounded preceding
+        ) as event_types_30d
     from timeline
 ),
 
@@ -266,6 +306,7 @@ joined as (
         coalesce(usage_days.active_users, 0) as active_users,
         coalesce(active_counts.active_users_7d, 0) as active_users_7d,
         coalesce(active_counts.active_users_30d, 0) as active_users_30d,
+        coalesce(active_counts.event_types_30d, 0) as event_types_30d,
         coalesce(usage_days.session_count, 0) as session_count,
         coalesce(usage_days.event_count, 0) as event_count,
         coalesce(usage_days.advanced_event_count, 0) as advanced_event_count,
@@ -356,6 +397,7 @@ select
     cast(joined.active_users as {{ dbt.type_bigint() }}) as active_users,
     cast(joined.active_users_7d as {{ dbt.type_bigint() }}) as active_users_7d,
     cast(joined.active_users_30d as {{ dbt.type_bigint() }}) as active_users_30d,
+    cast(joined.event_types_30d as {{ dbt.type_bigint() }}) as event_types_30d,
     cast(joined.session_count as {{ dbt.type_bigint() }}) as session_count,
     cast(joined.event_count as {{ dbt.type_bigint() }}) as event_count,
     cast(joined.advanced_event_count as {{ dbt.type_bigint() }}) as advanced_event_count,

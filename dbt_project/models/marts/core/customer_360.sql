@@ -40,7 +40,9 @@ features_30d as (
         and events.event_date <= clock.as_of_date
         -- the same window as a constant on the export's day key, so the engine skips older row groups
         and events.event_day_key > cast({{ clock_date_literal(ref('int_data_clock'), -30) }} as {{ dbt.type_string() }})
-        and events.event_name not in ('session_started', 'user_invited')
+        -- features are what people do: not logins or admin actions (var event_taxonomy)
+        and not ({{ event_in('sessions', 'events.event_name') }})
+        and not ({{ event_in('admin_actions', 'events.event_name') }})
     group by links.account_id
 ),
 

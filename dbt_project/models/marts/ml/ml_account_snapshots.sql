@@ -130,6 +130,12 @@ select
     case when metrics.events_30d > 0
         then cast(metrics.export_events_30d as {{ type_double() }}) / metrics.events_30d end as export_share_30d,
     metrics.user_invites_30d,
+    -- usage from any event names (no event taxonomy needed): volume, breadth, trend against the
+    -- account's own last 90 days (NULL before 90 days of history or without events in them)
+    metrics.events_30d,
+    metrics.event_types_30d,
+    case when metrics.events_90d > 0 and metrics.days_in_history >= 90
+        then 3.0 * metrics.events_30d / metrics.events_90d - 1 end as events_30d_vs_90d,
     metrics.open_tickets,
     metrics.tickets_90d,
     metrics.high_priority_tickets_90d,
