@@ -50,10 +50,14 @@ def models(tmp_path: Path) -> Path:
     return tmp_path / "models"
 
 
-def train_on(path: Path, kind: str, config: MlConfig, models: Path, as_of: date | None = None) -> TrainingRun:
+def train_on(
+    path: Path, kind: str, config: MlConfig, models: Path, as_of: date | None = None, features: list[str] | None = None
+) -> TrainingRun:
     """Train on the warehouse file as of `as_of` (default: its data clock), as the daily job does."""
     with connect(path) as con:
-        return train(con, kind, as_of or require_as_of_date(con), config, models)
+        return train(
+            con, kind, as_of or require_as_of_date(con), config, models, **({"features": features} if features else {})
+        )
 
 
 def score_on(path: Path, config: MlConfig) -> ScoreResult:
