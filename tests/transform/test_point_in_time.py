@@ -1,0 +1,122 @@
+"""A build of the past never depends on what happened later: the S world is built (as the session's
+fixture does), then the same world is advanced by a quarter, the new data is loaded into the same
+warehouse by the product's own pipelines (as the daily run does: CRM edits, renewals, new events),
+and everything is rebuilt from scratch (`--full-refresh`). Every column of every
+`marts.ml_account_snapshots` row observed up to the first build's as-of date must come out identical:
+features always, labels where their horizon ended by then.
+
+Unlike the cut-off test in test_transform.py (which deletes later rows from the event-like raw
+tables), this one lets the CRM and billing systems really change afterwards: a champion replaced or
+flagged as gone, a contact edited, a subscription renewed on another plan."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sandbox.world import advance
+from tests.conftest import copy_world
+from tests.pipeline import DbtRun, LoadedWorld, dbt, load_world
+
+ADVANCE_DAYS = 92
+LABELS = {"churned_within_horizon", "expanded_within_horizon", "label_is_complete", "label_horizon_days"}
+
+
+@pytest.fixture(scope="module")
+def advanced_warehouse(
+    built_warehouse: tuple[Path, DbtRun], loaded_s_world: LoadedWorld, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The session's built S warehouse, given a quarter more of the same world and rebuilt."""
+    root = tmp_path_factory.mktemp("advanced")
+    data_dir = copy_world(loaded_s_world.data_dir, root / "sandbox")
+    advance(data_dir, days=ADVANCE_DAYS)
+    warehouse = root / "wh" / loaded_s_world.raw_warehouse.name
+    warehouse.parent.mkdir()
+    shutil.copyfile(built_warehouse[0], warehouse)
+    # dlt's working folder of the first load travels with the warehouse (the daily run's situation)
+    state = loaded_s_world.raw_warehouse.parent / f".{loaded_s_world.raw_warehouse.stem}.dlt"
+    if state.exists():
+        shutil.copytree(state, warehouse.parent / state.name)
+    load_world(data_dir, warehouse)
+    run = dbt(
+        warehouse,
+        "build",
+        "--full-refresh",
+        "--select",
+        "+ml_account_snapshots",
+        "--resource-type",
+        "model",
+        "seed",
+        "snapshot",
+        target_path=root / "target",
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    return warehouse
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_catalog = ? and table_schema = 'marts' "
+            "and table_name = 'ml_account_snapshots' order by ordinal_position",
+            [catalog],
+        ).fetchall()
+    ]
+
+
+def snapshot_differences(first: Path, later: Path) -> tuple[dict[str, int], int, str]:
+    """Rows of `later`'s ML snapshots observed up to `first`'s as-of date that differ from `first`'s,
+    counted per column (labels only where their horizon ended by that date); also the number of rows
+    compared and the as-of date."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{first}' as s (read_only)")
+        con.execute(f"attach '{later}' as a (read_only)")
+        (as_of,) = con.execute("select cast(as_of_date as varchar) from s.intermediate.int_data_clock").fetchone()
+        columns = _columns(con, "s")
+        assert columns == _columns(con, "a")
+        checks = []
+        for c in columns:
+            if c == "snapshot_id":
+                continue
+            differs = f"s.{c} is distinct from a.{c}"
+            if con.execute(
+                f"select data_type from information_schema.columns where table_catalog = 's' "
+                f"and table_schema = 'marts' and table_name = 'ml_account_snapshots' and column_name = '{c}'"
+            ).fetchone()[0] in ("DOUBLE", "FLOAT"):
+                differs = f"({differs}) and not coalesce(abs(s.{c} - a.{c}) < 1e-9, false)"
+            if c in LABELS:
+                differs = f"({differs}) and s.label_is_complete"
+            checks.append(f'count(*) filter (where {differs}) as "{c}"')
+        sql = f"""
+            select count(*) as compared, {", ".join(checks)}
+            from s.marts.ml_account_snapshots as s
+            inner join a.marts.ml_account_snapshots as a on s.snapshot_id = a.snapshot_id
+            where s.observation_date <= date '{as_of}'
+        """
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        row = dict(zip(names, cur.fetchone(), strict=True))
+        # every row observed before the cut is still there (the first build's extra as-of-day row aside)
+        (missing,) = con.execute(
+            f"""select count(*) from s.marts.ml_account_snapshots as s
+            where s.observation_date < date '{as_of}'
+              and s.snapshot_id not in (select snapshot_id from a.marts.ml_account_snapshots)"""
+        ).fetchone()
+        assert missing == 0, f"{missing} snapshot rows observed before {as_of} vanished from the later build"
+    finally:
+        con.close()
+    compared = row.pop("compared")
+    return {c: n for c, n in row.items() if n}, compared, as_of
+
+
+def test_snapshots_of_the_past_are_the_same_a_quarter_later(
+    built_warehouse: tuple[Path, DbtRun], advanced_warehouse: Path
+) -> None:
+    differing, compared, as_of = snapshot_differences(built_warehouse[0], advanced_warehouse)
+    assert compared > 1000, f"only {compared} snapshot rows observed up to {as_of} to compare"
+    assert not differing, f"rows observed up to {as_of} that differ a quarter later, per column: {differing}"
