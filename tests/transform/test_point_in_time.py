@@ -120,3 +120,68 @@ def test_snapshots_of_the_past_are_the_same_a_quarter_later(
     differing, compared, as_of = snapshot_differences(built_warehouse[0], advanced_warehouse)
     assert compared > 1000, f"only {compared} snapshot rows observed up to {as_of} to compare"
     assert not differing, f"rows observed up to {as_of} that differ a quarter later, per column: {differing}"
+
+
+PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
+
+
+def test_arr_counts_each_items_interval_and_seats_leave_add_ons_out(
+    loaded_s_world: LoadedWorld, tmp_path: Path
+) -> None:
+    """A company that bills every 6 months and sells add-ons (the sandbox does neither): monthly prices
+    become 6-monthly and every subscription gets an add-on item of 2 at $10. ARR is each item's amount
+    times its periods a year (2, not 12, for 6-monthly), and seats stay the seat item's quantity."""
+    warehouse = loaded_s_world.copy_warehouse(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(warehouse))
+    try:
+        items = "raw_stripe.subscriptions__items__data"
+        con.execute(
+            f"update {items} set price__recurring__interval_count = 6 where price__recurring__interval = 'month'"
+        )
+        con.execute(
+            f"""insert into {items} (id, quantity, price__unit_amount, price__product, price__recurring__interval,
+                price__recurring__interval_count, _dlt_root_id, _dlt_parent_id, _dlt_list_idx, _dlt_id)
+            select id || '_addon', 2, 1000, 'prod_addon', price__recurring__interval, price__recurring__interval_count,
+                _dlt_root_id, _dlt_parent_id, 1, _dlt_id || '_addon'
+            from {items}"""
+        )
+        rows = con.execute(
+            f"""select s.id, s.status, i._dlt_list_idx, i.quantity, i.price__unit_amount, i.price__recurring__interval,
+                i.price__recurring__interval_count
+            from raw_stripe.subscriptions as s inner join {items} as i on i._dlt_parent_id = s._dlt_id"""
+        ).fetchall()
+    finally:
+        con.close()
+    expected: dict[str, tuple[int, float]] = {}
+    for sub, status, idx, quantity, unit, interval, count in rows:
+        seats, arr = expected.get(sub, (0, 0.0))
+        if idx == 0:
+            seats = quantity
+        if status in ("active", "past_due", "trialing"):
+            arr += quantity * unit / 100 * PERIODS_PER_YEAR[interval] / (count or 1)
+        expected[sub] = (seats, arr)
+    run = dbt(
+        warehouse,
+        "build",
+        "--select",
+        "+int_accounts__subscriptions",
+        "--resource-type",
+        "model",
+        target_path=tmp_path / "target",
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        got = con.execute(
+            "select subscription_id, seats, arr, billing_interval_count from intermediate.int_accounts__subscriptions"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(got) > 100
+    assert {r[3] for r in got} == {1, 6}
+    wrong = {
+        s: (seats, arr, expected[s])
+        for s, seats, arr, _ in got
+        if (seats, round(arr, 2)) != (expected[s][0], round(expected[s][1], 2))
+    }
+    assert not wrong, f"{len(wrong)} subscriptions with wrong seats or ARR, e.g. {list(wrong.items())[:3]}"
