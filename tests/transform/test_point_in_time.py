@@ -7,21 +7,25 @@ features always, labels where their horizon ended by then.
 
 Unlike the cut-off test in test_transform.py (which deletes later rows from the event-like raw
 tables), this one lets the CRM and billing systems really change afterwards: a champion replaced or
-flagged as gone, a contact edited, a subscription renewed on another plan."""
+flagged as gone, a contact edited, a customer moved from yearly to monthly billing."""
 
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from sandbox.schema import ST_SUBSCRIPTIONS
+from sandbox.store import Store
 from sandbox.world import advance
 from tests.conftest import copy_world
 from tests.pipeline import DbtRun, LoadedWorld, dbt, load_world
 
 ADVANCE_DAYS = 92
+PLAN_CHANGES = 20
 LABELS = {"churned_within_horizon", "expanded_within_horizon", "label_is_complete", "label_horizon_days"}
 
 
@@ -33,6 +37,7 @@ def advanced_warehouse(
     root = tmp_path_factory.mktemp("advanced")
     data_dir = copy_world(loaded_s_world.data_dir, root / "sandbox")
     advance(data_dir, days=ADVANCE_DAYS)
+    assert _change_plans(data_dir, PLAN_CHANGES) == PLAN_CHANGES
     warehouse = root / "wh" / loaded_s_world.raw_warehouse.name
     warehouse.parent.mkdir()
     shutil.copyfile(built_warehouse[0], warehouse)
@@ -55,6 +60,27 @@ def advanced_warehouse(
     )
     assert run.returncode == 0, run.output[-3000:]
     return warehouse
+
+
+def _change_plans(data_dir: Path, count: int) -> int:
+    """Some yearly customers move to monthly billing on a 1-month term at the end of the quarter (the
+    sandbox never changes a plan; a real company does), written as Stripe would: the subscription
+    updated, with its event."""
+    store = Store.open(data_dir / "world.sqlite")
+    try:
+        changed = []
+        for sub in store.select(ST_SUBSCRIPTIONS, "status = 'active'"):
+            items = sub["items"]
+            if len(changed) == count or items["data"][0]["price"]["recurring"]["interval"] != "year":
+                continue
+            for item in items["data"]:
+                item["price"]["recurring"] = {"interval": "month", "interval_count": 1}
+                item["price"]["unit_amount"] = round(item["price"]["unit_amount"] / 10)
+            changed.append({"id": sub["id"], "items": items, "metadata": {"contract_term_months": "1"}})
+        store.write(ST_SUBSCRIPTIONS, changed, store.now() - timedelta(hours=12))
+    finally:
+        store.close()
+    return len(changed)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
@@ -167,21 +193,20 @@ def test_arr_counts_each_items_interval_and_seats_leave_add_ons_out(
         "+int_accounts__subscriptions",
         "--resource-type",
         "model",
+        "seed",
         target_path=tmp_path / "target",
     )
     assert run.returncode == 0, run.output[-3000:]
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        got = con.execute(
-            "select subscription_id, seats, arr, billing_interval_count from intermediate.int_accounts__subscriptions"
-        ).fetchall()
+        got = con.execute("select subscription_id, seats, arr from intermediate.int_accounts__subscriptions").fetchall()
     finally:
         con.close()
     assert len(got) > 100
-    assert {r[3] for r in got} == {1, 6}
+    assert {(r[5], r[6]) for r in rows} == {("month", 6), ("year", 1)}
     wrong = {
         s: (seats, arr, expected[s])
-        for s, seats, arr, _ in got
+        for s, seats, arr in got
         if (seats, round(arr, 2)) != (expected[s][0], round(expected[s][1], 2))
     }
     assert not wrong, f"{len(wrong)} subscriptions with wrong seats or ARR, e.g. {list(wrong.items())[:3]}"
