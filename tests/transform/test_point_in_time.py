@@ -7,7 +7,8 @@ features always, labels where their horizon ended by then.
 
 Unlike the cut-off test in test_transform.py (which deletes later rows from the event-like raw
 tables), this one lets the CRM and billing systems really change afterwards: a champion replaced or
-flagged as gone, a contact edited, a customer moved from yearly to monthly billing."""
+flagged as gone, a contact edited, a customer moved from yearly to monthly billing or to another
+segment."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sandbox.schema import ST_SUBSCRIPTIONS
+from sandbox.schema import SF_ACCOUNT, ST_SUBSCRIPTIONS
 from sandbox.store import Store
 from sandbox.world import advance
 from tests.conftest import copy_world
@@ -26,6 +27,7 @@ from tests.pipeline import DbtRun, LoadedWorld, dbt, load_world
 
 ADVANCE_DAYS = 92
 PLAN_CHANGES = 20
+SEGMENT_CHANGES = 10
 LABELS = {"churned_within_horizon", "expanded_within_horizon", "label_is_complete", "label_horizon_days"}
 
 
@@ -38,6 +40,7 @@ def advanced_warehouse(
     data_dir = copy_world(loaded_s_world.data_dir, root / "sandbox")
     advance(data_dir, days=ADVANCE_DAYS)
     assert _change_plans(data_dir, PLAN_CHANGES) == PLAN_CHANGES
+    assert _move_segments(data_dir, SEGMENT_CHANGES) == SEGMENT_CHANGES
     warehouse = root / "wh" / loaded_s_world.raw_warehouse.name
     warehouse.parent.mkdir()
     shutil.copyfile(built_warehouse[0], warehouse)
@@ -81,6 +84,19 @@ def _change_plans(data_dir: Path, count: int) -> int:
     finally:
         store.close()
     return len(changed)
+
+
+def _move_segments(data_dir: Path, count: int) -> int:
+    """Some customer accounts are moved to another segment in the CRM at the end of the quarter."""
+    store = Store.open(data_dir / "world.sqlite")
+    try:
+        moved = {"SMB": "Mid-Market", "Mid-Market": "Enterprise", "Enterprise": "Mid-Market"}
+        accounts = store.select(SF_ACCOUNT, '"Type" = \'Customer\' order by "Id"')[:count]
+        records = [{"Id": a["Id"], "Segment__c": moved[a["Segment__c"]]} for a in accounts]
+        store.write(SF_ACCOUNT, records, store.now() - timedelta(hours=12))
+    finally:
+        store.close()
+    return len(records)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
