@@ -160,6 +160,12 @@ def test_snapshots_of_the_past_are_the_same_a_quarter_later(
     built_warehouse: tuple[Path, DbtRun], advanced_warehouse: Path
 ) -> None:
     differing, compared, as_of = snapshot_differences(built_warehouse[0], advanced_warehouse)
+    con = duckdb.connect(str(advanced_warehouse), read_only=True)
+    try:
+        (days_later,) = con.execute(f"select as_of_date - date '{as_of}' from intermediate.int_data_clock").fetchone()
+    finally:
+        con.close()
+    assert days_later >= ADVANCE_DAYS - 1, f"the later build reaches only {days_later} days past {as_of}"
     assert compared > 1000, f"only {compared} snapshot rows observed up to {as_of} to compare"
     assert not differing, f"rows observed up to {as_of} that differ a quarter later, per column: {differing}"
 
