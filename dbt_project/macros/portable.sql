@@ -59,3 +59,10 @@ coalesce(
 {% macro type_double() -%}{{ return(adapter.dispatch('type_double')()) }}{%- endmacro %}
 {% macro default__type_double() -%}double{%- endmacro %}
 {% macro postgres__type_double() -%}double precision{%- endmacro %}
+
+{#- One row per element of a JSON array (in a select list: the row's other columns repeat). -#}
+{% macro json_array_elements(expr, path) -%}{{ return(adapter.dispatch('json_array_elements')(expr, path)) }}{%- endmacro %}
+{% macro default__json_array_elements(expr, path) -%}
+    unnest(json_extract({{ expr }}, '$
+    {%- for p in path -%}{%- if p is number -%}[{{ p }}]{%- else -%}.{{ p }}{%- endif -%}{%- endfor -%}[*]'))
+{%- endmacro %}

@@ -59,6 +59,7 @@ def test_health_score_unit_tests_ran_and_passed(built_warehouse: tuple[Path, Dbt
         "health_score_missing_input_reweights_the_others": "pass",
         "health_tier_cut_offs_and_segment_overrides": "pass",
         "health_reasons_name_the_weakest_measure_its_value_and_points": "pass",
+        "subscription_versions_arr_by_interval_count_and_seats_without_add_ons": "pass",
     }
 
 
@@ -353,6 +354,7 @@ def test_ml_features_never_read_data_after_their_observation_day(
         "--resource-type",
         "model",
         "seed",
+        "snapshot",
         target_path=tmp_path / "target",
     )
     assert run.returncode == 0, run.output[-3000:]
@@ -499,7 +501,7 @@ def test_a_company_without_zendesk_still_builds(loaded_s_world: LoadedWorld, tmp
         con.execute("drop schema raw_zendesk cascade")
     finally:
         con.close()
-    run = dbt(warehouse, "build", "--resource-type", "model", "seed", target_path=tmp_path / "target")
+    run = dbt(warehouse, "build", "--resource-type", "model", "seed", "snapshot", target_path=tmp_path / "target")
     assert run.returncode == 0, run.output[-3000:]
     rows = _query(warehouse, "select count(*), count(health_score), count(support_score) from marts.health_scores")[0]
     assert rows[0] > 0 and rows[1] == rows[0] and rows[2] == 0

@@ -24,6 +24,18 @@ accounts as (
     where billing.subscription_id is not null or accounts.customer_since_date is not null
 ),
 
+-- The segment as the CRM held it on the day (snap_salesforce__accounts); before the first version the
+-- warehouse saw, that first version (nothing earlier is known, and a later build sees the same one).
+segments as (
+    select
+        account_id,
+        segment,
+        cast(dbt_valid_from as date) as valid_from_date,
+        cast(dbt_valid_to as date) as valid_to_date,
+        row_number() over (partition by account_id order by dbt_valid_from) as version_number
+    from {{ ref('snap_salesforce__accounts') }}
+),
+
 days as (
     select {{ add_days('clock.history_start_date', 'numbers.n') }} as activity_date
     from clock
@@ -39,9 +51,13 @@ select
         as account_day_id,
     accounts.account_id,
     days.activity_date,
-    accounts.segment
+    coalesce(segments.segment, accounts.segment) as segment
 from accounts
 inner join days
     on days.activity_date >= accounts.customer_start_date
     -- The churn day itself is the first day without the product.
     and (accounts.churn_date is null or days.activity_date < accounts.churn_date)
+left join segments
+    on accounts.account_id = segments.account_id
+    and (segments.valid_from_date <= days.activity_date or segments.version_number = 1)
+    and (segments.valid_to_date is null or segments.valid_to_date > days.activity_date)

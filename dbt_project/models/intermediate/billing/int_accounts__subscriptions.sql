@@ -26,15 +26,15 @@ select
     current_subscription.status as subscription_status,
     current_subscription.product,
     current_subscription.billing_interval,
+    current_subscription.billing_interval_count,
     current_subscription.contract_term_months,
     current_subscription.collection_method,
     current_subscription.seats,
     current_subscription.cancel_at_period_end,
     current_subscription.current_period_end_at,
+    -- every item by its own price's interval and interval count (stg_stripe__subscriptions)
     case
-        when current_subscription.status in ('active', 'past_due', 'trialing')
-            then current_subscription.amount_per_interval
-                * case when current_subscription.billing_interval = 'month' then 12 else 1 end
+        when current_subscription.status in ('active', 'past_due', 'trialing') then current_subscription.annual_amount
         else 0
     end as arr,
     cast(current_subscription.started_at as date) as subscription_start_date,

@@ -1,37 +1,72 @@
--- The state of each subscription over time (seats, price, status, notice), one row per change,
--- from the subscription objects Stripe puts in its events. This is what makes seats, ARR and
--- "notice given" known as of any past day, not only today.
+-- The state of each subscription over time (seats, price, plan, term, status, notice), one row per
+-- change, from the subscription objects Stripe puts in its events. This is what makes seats, ARR,
+-- the billing interval, the contract term and "notice given" known as of any past day, not only today.
+-- Seats are the quantity of the subscription's first item (the plan's seat price; Stripe lists items in
+-- the order they were added), as in stg_stripe__subscriptions; add-on items count in ARR, not in seats.
 with subscription_events as (
     select
         event_id,
         created_at,
         object_id as subscription_id,
         stripe_customer_id,
+        event_data,
         {{ json_text('event_data', ['object', 'status']) }} as status,
         {{ json_text('event_data', ['object', 'cancel_at_period_end']) }} as cancel_at_period_end_text,
         {{ json_text('event_data', ['object', 'items', 'data', 0, 'quantity']) }} as seats_text,
         {{ json_text('event_data', ['object', 'items', 'data', 0, 'price', 'unit_amount']) }} as unit_amount_text,
         {{ json_text('event_data', ['object', 'items', 'data', 0, 'price', 'recurring', 'interval']) }}
             as billing_interval,
+        {{ json_text('event_data', ['object', 'items', 'data', 0, 'price', 'recurring', 'interval_count']) }}
+            as billing_interval_count_text,
+        {{ json_text('event_data', ['object', 'metadata', 'contract_term_months']) }} as contract_term_months_text,
+        {{ json_text('event_data', ['object', 'start_date']) }} as start_date_text,
         {{ json_text('event_data', ['object', 'current_period_end']) }} as current_period_end_text
     from {{ ref('stg_stripe__events') }}
     where object_type = 'subscription'
 ),
 
-versions as (
+items as (
+    select event_id, {{ json_array_elements('event_data', ['object', 'items', 'data']) }} as item
+    from subscription_events
+),
+
+-- What every item (seats and add-ons) bills a year, each by its own price's interval.
+annual_amounts as (
     select
         event_id,
-        subscription_id,
-        stripe_customer_id,
-        created_at as valid_from,
-        status,
-        lower(cancel_at_period_end_text) = 'true' as cancel_at_period_end,
-        cast(seats_text as integer) as seats,
-        cast(unit_amount_text as {{ type_double() }}) / 100 as unit_amount,
-        billing_interval,
-        {{ unix_to_utc('cast(current_period_end_text as ' ~ dbt.type_bigint() ~ ')') }} as current_period_end_at,
-        row_number() over (partition by subscription_id order by created_at, event_id) as version_number
+        sum(
+            cast({{ json_text('item', ['quantity']) }} as {{ type_double() }})
+            * cast({{ json_text('item', ['price', 'unit_amount']) }} as {{ type_double() }}) / 100
+            * {{ periods_per_year(json_text('item', ['price', 'recurring', 'interval']),
+                'cast(' ~ json_text('item', ['price', 'recurring', 'interval_count']) ~ ' as integer)') }}
+        ) as annual_amount
+    from items
+    group by event_id
+),
+
+versions as (
+    select
+        subscription_events.event_id,
+        subscription_events.subscription_id,
+        subscription_events.stripe_customer_id,
+        subscription_events.created_at as valid_from,
+        subscription_events.status,
+        lower(subscription_events.cancel_at_period_end_text) = 'true' as cancel_at_period_end,
+        cast(subscription_events.seats_text as integer) as seats,
+        cast(subscription_events.unit_amount_text as {{ type_double() }}) / 100 as unit_amount,
+        subscription_events.billing_interval,
+        coalesce(cast(subscription_events.billing_interval_count_text as integer), 1) as billing_interval_count,
+        cast(subscription_events.contract_term_months_text as integer) as contract_term_months,
+        {{ unix_to_utc('cast(subscription_events.start_date_text as ' ~ dbt.type_bigint() ~ ')') }} as started_at,
+        {{ unix_to_utc('cast(subscription_events.current_period_end_text as ' ~ dbt.type_bigint() ~ ')') }}
+            as current_period_end_at,
+        annual_amounts.annual_amount,
+        row_number() over (
+            partition by subscription_events.subscription_id
+            order by subscription_events.created_at, subscription_events.event_id
+        ) as version_number
     from subscription_events
+    left join annual_amounts on subscription_events.event_id = annual_amounts.event_id
 ),
 
 with_validity as (
@@ -53,10 +88,9 @@ select
     seats,
     unit_amount,
     billing_interval,
+    billing_interval_count,
+    contract_term_months,
+    started_at,
     current_period_end_at,
-    case
-        when status in ('active', 'past_due', 'trialing')
-            then seats * unit_amount * case when billing_interval = 'month' then 12 else 1 end
-        else 0
-    end as arr
+    case when status in ('active', 'past_due', 'trialing') then annual_amount else 0 end as arr
 from with_validity

@@ -190,17 +190,21 @@ champions as (
 ),
 
 champion_emails as (
-    select account_id, contact_id, email as user_email from champions where email is not null
+    select account_id, contact_id, known_since_date, ended_date, email as user_email
+    from champions where email is not null
     union
-    select account_id, contact_id, product_email from champions where product_email is not null
+    select account_id, contact_id, known_since_date, ended_date, product_email
+    from champions where product_email is not null
 ),
 
 champion_users as (
-    select champion_emails.account_id, champion_emails.contact_id, users.workspace_id, users.product_user_id
+    select champion_emails.account_id, champion_emails.contact_id, champion_emails.known_since_date,
+        champion_emails.ended_date, users.workspace_id, users.product_user_id
     from {{ ref('int_product__users') }} as users
     inner join champion_emails on users.user_email = champion_emails.user_email
 ),
 
+-- A champion's use counts on the days the CRM named them champion.
 champion_usage as (
     select
         champion_users.account_id,
@@ -210,6 +214,8 @@ champion_usage as (
     inner join champion_users
         on user_days.workspace_id = champion_users.workspace_id
         and user_days.product_user_id = champion_users.product_user_id
+        and user_days.activity_date >= champion_users.known_since_date
+        and (champion_users.ended_date is null or user_days.activity_date < champion_users.ended_date)
     group by champion_users.account_id, user_days.activity_date
 ),
 
@@ -223,6 +229,7 @@ champion_state as (
     inner join champions
         on spine.account_id = champions.account_id
         and champions.known_since_date <= spine.activity_date
+        and (champions.ended_date is null or champions.ended_date > spine.activity_date)
     group by spine.account_day_id
 ),
 

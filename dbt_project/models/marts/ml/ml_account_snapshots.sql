@@ -56,9 +56,30 @@ health as (
     from {{ ref('health_score_history') }}
 ),
 
+-- The subscription as it stood at the end of the observation day (its plan, term and start), not today's.
+billing_versions as (
+    select
+        observations.account_id,
+        observations.observation_date,
+        cast(versions.started_at as date) as subscription_start_date,
+        versions.contract_term_months,
+        versions.billing_interval,
+        row_number() over (
+            partition by observations.account_id, observations.observation_date
+            order by case when versions.status in ('active', 'past_due', 'trialing') then 0 else 1 end,
+                versions.valid_from desc
+        ) as version_rank
+    from observations
+    inner join {{ ref('int_accounts_joined_across_systems') }} as links
+        on observations.account_id = links.account_id
+    inner join {{ ref('int_billing__subscription_versions') }} as versions
+        on links.stripe_customer_id = versions.stripe_customer_id
+        and cast(versions.valid_from as date) <= observations.observation_date
+        and (versions.valid_to is null or cast(versions.valid_to as date) > observations.observation_date)
+),
+
 billing as (
-    select account_id, subscription_start_date, contract_term_months, billing_interval
-    from {{ ref('int_accounts__subscriptions') }}
+    select * from billing_versions where version_rank = 1
 ),
 
 -- The subscription as billing had it at the end of each day: its status and whether the customer had
@@ -182,7 +203,8 @@ inner join metrics
     on observations.account_id = metrics.account_id and observations.observation_date = metrics.snapshot_date
 left join health
     on observations.account_id = health.account_id and observations.observation_date = health.snapshot_date
-left join billing on observations.account_id = billing.account_id
+left join billing
+    on observations.account_id = billing.account_id and observations.observation_date = billing.observation_date
 left join labels
     on observations.account_id = labels.account_id and observations.observation_date = labels.observation_date
 left join day_status

@@ -6,15 +6,21 @@ items as (
     {{ select_source('raw_stripe', 'subscriptions', child='items__data') }}
 ),
 
--- One price per subscription in this business (seat-based plans); summed in case of several.
+-- Seats are the quantity of the subscription's first item (the plan's seat price; Stripe lists items
+-- in the order they were added), as in int_billing__subscription_versions: add-on items are billed,
+-- so they count in the annual amount, but they are not seats. Each item is billed by its own price's
+-- interval and interval count (every 6 months = twice a year).
 subscription_items as (
     select
         _dlt_parent_id,
-        sum(quantity) as seats,
-        max(price__product) as product,
-        max(price__recurring__interval) as billing_interval,
-        max(coalesce(price__recurring__interval_count, 1)) as billing_interval_count,
-        sum(quantity * price__unit_amount) as amount_per_interval_cents
+        max(case when _dlt_list_idx = 0 then quantity end) as seats,
+        max(case when _dlt_list_idx = 0 then price__product end) as product,
+        max(case when _dlt_list_idx = 0 then price__recurring__interval end) as billing_interval,
+        max(case when _dlt_list_idx = 0 then coalesce(price__recurring__interval_count, 1) end)
+            as billing_interval_count,
+        sum(quantity * price__unit_amount) as amount_per_interval_cents,
+        sum(quantity * price__unit_amount
+            * {{ periods_per_year('price__recurring__interval', 'price__recurring__interval_count') }}) as annual_amount_cents
     from items
     group by _dlt_parent_id
 ),
@@ -37,6 +43,7 @@ renamed as (
         subscription_items.billing_interval_count,
         cast(subscription_items.seats as integer) as seats,
         cast(subscription_items.amount_per_interval_cents as {{ type_double() }}) / 100 as amount_per_interval,
+        cast(subscription_items.annual_amount_cents as {{ type_double() }}) / 100 as annual_amount,
         cast(deduped.metadata__contract_term_months as integer) as contract_term_months,
         coalesce(deduped.cancel_at_period_end, false) as cancel_at_period_end,
         {{ unix_to_utc('deduped.current_period_start') }} as current_period_start_at,
