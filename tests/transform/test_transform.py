@@ -525,7 +525,7 @@ def test_a_company_without_contacts_gets_relationship_reweighted(loaded_s_world:
         con.execute("delete from raw_salesforce.contact")
     finally:
         con.close()
-    run = dbt(warehouse, "build", "--resource-type", "model", "seed", target_path=tmp_path / "target")
+    run = dbt(warehouse, "build", "--resource-type", "model", "seed", "snapshot", target_path=tmp_path / "target")
     assert run.returncode == 0, run.output[-3000:]
     rows = _query(
         warehouse,
