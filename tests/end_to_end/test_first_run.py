@@ -25,7 +25,9 @@ TALLEST_ROW_PX = 120
 def pages_of(site: Path, warehouse: Path) -> list[str]:
     """Every page kind: the fixed pages, one CSM's book and the riskiest account's page."""
     csm = sorted(p.name for p in (site / "csms").iterdir() if (p / "index.html").exists())[0]
-    (account,) = query(warehouse, "SELECT account_id FROM ml.account_scores_latest ORDER BY churn_probability DESC")[0]
+    # Calibrated probabilities tie (isotonic calibration is a step function): the account id breaks ties.
+    riskiest = "SELECT account_id FROM ml.account_scores_latest ORDER BY churn_probability DESC, account_id LIMIT 1"
+    ((account,),) = query(warehouse, riskiest)
     return [*PAGES, f"/csms/{csm}/", f"/accounts/?id={account}"]
 
 
@@ -96,7 +98,7 @@ def test_portfolio_and_account_pages_show_the_warehouse(clean_run: CleanRun, fir
     assert [row[0] for row in highest_risk["rows"]] == top
     account_page = next(page for path, page in first_run_pages.items() if path.startswith("/accounts/?id="))
     (name,) = query(warehouse, "SELECT c.account_name FROM ml.account_scores_latest AS s JOIN marts.customer_360 "
-                    "AS c USING (account_id) ORDER BY s.churn_probability DESC LIMIT 1")[0]  # fmt: skip
+                    "AS c USING (account_id) ORDER BY s.churn_probability DESC, s.account_id LIMIT 1")[0]  # fmt: skip
     assert name in account_page["headings"]
 
 
