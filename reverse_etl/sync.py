@@ -79,7 +79,14 @@ def sync(
         for r in changed:
             echo(f"would send {destination} {r.key}: {r.values}")
     elif changed:
-        _send(con, destination, cfg, changed, run, clients if clients is not None else {})
+        try:
+            _send(con, destination, cfg, changed, run, clients if clients is not None else {})
+        except Exception as exc:
+            # Not an outcome `_send` knows: still logged as a failed run before it propagates.
+            run.status = "failed"
+            run.message = f"stopped after {run.sent} of {len(changed)} records: {_first_line(exc)}"
+            run.record(con)
+            raise
     run.record(con)
     return run
 
