@@ -6,8 +6,9 @@
    so the run appears in the UI: load every source, build the models, score, raise alerts, check
    them, sync to Salesforce and Slack, build the reports. Steps run in separate processes (two at a
    time on two cores) and each finished step is printed as it ends.
-3. Print a summary (accounts scored, alerts raised, records synced, time per stage), then serve the
-   reports and the Dagster UI next to the emulators until Ctrl-C.
+3. Print a summary (accounts scored, alerts raised, records synced, time per stage, what failed),
+   then serve the reports and the Dagster UI next to the emulators until Ctrl-C, a failed run too
+   (the UI is where it is read; its failure notice is in Slack).
 
 Run it again, or after `python -m sandbox advance`, and the run is incremental. A developer command
 (`python -m devtools.demo`), not part of the code location: it drives the product from outside, as
@@ -100,6 +101,7 @@ class RunOutcome:
     wall_seconds: float
     steps: dict[str, StepResult] = field(default_factory=dict)
     problem: str = ""  # why the run did not even start, when it did not
+    run_id: str = ""
 
     def seconds_per_stage(self) -> dict[str, float]:
         per_stage: dict[str, float] = defaultdict(float)
@@ -122,7 +124,7 @@ class RunWatcher:
         self.cursor: str | None = None
         self.step_started: dict[str, float] = {}
         self.log_keys: dict[str, list[str]] = {}
-        self.outcome = RunOutcome(ok=False, wall_seconds=0.0)
+        self.outcome = RunOutcome(ok=False, wall_seconds=0.0, run_id=run_id)
 
     def poll(self) -> None:
         while True:
@@ -202,12 +204,15 @@ def daily_job_command(as_of_date: str | None = None) -> list[str]:
     return cmd + (["--tags", json.dumps({AS_OF_DATE_TAG: as_of_date})] if as_of_date else [])
 
 
-def run_daily_job(log_file: Path, as_of_date: str | None = None) -> RunOutcome:
+def run_daily_job(log_file: Path, as_of_date: str | None = None, ui_url: str | None = None) -> RunOutcome:
     """The daily job (multiprocess, recorded in the instance), followed through the instance's event
-    log. Dagster's own console output goes to `log_file`."""
+    log. Dagster's own console output goes to `log_file`. A failure notice links to the run in the UI
+    at `ui_url` (unless COPILOT__DAGSTER_UI_URL says otherwise)."""
     cmd = daily_job_command(as_of_date)
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if ui_url:
+        env.setdefault("COPILOT__DAGSTER_UI_URL", ui_url)
     instance = DagsterInstance.get()
     log_file.parent.mkdir(parents=True, exist_ok=True)
     print(f"running {DAILY_JOB} (Dagster's console log: {log_file})", flush=True)
@@ -342,6 +347,17 @@ def print_summary(outcome: RunOutcome, log_file: Path) -> None:
         print(line)
 
 
+def failed_run_line(outcome: RunOutcome, ui_url: str, emulators: str) -> str:
+    """What failed, in one line, and where to look."""
+    failed = outcome.failures()
+    what = f"at {failed[0].step}: {failed[0].reason}" if failed else (outcome.problem or "")
+    where = f"{ui_url}/runs/{outcome.run_id}" if outcome.run_id else ui_url
+    return (
+        f"\nTHE RUN FAILED {what}\n  open it in the Dagster UI: {where}\n"
+        f"  the failure notice posted to Slack: {emulators}/__admin/slack/messages"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("data/sandbox"))
@@ -366,16 +382,16 @@ def main() -> int:
             print(f"demo: dbt parse failed: {prepare_dbt.failure_line(exc)}", flush=True)
             return 2
         log_file = DAGSTER_LOGS / "demo-last-run.log"
-        outcome = run_daily_job(log_file, args.as_of_date)
+        ui_url = f"http://127.0.0.1:{args.ui_port}"
+        outcome = run_daily_job(log_file, args.as_of_date, ui_url)
         print_summary(outcome, log_file)
-        if not outcome.ok:
-            return 1
+        status = 0 if outcome.ok else 1
         if args.no_ui:
-            return 0
+            return status
+        # A failed run is shown too: the UI is where its steps, logs and errors are read.
         _, sample = warehouse_summary()
         base = f"http://127.0.0.1:{args.port}"
         print("\nstarting the Dagster UI and the report server...", flush=True)
-        ui_url = f"http://127.0.0.1:{args.ui_port}"
         ui_cmd = ["dagster", "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.ui_port)]
         ui = serve(ui_cmd, DAGSTER_LOGS / "ui.log")
         site = serve(["reports/scripts/serve.sh", str(args.reports_port)], DAGSTER_LOGS / "reports-server.log")
@@ -394,6 +410,8 @@ def main() -> int:
             "Ctrl-C stops everything.",
             flush=True,
         )
+        if not outcome.ok:
+            print(failed_run_line(outcome, ui_url, base), flush=True)
         try:
             ui.wait()
         except KeyboardInterrupt:
@@ -404,7 +422,7 @@ def main() -> int:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        return 0
+        return status
     finally:
         if emulators is not None:
             emulators.send_signal(signal.SIGINT)

@@ -301,23 +301,41 @@ def release_dead_runs(instance: DagsterInstance, current_run_id: str) -> list[st
             continue
         starts = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
         pid = starts[-1].dagster_event.pid if starts and starts[-1].dagster_event else None
-        if pid is None or _alive(pid):
+        if pid is None or _alive(pid, since=starts[-1].timestamp):
             continue
-        message = f"run {run.run_id[:8]} of {run.job_name} died (process {pid} is gone): marked failed, its slots freed"
+        message = (
+            f"run {run.run_id[:8]} of {run.job_name} died (process {pid} is gone, or its PID now belongs to a "
+            "later process): marked failed, its slots freed"
+        )
         instance.report_run_failed(run, message=message)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         released.append(message)
     return released
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, since: float | None = None) -> bool:
+    """The process runs and, given `since` (the run's start, Unix time), was started by then: a process
+    started later is another program that got the dead run's PID back."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    started = _process_started_at(pid) if since is not None else None
+    # Start times are in clock ticks after a boot time in whole seconds: allow for that rounding.
+    return started is None or since is None or started <= since + 2
+
+
+def _process_started_at(pid: int) -> float | None:
+    """When the process started (Unix time), from /proc (Linux); None where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    except (OSError, StopIteration):
+        return None
+    ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime; the name before ")" may hold spaces
+    return int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def definitions() -> Definitions:

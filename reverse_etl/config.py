@@ -27,6 +27,7 @@ class SyncConfig:
     backoff_factor: float
     row_count_tolerance: float
     max_red_share_change: float
+    slack_timeout: float = 30.0  # seconds for one Slack answer; past it the outcome is unknown
 
     @property
     def salesforce_login(self) -> SalesforceLogin:
@@ -61,4 +62,5 @@ def load() -> SyncConfig:
         backoff_factor=config.get("reverse_etl.backoff_factor", float, 0.5),
         row_count_tolerance=config.get("reverse_etl.gate.row_count_tolerance", float, 0.1),
         max_red_share_change=config.get("reverse_etl.gate.max_red_share_change", float, 0.1),
+        slack_timeout=config.get("reverse_etl.slack.timeout", float, 30.0),
     )

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceOperationError
 from urllib3.util.retry import Retry
 
 from reverse_etl.config import SyncConfig
@@ -26,6 +27,16 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 # (record keys of one batch, {key: error or None}, {key: Salesforce Id}) after each batch
 BatchDone = Callable[[dict[str, str | None], dict[str, str]], None]
+
+
+class BulkJobFailed(Exception):
+    """A Bulk API 2.0 job ended Failed (or Aborted, or did not finish): `str()` is Salesforce's reason."""
+
+
+def _job_failure(exc: SalesforceOperationError) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first.removeprefix("Job failure. Response content: ")[:400]
 
 
 def retrying_session(cfg: SyncConfig) -> requests.Session:
@@ -89,7 +100,14 @@ def upsert_bulk(
 ) -> None:
     # Bulk CSV: an empty cell leaves a field as it is, #N/A clears it.
     rows = [{k: "#N/A" if v is None else v for k, v in r.items()} for r in records]
-    jobs = getattr(sf.bulk2, sobject).upsert(records=rows, external_id_field=key_field, wait=0.2)
+    try:
+        jobs = getattr(sf.bulk2, sobject).upsert(records=rows, external_id_field=key_field, wait=0.2)
+    except SalesforceOperationError as exc:
+        # The job ended Failed or Aborted (a bad header, a field Salesforce does not know, a timeout):
+        # no record of it was written. Each is logged with the job's reason and retried next run.
+        reason = _job_failure(exc)
+        on_batch({str(r[key_field]): f"Bulk API job failed: {reason}" for r in records}, {})
+        raise BulkJobFailed(reason) from exc
     outcome: dict[str, str | None] = {str(r[key_field]): None for r in records}
     ids: dict[str, str] = {}
     for job in jobs:

@@ -5,6 +5,9 @@
 - `sync_state`: per destination and record, the hash of the values last delivered successfully. A
   record is sent when its hash differs; a failed record keeps its old hash, so the next run
   retries it, and a record saved after each successful batch is never resent after a crash.
+- `sync_pending`: sends that are not idempotent (Slack posts) write their intent here first (record,
+  target channel) and clear it with the answer; an intent left behind means the outcome is unknown,
+  and the next run checks the destination before sending again.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ DDL = (
         run_id VARCHAR, destination VARCHAR, record_key VARCHAR, error VARCHAR, occurred_at TIMESTAMP)""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_state (
         destination VARCHAR, record_key VARCHAR, payload_hash VARCHAR, synced_at TIMESTAMP, run_id VARCHAR,
+        PRIMARY KEY (destination, record_key))""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_pending (
+        destination VARCHAR, record_key VARCHAR, target VARCHAR, run_id VARCHAR, started_at TIMESTAMP,
         PRIMARY KEY (destination, record_key))""",
 )
 
@@ -62,6 +68,25 @@ def save_delivered(con: duckdb.DuckDBPyConnection, destination: str, hashes: dic
             f"INSERT OR REPLACE INTO {SCHEMA}.sync_state SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?, ?",
             [destination, list(hashes), list(hashes.values()), utc_now(), run_id],
         )
+
+
+def pending(con: duckdb.DuckDBPyConnection, destination: str) -> dict[str, str]:
+    """Record key -> target of the sends whose outcome is unknown."""
+    rows = con.execute(
+        f"SELECT record_key, target FROM {SCHEMA}.sync_pending WHERE destination = ?", [destination]
+    ).fetchall()
+    return dict(rows)
+
+
+def save_pending(con: duckdb.DuckDBPyConnection, destination: str, key: str, target: str, run_id: str) -> None:
+    con.execute(
+        f"INSERT OR REPLACE INTO {SCHEMA}.sync_pending VALUES (?, ?, ?, ?, ?)",
+        [destination, key, target, run_id, utc_now()],
+    )
+
+
+def clear_pending(con: duckdb.DuckDBPyConnection, destination: str, key: str) -> None:
+    con.execute(f"DELETE FROM {SCHEMA}.sync_pending WHERE destination = ? AND record_key = ?", [destination, key])
 
 
 def save_errors(con: duckdb.DuckDBPyConnection, run_id: str, destination: str, errors: dict[str, str]) -> None:

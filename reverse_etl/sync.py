@@ -79,7 +79,14 @@ def sync(
         for r in changed:
             echo(f"would send {destination} {r.key}: {r.values}")
     elif changed:
-        _send(con, destination, cfg, changed, run, clients if clients is not None else {})
+        try:
+            _send(con, destination, cfg, changed, run, clients if clients is not None else {})
+        except Exception as exc:
+            # Not an outcome `_send` knows: still logged as a failed run before it propagates.
+            run.status = "failed"
+            run.message = f"stopped after {run.sent} of {len(changed)} records: {_first_line(exc)}"
+            run.record(con)
+            raise
     run.record(con)
     return run
 
@@ -109,9 +116,10 @@ def _send(
         if destination == "slack":
             run.api = "slack"
             if "slack" not in clients:
-                clients["slack"] = slack.connect(cfg)
-            for r in changed:
-                batch_done({r.key: slack.post(clients["slack"], r.values["channel"], r.values["text"])}, {})
+                clients["slack"] = slack.Poster(cfg)
+            recovered = slack.deliver(con, clients["slack"], changed, run.run_id, batch_done)
+            if recovered:
+                run.message = f"{recovered} message(s) found already posted by an interrupted run, not posted again"
         else:
             sobject, key_field = SALESFORCE_TARGETS[destination]
             if "salesforce" not in clients:
@@ -123,13 +131,21 @@ def _send(
             else:
                 run.api = "composite"
                 salesforce.upsert_collections(clients["salesforce"], sobject, key_field, values, batch_done)
+    except salesforce.BulkJobFailed as exc:
+        run.status = "failed"
+        run.message = f"Bulk API job failed, {run.failed} record(s) not written (see reverse_etl.sync_errors): {exc}"
+        return
+    except slack.Stopped as exc:
+        run.status, run.message = "failed", f"stopped after {run.sent} of {len(changed)} records: {exc}"
+        return
     except (LoginRefused, SalesforceError, SlackApiError, requests.RequestException) as exc:
         # Retries are exhausted: stop here; what was delivered is saved, the rest goes next run.
         run.status, run.message = "failed", f"stopped after {run.sent} of {len(changed)} records: {_first_line(exc)}"
         return
     if run.failed:
         run.status = "partial"
-        run.message = f"{run.failed} record(s) failed (see reverse_etl.sync_errors); retried next run"
+        failed = f"{run.failed} record(s) failed (see reverse_etl.sync_errors); retried next run"
+        run.message = f"{failed}; {run.message}" if run.message else failed
 
 
 def sync_all(

@@ -8,7 +8,7 @@ import pytest
 from dagster import DagsterInstance, Failure, OpExecutionContext, job, op
 
 from core.clock import AS_OF_DATE_TAG
-from devtools.demo import RunWatcher, daily_job_command
+from devtools.demo import RunOutcome, RunWatcher, StepResult, daily_job_command, failed_run_line
 from orchestration.progress import log_progress
 
 
@@ -50,3 +50,12 @@ def test_demo_passes_the_as_of_date_as_the_run_tag_the_preflight_and_dbt_read() 
     assert "--tags" not in daily_job_command()
     command = daily_job_command("2026-10-15")
     assert json.loads(command[command.index("--tags") + 1]) == {AS_OF_DATE_TAG: "2026-10-15"}
+
+
+def test_a_failed_run_is_named_with_its_page_in_the_ui() -> None:
+    outcome = RunOutcome(ok=False, wall_seconds=3.0, run_id="abc123")
+    outcome.steps["ingest_sources"] = StepResult("ingest_sources", "ok", 1.0)
+    outcome.steps["preflight"] = StepResult("preflight", "FAILED", 1.0, reason="configuration: stripe: refused")
+    lines = failed_run_line(outcome, "http://127.0.0.1:3000", "http://127.0.0.1:8765").strip().splitlines()
+    assert lines[0] == "THE RUN FAILED at preflight: configuration: stripe: refused"
+    assert lines[1].endswith("http://127.0.0.1:3000/runs/abc123")

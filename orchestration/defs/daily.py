@@ -23,6 +23,7 @@ from dagster import (
     in_process_executor,
 )
 
+from orchestration.defs.sensors import notify_slack_on_step_failure
 from orchestration.resources import WAREHOUSE_WRITE_TAG
 
 DAILY_RUN = "daily_run"
@@ -35,6 +36,7 @@ def definitions() -> Definitions:
         selection=AssetSelection.all(),
         tags=WAREHOUSE_WRITE_TAG,
         executor_def=in_process_executor,
+        hooks={notify_slack_on_step_failure},  # a failure reaches Slack without the daemon
         description="Everything, in lineage order: load the sources, build the dbt models, train the ML models "
         "that are due on the run's as-of date, score the accounts, raise alerts, check them, sync them to "
         "Salesforce and Slack, build the reports.",

@@ -24,6 +24,7 @@ from dagster import (
 )
 
 from orchestration.defs.alerts import ALERTS_KEY
+from orchestration.defs.sensors import notify_slack_on_step_failure
 from orchestration.defs.transform import ACTIVATION_SELECTION, asset_key, dbt_step
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 from reverse_etl import config, gate, sync
@@ -128,6 +129,7 @@ def definitions() -> Definitions:
         "alerts_and_activation",
         selection=AssetSelection.groups("alerts", GROUP) | AssetSelection.assets(ALERTS_KEY),
         tags=WAREHOUSE_WRITE_TAG,
+        hooks={notify_slack_on_step_failure},
         description="Evaluate alerts, run the gate, push scores and alerts to Salesforce and Slack.",
     )
     return Definitions(

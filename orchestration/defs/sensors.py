@@ -1,32 +1,51 @@
-"""Run-failure notification: every failed run posts one message to Slack (the emulator in the sandbox)."""
+"""Run-failure notices (see orchestration/notices.py): a failure hook on the daily job, run in the run's
+own process (no daemon needed), and a run-failure sensor for the daemon; one Slack message per run."""
 
-from dagster import DefaultSensorStatus, Definitions, RunFailureSensorContext, run_failure_sensor
-from slack_sdk.webhook import WebhookClient
+from dagster import (
+    DefaultSensorStatus,
+    Definitions,
+    HookContext,
+    RunFailureSensorContext,
+    failure_hook,
+    run_failure_sensor,
+)
 
-from core import config
+from orchestration import notices
 
 
-def webhook_url() -> str:
-    """`[copilot] slack_webhook_url` in .dlt/config.toml, or COPILOT__SLACK_WEBHOOK_URL."""
-    return config.get("copilot.slack_webhook_url", str)
+def first_failure(context: RunFailureSensorContext) -> tuple[str | None, str]:
+    """The first failed step and its error, else the run's failure message."""
+    for event in context.get_step_failure_events():
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return event.step_key, data.user_failure_data.description  # a step's Failure: its one line
+        error = data.error
+        while error is not None and error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+            error = error.cause  # Dagster's wrapper: the step's own error is its cause
+        return event.step_key, (error.message if error else event.message) or "failed"
+    return None, context.failure_event.message or "run failed"
 
 
 def failure_text(context: RunFailureSensorContext) -> str:
+    step, error = first_failure(context)
     run = context.dagster_run
-    reasons = []
-    for event in context.get_step_failure_events():
-        error = event.event_specific_data.error if event.event_specific_data else None
-        message = (error.message if error else event.message or "").strip().splitlines()
-        reasons.append(f"{event.step_key}: {message[0] if message else 'failed'}")
-    detail = "; ".join(reasons) or (context.failure_event.message or "run failed")
-    return f":red_circle: Dagster run `{run.run_id[:8]}` of `{run.job_name}` failed: {detail}"
+    return notices.text(run.job_name, run.run_id, step, error)
+
+
+@failure_hook(name="notify_slack_on_step_failure")
+def notify_slack_on_step_failure(context: HookContext) -> None:
+    """The failed step posts the run's notice itself (later failed steps find it posted)."""
+    try:
+        notices.notify(context.job_name, context.run_id, context.step_key, str(context.op_exception or "failed"))
+    except Exception as exc:  # noqa: BLE001 (the run has failed already; the notice is best effort here)
+        context.log.warning(f"failure notice not posted to Slack: {type(exc).__name__}: {notices.first_line(str(exc))}")
 
 
 @run_failure_sensor(name="notify_slack_on_failure", default_status=DefaultSensorStatus.RUNNING)
 def notify_slack_on_failure(context: RunFailureSensorContext) -> None:
-    response = WebhookClient(webhook_url()).send(text=failure_text(context))
-    if response.status_code >= 300:
-        context.log.warning(f"Slack webhook answered {response.status_code}: {response.body}")
+    step, error = first_failure(context)
+    run = context.dagster_run
+    notices.notify(run.job_name, run.run_id, step, error)
 
 
 def definitions() -> Definitions:

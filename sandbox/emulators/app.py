@@ -150,12 +150,16 @@ class Emulators:
             except Exception:  # a malformed request has no object; its handler will say what is wrong
                 obj = None
         hits = faults.fire(req.store, system.name, route_.name, req.path, req.method, obj)
-        delay = sum(h.params["delay_ms"] for h in hits if h.kind == "slow") / 1000
+        slow = [h for h in hits if h.kind == "slow"]
+        delay = sum(h.params["delay_ms"] for h in slow) / 1000
         refusal = next((h for h in hits if h.kind in faults.RESPONSE_KINDS), None)
         response = None
         if refusal is not None:
             response = system.fault_response(refusal.kind, refusal.params["status"], refusal.params["retry_after"])
         req.faults = [h for h in hits if h.kind in faults.RECORD_KINDS]
+        if delay and response is None and any(h.params.get("phase") == "after" for h in slow):
+            # The work is done (a message posted, a record written), only the answer is late.
+            return Delay(delay, self._run(system, route_, req))
         if delay:
             return Delay(delay, response)
         return response or self._run(system, route_, req)

@@ -44,6 +44,7 @@ _KEYS = {
     "status",
     "retry_after",
     "delay_ms",
+    "phase",
     "fraction",
     "breakage",
     "change",
@@ -56,7 +57,7 @@ _KEYS = {
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "rate_limit": {"status": 429, "retry_after": 1},
     "server_error": {"status": 500, "retry_after": 1},
-    "slow": {"delay_ms": 1000},
+    "slow": {"delay_ms": 1000, "phase": "before"},
     "malformed": {"fraction": 0.1},
     "schema_drift": {"change": "added"},
     "write_error": {
@@ -121,6 +122,8 @@ def validate(raw: Any) -> dict[str, Any]:
         raise FaultError(f"rate_limit status must be 429 (403 is Salesforce's daily limit), got {spec['status']!r}")
     if "fraction" in spec and not (isinstance(spec["fraction"], int | float) and 0 < spec["fraction"] <= 1):
         raise FaultError(f"fraction must be above 0 and at most 1, got {spec['fraction']!r}")
+    if kind == "slow" and spec["phase"] not in ("before", "after"):
+        raise FaultError(f"slow phase must be before (the handler runs after the wait) or after, got {spec['phase']!r}")
     if kind == "schema_drift" and spec["change"] not in DRIFT_CHANGES:
         raise FaultError(f"schema_drift change must be one of {', '.join(DRIFT_CHANGES)}, got {spec['change']!r}")
     if kind == "malformed" and spec.get("breakage") not in (None, *BREAKAGES):

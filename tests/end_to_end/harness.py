@@ -147,7 +147,6 @@ class Deployment:
             # Retries back off quickly here; the behaviour (retry, then succeed) is what is tested.
             "REVERSE_ETL__BACKOFF_FACTOR": "0.05",
             "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05",
-            "COPILOT__SLACK_WEBHOOK_URL": f"{em.http}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
             **self.extra_env,
         }
 

@@ -97,7 +97,7 @@ def loader_env(em: Emulator, warehouse: Path) -> dict[str, str]:
         "SOURCES__ZENDESK__BASE_URL": em.url,
         "SOURCES__STRIPE__BASE_URL": em.url,
         "SOURCES__PRODUCT_EVENTS__FILES_URL": str(em.data_dir / "exports" / "events"),
-        "COPILOT__SLACK_WEBHOOK_URL": f"{em.url}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
+        "REVERSE_ETL__SLACK__BASE_URL": f"{em.url}/api/",  # failure notices go through the Web API
         "COPILOT_WAREHOUSE": str(warehouse),
         # Faults retry quickly in tests; the documented defaults are in .dlt/config.toml.
         "RUNTIME__REQUEST_MAX_ATTEMPTS": "4",

@@ -215,6 +215,37 @@ def test_bulk_above_the_threshold(sync_world: SyncWorld) -> None:
     assert sum(r["count"] for r in requests if r["endpoint"] == "bulk_create_job") == 2  # accounts, tasks
 
 
+def test_a_bulk_job_that_fails_is_logged_per_record(sync_world: SyncWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field Salesforce does not know fails the whole Bulk job (as Salesforce does): every record is
+    logged with the job's reason, keeps its old hash, and the run says so in one line."""
+    sync_world.cfg = replace(sync_world.cfg, bulk_threshold=50)
+    real = records.accounts
+
+    def with_unknown_field(con: duckdb.DuckDBPyConnection) -> list[records.Record]:
+        return [records.Record(r.key, {**r.values, "Copilot_Typo__c": 1}, r.digest) for r in real(con)]
+
+    monkeypatch.setattr(records, "accounts", with_unknown_field)
+    with sync_world.connect() as con:
+        run = sync.sync(con, "salesforce_account", sync_world.cfg, echo=lambda _line: None)
+        errors = con.execute(
+            "SELECT count(DISTINCT record_key), min(error) FROM reverse_etl.sync_errors WHERE run_id = ?", [run.run_id]
+        ).fetchone()
+        logged = con.execute(
+            "SELECT status, message FROM reverse_etl.sync_runs WHERE run_id = ?", [run.run_id]
+        ).fetchone()
+        delivered = con.execute(
+            "SELECT count(*) FROM reverse_etl.sync_state WHERE destination = 'salesforce_account'"
+        ).fetchone()[0]
+    assert (run.api, run.status, run.failed, run.succeeded) == ("bulk", "failed", run.changed, 0)
+    assert errors[0] == run.changed and "Copilot_Typo__c" in errors[1]
+    assert logged == ("failed", run.message) and "\n" not in run.line() and "Copilot_Typo__c" in run.message
+    assert delivered == 0
+    monkeypatch.setattr(records, "accounts", real)
+    with sync_world.connect() as con:
+        again = sync.sync(con, "salesforce_account", sync_world.cfg, echo=lambda _line: None)
+    assert (again.status, again.succeeded) == ("ok", run.changed)
+
+
 # --- alert lifecycle ---------------------------------------------------------------------------
 
 
