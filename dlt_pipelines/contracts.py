@@ -266,12 +266,20 @@ def quarantine_step(spec: TableSpec) -> Callable[..., Iterator[Any]]:
     def step(items: Any, meta: Any = None) -> Iterator[Any]:
         batch = items if isinstance(items, list) else [items]
         good, bad = split(spec, batch, contract)
+        good = keep_vanished_fields(spec, good)
         if good:
             yield good
         if bad:
             yield dlt.mark.with_hints(bad, QUARANTINE_HINTS, create_table_variant=True)
 
     return step
+
+
+def keep_vanished_fields(spec: TableSpec, good: list[Any]) -> list[Any]:
+    """Declared fields a good record does not carry keep their stored values (`drift.py`)."""
+    from dlt_pipelines import drift
+
+    return drift.keep_stored(spec, good)
 
 
 def attach(resource: Any, spec: TableSpec) -> Any:
