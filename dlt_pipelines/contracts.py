@@ -13,8 +13,8 @@ modification cursor and a contract mode chosen per table (overridable in config 
 
 Quarantined records land in the source's `quarantine` table, in the same load as the good ones,
 with the table, the record's key, the reason and the record as received (JSON text); nothing is
-dropped. Run reports count them per table and reason. A quarantined record is not fetched again by
-the incremental cursor: fix the contract or the source, then reload that table (see the README).
+dropped. Run reports count them per table and reason. Later runs fetch them again by id until they
+load or an operator discards them (`recovery.py`).
 """
 
 from __future__ import annotations

@@ -226,3 +226,36 @@ def test_an_operator_discards_what_the_source_will_never_send_right(live: Live, 
     assert done.returncode == 0 and "quarantined record(s) discarded" in done.stdout, done.stderr
     assert still_quarantined(warehouse, "salesforce") == []
     assert checks(warehouse, "salesforce")[("account", "quarantine_share")].success
+
+
+def test_the_dagster_run_shows_a_vanished_field_as_a_failed_check_and_a_warning(live: Live, tmp_path: Path) -> None:
+    import logging
+
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.defs.ingest import ingest_assets
+    from orchestration.resources import WarehouseResource
+
+    warehouse = fresh(live, tmp_path)
+    runner.run_source("salesforce", warehouse)
+    touch_accounts(live, 3, "Industry", "Banking")
+    live.emulator.fault(**SF_ACCOUNT_QUERY, kind="schema_drift", change="renamed", field="Segment__c")
+    instance = DagsterInstance.ephemeral()
+    result = materialize(
+        [ingest_assets(["salesforce"])],
+        instance=instance,
+        resources={"warehouse": WarehouseResource(path=str(warehouse))},
+    )
+    failed = {
+        (e.asset_key.to_user_string(), e.check_name): e.metadata["summary"].value
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    }
+    assert list(failed) == [("raw_salesforce/account", "fields_present")]
+    assert "Segment__c" in failed[("raw_salesforce/account", "fields_present")]
+    warnings = [
+        r.user_message
+        for r in instance.all_logs(result.run_id)
+        if r.level >= logging.WARNING and "Segment__c" in (r.user_message or "")
+    ]
+    assert len(warnings) == 1 and "raw_salesforce.account: schema drift" in warnings[0], warnings
