@@ -13,8 +13,8 @@ modification cursor and a contract mode chosen per table (overridable in config 
 
 Quarantined records land in the source's `quarantine` table, in the same load as the good ones,
 with the table, the record's key, the reason and the record as received (JSON text); nothing is
-dropped. Run reports count them per table and reason. A quarantined record is not fetched again by
-the incremental cursor: fix the contract or the source, then reload that table (see the README).
+dropped. Run reports count them per table and reason. Later runs fetch them again by id until they
+load or an operator discards them (`recovery.py`).
 """
 
 from __future__ import annotations
@@ -266,12 +266,20 @@ def quarantine_step(spec: TableSpec) -> Callable[..., Iterator[Any]]:
     def step(items: Any, meta: Any = None) -> Iterator[Any]:
         batch = items if isinstance(items, list) else [items]
         good, bad = split(spec, batch, contract)
+        good = keep_vanished_fields(spec, good)
         if good:
             yield good
         if bad:
             yield dlt.mark.with_hints(bad, QUARANTINE_HINTS, create_table_variant=True)
 
     return step
+
+
+def keep_vanished_fields(spec: TableSpec, good: list[Any]) -> list[Any]:
+    """Declared fields a good record does not carry keep their stored values (`drift.py`)."""
+    from dlt_pipelines import drift
+
+    return drift.keep_stored(spec, good)
 
 
 def attach(resource: Any, spec: TableSpec) -> Any:

@@ -23,6 +23,13 @@ class TableReport:
     quarantined: dict[str, int] = field(default_factory=dict)  # reason -> records
     new_columns: list[str] = field(default_factory=list)
     variant_columns: list[str] = field(default_factory=list)  # a value's type changed under a column
+    drift: list[str] = field(default_factory=list)  # fields no record of the run carried, one line each
+    refetched: int = 0  # open quarantined records asked for again by id
+    recovered: int = 0  # open quarantined records loaded by this run
+    not_found: int = 0  # open quarantined records the source no longer returns
+    reread: bool = False  # read in full again for keyless quarantined records
+    drift_reread: bool = False  # read in full again because the last run lacked a field
+    open_quarantine: int = 0  # records in quarantine after the run, not loaded since nor discarded
 
     @property
     def quarantined_total(self) -> int:
@@ -69,6 +76,18 @@ class SourceReport:
                 out.append(
                     f"  {name}: a field changed type, values kept in variant column(s) {', '.join(t.variant_columns)}"
                 )
+            if t.drift_reread:
+                out.append(f"  {name}: read in full again after a field went missing ({len(t.drift)} still missing)")
+            out += [f"  {self.dataset}.{name}: {line}" for line in t.drift]
+            if t.refetched or t.reread:
+                how = "read the table in full again" if t.reread else f"re-fetched {t.refetched} by id"
+                gone = f", {t.not_found} no longer at the source" if t.not_found else ""
+                out.append(f"  {name}: quarantine recovery: {how}, {t.recovered} recovered{gone}")
+            if t.open_quarantine:
+                out.append(
+                    f"  {name}: {t.open_quarantine} record(s) still quarantined, fetched again next run "
+                    f"(python -m dlt_pipelines quarantine list {self.source})"
+                )
         for name in self.new_tables:
             out.append(f"  new table {name}")
         return out
@@ -81,6 +100,9 @@ class SourceReport:
             "quarantine_reasons": dict(t.quarantined),
             "new_columns": list(t.new_columns),
             "variant_columns": list(t.variant_columns),
+            "schema_drift": list(t.drift),
+            "open_quarantine": t.open_quarantine,
+            "recovered": t.recovered,
             "load_ids": list(self.load_ids),
         }
 
@@ -126,4 +148,28 @@ def build(
             )
         for table, reason, n in rows or []:
             report.table(table).quarantined[reason] = n
+    return report
+
+
+def add_recovery(
+    report: SourceReport, todo: Any, still_open: list[Any], drift_lines: Mapping[str, list[str]]
+) -> SourceReport:
+    """Quarantine recovery (`recovery.Plan`, the records open after the run) and vanished fields."""
+    open_keys: dict[str, set[str]] = {}
+    for record in still_open:
+        report.table(record.table).open_quarantine += 1
+        if record.key is not None:
+            open_keys.setdefault(record.table, set()).add(record.key)
+    for table, before in todo.before.items():
+        t = report.table(table)
+        t.refetched = len(todo.keys.get(table, []))
+        t.reread = table in todo.keyless
+        t.not_found = todo.not_found.get(table, 0)
+        # Keyless records count as recovered by the full re-read (a still broken one is quarantined anew).
+        keyed = {k for k in before if k is not None}
+        t.recovered = len(keyed - open_keys.get(table, set())) + len(todo.keyless.get(table, []))
+    for table in todo.drifted:
+        report.table(table).drift_reread = True
+    for table, lines in drift_lines.items():
+        report.table(table).drift += lines
     return report

@@ -7,6 +7,13 @@ Per table, up to four checks (each one Dagster asset check):
 - `amounts_in_range`: amounts and counts are not negative.
 - `row_count_not_shrinking`: raw tables only grow (deletes are flags), so fewer rows than at the last
   check means rows were lost.
+- `fields_present` (API tables): every declared field came in the last run that brought records; a
+  field missing from all of them was renamed or removed upstream (its stored values were kept, see
+  `drift.py`). Passes again once a run brings the field.
+- `quarantine_share` (API tables): the records in quarantine and still open (`recovery.py`) are at
+  most `quarantine_max_share` of the table's records (open quarantined + loaded rows); config
+  `sources.<source>.quarantine_max_share`, else `sources.quarantine_max_share`, default 0.05.
+  A failed check blocks the reverse-ETL gate.
 
 GE runs on pandas frames read from DuckDB (GE's SQL datasource gives wrong answers on DuckDB, see
 STACK_NOTES). Product events are too many for that, so their suite runs on a per-day summary that
@@ -34,7 +41,17 @@ from dlt_pipelines.contracts import TableSpec
 
 RESULTS_SCHEMA = "raw_quality"
 RESULTS_TABLE = f"{RESULTS_SCHEMA}.check_results"
-CHECKS = ("keys_present_and_unique", "timestamps_valid", "amounts_in_range", "row_count_not_shrinking")
+CHECKS = (
+    "keys_present_and_unique",
+    "timestamps_valid",
+    "amounts_in_range",
+    "row_count_not_shrinking",
+    "fields_present",
+    "quarantine_share",
+)
+# Checks of the API tables only (product events have a file contract instead).
+RECORD_CHECKS = ("fields_present", "quarantine_share")
+DEFAULT_QUARANTINE_MAX_SHARE = 0.05
 MIN_TIME = pd.Timestamp("2000-01-01", tz="UTC")
 MAX_TIME = pd.Timestamp("2100-01-01", tz="UTC")
 MIN_UNIX, MAX_UNIX = int(MIN_TIME.timestamp()), int(MAX_TIME.timestamp())
@@ -181,6 +198,50 @@ def run_checks(
         sql, checks = plan
         batch = frame_batch(con.execute(sql).df())
         out += [check_batch(batch, source, table, check, expectations) for check, expectations in checks.items()]
+    if source != "product_events":
+        out += record_checks(con, source, dataset, specs)
+    return out
+
+
+def quarantine_max_share(source: str) -> float:
+    from core import config
+
+    default = config.get("sources.quarantine_max_share", float, DEFAULT_QUARANTINE_MAX_SHARE)
+    return config.get(f"sources.{source}.quarantine_max_share", float, default)
+
+
+def record_checks(
+    con: duckdb.DuckDBPyConnection, source: str, dataset: str, specs: Iterable[TableSpec]
+) -> list[CheckResult]:
+    """`fields_present` and `quarantine_share` of each API table that exists."""
+    import great_expectations as gx
+
+    from core.checks import validate
+    from dlt_pipelines import drift, recovery
+
+    e = gx.expectations
+    limit = quarantine_max_share(source)
+    quarantined = recovery.open_counts(con, source)
+    out: list[CheckResult] = []
+    for spec in specs:
+        if not table_exists(con, f"{dataset}.{spec.table}"):
+            continue
+        missing = drift.latest_missing(con, source, spec.table)
+        fields = pd.DataFrame({"missing_field": pd.Series(missing or [None], dtype=object)})
+        present = [e.ExpectColumnValuesToBeNull(column="missing_field")]
+        out.append(validate(fields, source, spec.table, "fields_present", present))
+        rows = con.execute(f'SELECT count(*) FROM "{dataset}"."{spec.table}"').fetchone()[0]
+        held = quarantined.get(spec.table, 0)
+        share = pd.DataFrame({"quarantined_share": [held / (rows + held) if rows + held else 0.0]})
+        out.append(
+            validate(
+                share,
+                source,
+                spec.table,
+                "quarantine_share",
+                [e.ExpectColumnMaxToBeBetween(column="quarantined_share", min_value=0, max_value=limit)],
+            )
+        )
     return out
 
 

@@ -14,7 +14,7 @@ import duckdb
 from dlt.sources import DltSource
 
 from core import warehouse as warehouse_db
-from dlt_pipelines import load_report, settings
+from dlt_pipelines import drift, load_report, recovery, settings
 from dlt_pipelines.contracts import TableSpec
 from dlt_pipelines.file_exports import export_source
 from dlt_pipelines.http import describe_failure
@@ -97,6 +97,11 @@ def run_source(
     pipeline = make_pipeline(name, warehouse, con)
     before = load_report.schema_columns(pipeline)
     row_counts: dict[str, int] = {}
+    # Quarantined records still open: fetched again by id (keyless ones: their table read in full).
+    todo = recovery.plan(con, name, cfg.mode)
+    # A table whose last run lacked a field is read in full until the field is back: the records
+    # that came meanwhile hold kept (possibly outdated) values, and new ones none.
+    todo.drifted = [s.table for s in table_specs(name) if drift.latest_missing(con, name, s.table)]
     try:
         pipeline.sync_destination()
         if pipeline.has_pending_data:
@@ -108,7 +113,12 @@ def run_source(
             info = pipeline.load()
             info.raise_on_failed_jobs()
             report.load_ids += list(info.loads_ids)
-        pipeline.extract(build_source(name), loader_file_format=LOADER_FILE_FORMAT)
+        if todo.keyless or todo.drifted:
+            recovery.reset_for_reread(pipeline, name, sorted({*todo.keyless, *todo.drifted}))
+        source = build_source(name)
+        source.resources.add(*recovery.resources(cfg, todo))
+        with drift.collecting(cfg.dataset, con) as fields_seen:
+            pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
         if name == "product_events":
             _require_event_files(pipeline, cfg)
         pipeline.normalize()
@@ -119,7 +129,11 @@ def run_source(
         _create_missing_tables(name, pipeline)
     except Exception as exc:
         raise describe_failure(name, exc) from exc
+    if todo.keyless:
+        recovery.mark_reread(con, name, todo.keyless)
+    drift.store(con, name, fields_seen)
     built = load_report.build(report, pipeline, row_counts, before)
+    load_report.add_recovery(built, todo, recovery.open_records(con, name), drift.report_lines(fields_seen))
     built.seconds = time.perf_counter() - started
     return built
 

@@ -6,6 +6,9 @@ alert tables, run and recorded the way every data check is (`core/checks.py`).
 - `red_share_stable`: the share of Red accounts moved at most the configured bound since the last
   gate of an earlier run that passed.
 - `alerts_valid`: alert ids unique, every alert has an account, an owner and a known severity.
+- `ingestion_healthy`: the last ingestion checks of every raw table passed `quarantine_share` (too
+  many records in quarantine) and `fields_present` (a field vanished upstream): scores built on a
+  table that lost most of its records or a field would be pushed as if they were right.
 
 A run evaluates the gate once, after its alerts are written, and appends the outcome to
 `reverse_etl.gate_results` under its run id; the run's syncs read that outcome (`for_run`) instead of
@@ -102,6 +105,42 @@ def score_checks(con: duckdb.DuckDBPyConnection, row_count_tolerance: float) -> 
     ]
 
 
+INGESTION_CHECKS = ("quarantine_share", "fields_present")
+
+
+def ingestion_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
+    """One failed check per raw table whose last `quarantine_share` or `fields_present` check failed
+    (named `<dataset>.<table>`, with the reason), or one passed `ingestion_healthy` check."""
+    from dlt_pipelines.quality import RESULTS_TABLE
+    from dlt_pipelines.settings import DATASETS
+
+    if not table_exists(con, RESULTS_TABLE):
+        return []
+    marks = ", ".join("?" for _ in INGESTION_CHECKS)
+    rows = con.execute(
+        f"""WITH last AS (
+                SELECT source, table_name, check_name, max(checked_at) AS at FROM {RESULTS_TABLE}
+                WHERE check_name IN ({marks}) GROUP BY ALL)
+            SELECT r.source, r.table_name, r.check_name, r.observed FROM {RESULTS_TABLE} r JOIN last l
+              ON r.source = l.source AND r.table_name = l.table_name AND r.check_name = l.check_name
+             AND r.checked_at = l.at
+            WHERE NOT r.success ORDER BY ALL""",
+        list(INGESTION_CHECKS),
+    ).fetchall()
+    out = []
+    for source, table, check, observed in rows:
+        if check == "quarantine_share":
+            reason = f"{float(observed):.0%} of its records in quarantine, over the configured limit"
+        else:
+            reason = f"field(s) missing from its last load (renamed or removed upstream): {observed}"
+        outcome = {"expectation": check, "column": None, "success": False, "observed": reason}
+        out.append(CheckResult("reverse_etl", f"{DATASETS.get(source, source)}.{table}", check, False, [outcome]))
+    if not out:
+        ok = {"expectation": "ingestion_checks_passed", "column": None, "success": True, "observed": "ok"}
+        out.append(CheckResult("reverse_etl", "raw", "ingestion_healthy", True, [ok]))
+    return out
+
+
 def evaluate(
     con: duckdb.DuckDBPyConnection, row_count_tolerance: float, max_red_share_change: float, run_id: str
 ) -> GateResult:
@@ -109,7 +148,7 @@ def evaluate(
     import great_expectations as gx
 
     e = gx.expectations
-    result = GateResult(checks=score_checks(con, row_count_tolerance))
+    result = GateResult(checks=score_checks(con, row_count_tolerance) + ingestion_checks(con))
     red_share = con.execute(
         "SELECT coalesce(avg(CASE WHEN health_tier = 'Red' THEN 1.0 ELSE 0.0 END), 0) FROM marts.customer_360"
     ).fetchone()[0]

@@ -82,6 +82,8 @@ def _check_specs(source: str, keys: dict[str, AssetKey]) -> list[AssetCheckSpec]
                 continue
             if check == "amounts_in_range" and (spec is None or not spec.non_negative):
                 continue
+            if check in quality.RECORD_CHECKS and spec is None:
+                continue
             out.append(
                 AssetCheckSpec(name=check, asset=key, description=f"Great Expectations: {check.replace('_', ' ')}")
             )
@@ -125,6 +127,8 @@ def _results(
                 "quarantined": MetadataValue.int(meta["quarantined"]),
                 "quarantine_reasons": MetadataValue.json(meta["quarantine_reasons"]),
                 "new_columns": MetadataValue.json(meta["new_columns"] + meta["variant_columns"]),
+                "schema_drift": MetadataValue.json(meta["schema_drift"]),
+                "open_quarantine": MetadataValue.int(meta["open_quarantine"]),
                 "load_ids": MetadataValue.json(meta["load_ids"]),
             },
         )

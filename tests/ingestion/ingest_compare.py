@@ -83,12 +83,14 @@ def world_rows(world: Path, table: str, key: str, fields: tuple[str, ...], where
     return {r[0]: tuple(norm(v) for v in r[1:]) for r in rows}
 
 
-def differences(warehouse: Path, world: Path, events: bool = True) -> dict[str, str]:
+def differences(warehouse: Path, world: Path, events: bool = True, dataset: str | None = None) -> dict[str, str]:
     """Per raw table, what differs from the world (empty when every record matches), duplicates
-    included."""
+    included; `dataset` (e.g. "raw_stripe") compares that source's tables only."""
     out: dict[str, str] = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for raw, (table, key, fields, where) in TABLES.items():
+            if dataset is not None and not raw.startswith(f"{dataset}."):
+                continue
             n, distinct = con.execute(f'SELECT count(*), count(DISTINCT "{snake(key)}") FROM {raw}').fetchone()
             if n != distinct:
                 out[raw] = f"{n - distinct} duplicate rows"
@@ -103,6 +105,8 @@ def differences(warehouse: Path, world: Path, events: bool = True) -> dict[str, 
                     f"{len(got)} rows vs {len(want)}; missing {missing}; extra {extra}; "
                     f"differing {[(k, got[k], want[k]) for k in changed]}"
                 )
+        if dataset not in (None, "raw_stripe"):
+            return out
         # Customers: Stripe never lists deleted customers, so one deleted before the first load
         # never arrives; every customer that did arrive matches, deleted flag included.
         got = raw_rows(con, "raw_stripe.customers", "id", ("email", "deleted"))
@@ -110,7 +114,7 @@ def differences(warehouse: Path, world: Path, events: bool = True) -> dict[str, 
         live = {k for k, v in want.items() if not v[1]}
         if not live <= set(got) or any(got[k][0] != want[k][0] or bool(got[k][1]) != bool(want[k][1]) for k in got):
             out["raw_stripe.customers"] = f"{len(got)} rows vs {len(live)} live customers"
-        if not events:
+        if not events or dataset is not None:
             return out
         events = con.execute(
             f"""SELECT count(*) FILTER (WHERE e.event_id IS NULL OR e.account_id IS DISTINCT FROM p.account_id
