@@ -7,8 +7,8 @@ from core import config
 
 
 def webhook_url() -> str:
-    """`[copilot] slack_webhook_url` in .dlt/config.toml, or COPILOT__SLACK_WEBHOOK_URL."""
-    return config.get("copilot.slack_webhook_url", str)
+    """`[copilot] slack_webhook_url` in .dlt/secrets.toml, or COPILOT__SLACK_WEBHOOK_URL (a credential)."""
+    return config.secret("copilot.slack_webhook_url") or ""
 
 
 def failure_text(context: RunFailureSensorContext) -> str:
