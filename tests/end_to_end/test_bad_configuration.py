@@ -50,16 +50,6 @@ def test_preflight_passes_a_good_configuration(clean_run: CleanRun) -> None:
     assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "preflight: configuration ok", "")
 
 
-def test_a_health_weight_that_is_not_a_number_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seeds = Path(shutil.copytree(preflight.HEALTH_SEEDS, tmp_path / "health_score"))
-    weights = seeds / "health_score_weights.csv"
-    weights.write_text(weights.read_text().replace("*,support,10", "*,support,ten"))
-    monkeypatch.setattr(preflight, "HEALTH_SEEDS", seeds)
-    assert preflight.problems(["health_config"]) == [
-        "weight 'ten' in dbt_project/seeds/health_score/health_score_weights.csv line 4 is not a number"
-    ]
-
-
 def test_daily_run_with_a_wrong_credential_stops_before_loading_anything(clean_run: CleanRun) -> None:
     deployment = clean_run.deployment
     deployment.reset_requests()
