@@ -44,6 +44,7 @@ PARTS = {
     "sources": ("raw_salesforce", "raw_zendesk", "raw_stripe", "raw_product"),
     "health_config": ("config", "staging", "intermediate", "marts"),
     "ml": ("ml",),
+    "alerts": ("alerts",),
     "reverse_etl": ("reverse_etl",),
 }
 TIMEOUT = 15
@@ -64,6 +65,8 @@ def problems(parts: Iterable[str] = PARTS) -> list[str]:
         checks.append(health_score_config)
     if "ml" in wanted:
         checks.append(ml_config)
+    if "alerts" in wanted:
+        checks.append(alert_owner)
     if "reverse_etl" in wanted:
         checks.append(reverse_etl_credentials)
     found: list[str] = []
@@ -185,6 +188,14 @@ def health_score_config() -> list[str]:
 
 def ml_config() -> list[str]:
     return analyst_settings.ml_problems()
+
+
+def alert_owner() -> list[str]:
+    """The owner of the alerts of accounts without a CSM is set (a deployment's setting)."""
+    from alerts.lifecycle import default_owner
+
+    default_owner()
+    return []
 
 
 def ml_history_notes() -> list[str]:
