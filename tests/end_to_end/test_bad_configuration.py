@@ -97,7 +97,9 @@ def test_a_deployment_loading_from_exports_runs_with_both_destinations_off(deplo
     env = {
         k: v for k, v in deployment.env().items() if not k.startswith(("SOURCES__", "REVERSE_ETL__", "COPILOT__SLACK"))
     }
-    env |= {"COPILOT_ENV": "production", "REVERSE_ETL__SALESFORCE__ENABLED": "false",
+    # What such a deployment still sets: who owns the alerts of accounts without a CSM.
+    env |= {"COPILOT_ENV": "production", "ALERTS__DEFAULT_OWNER_USER_ID": "0055g0000000001AAA",
+            "REVERSE_ETL__SALESFORCE__ENABLED": "false",
             "REVERSE_ETL__SLACK__ENABLED": "false",
             "SOURCES__PRODUCT_EVENTS__FILES_URL": str(deployment.world / "exports" / "events")}  # fmt: skip
     for source in ("salesforce", "zendesk", "stripe"):
