@@ -58,6 +58,10 @@ def parts_for(key_prefixes: Iterable[str]) -> set[str]:
 def problems(parts: Iterable[str] = PARTS) -> list[str]:
     """Every problem found in the configuration the given parts of the run need (all by default)."""
     wanted = set(parts)
+    try:
+        config.environment()
+    except ConfigError as exc:
+        return [str(exc)]  # nothing else can be read: the one line that says why
     checks: list[Callable[[], list[str]]] = [warehouse_config]
     if "sources" in wanted:
         checks += [unknown_sources, source_credentials]

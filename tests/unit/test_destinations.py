@@ -113,3 +113,11 @@ def test_the_gate_blocks_when_health_scores_go_missing() -> None:
     assert checked.by_check("health_scores_present") is not None
     assert not checked.by_check("health_scores_present").success
     assert "customer_360.health_scores_present" in checked.summary()
+
+
+def test_without_copilot_env_the_preflight_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COPILOT_ENV", raising=False)
+    assert preflight.problems() == [
+        "COPILOT_ENV is not set: it must be one of production, ci, sandbox: set COPILOT_ENV=production for a "
+        "deployment (COPILOT_ENV=sandbox runs on the sandbox company and its published credentials)"
+    ]
