@@ -19,6 +19,10 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)
 
+# The developer targets run on the sandbox company: its emulators' URLs and published credentials
+# (.dlt/sandbox.toml). A deployment sets COPILOT_ENV=production itself (core/config.py: no default).
+demo test test-unit bench dagster emulators: export COPILOT_ENV ?= sandbox
+
 .PHONY: install demo test test-unit lint bench dbt-parse dagster sandbox emulators reports-install reports reports-serve clean
 
 install: .venv/.synced

@@ -25,13 +25,15 @@ floor.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 
-from core import warehouse
+from core import config, warehouse
 from core.clock import utc_now
+from core.config import ConfigError
 
 ALERTS = "alerts.alerts"
 CANDIDATES = "alerts.alert_candidates"
@@ -175,9 +177,25 @@ def refresh_precision(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+SALESFORCE_USER_ID = re.compile(r"005[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?")
+
+
+def default_owner() -> tuple[str, str]:
+    """Who gets the alerts of an account without a CSM: `[alerts] default_owner_user_id` (a Salesforce
+    User id, 005...) and `default_owner_name`, a deployment's setting (the sandbox's in .dlt/sandbox.toml)."""
+    user = config.get("alerts.default_owner_user_id", str).strip()
+    if not SALESFORCE_USER_ID.fullmatch(user):
+        raise ConfigError(
+            f"`alerts.default_owner_user_id` = {user!r} is not a Salesforce User id (005 followed by 12 or 15 "
+            "letters and digits): set ALERTS__DEFAULT_OWNER_USER_ID or fix it in .dlt/config.toml"
+        )
+    return user, config.get("alerts.default_owner_name", str, "Head of Customer Success")
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> Evaluation:
     """The evaluation of the run's as-of date `as_of` (idempotent: a rerun on the same day updates what
     the first run opened)."""
+    owner_id, owner_name = default_owner()
     ensure_tables(con)
     closed_by_feedback = apply_feedback(con)
     refresh_precision(con)
@@ -189,11 +207,12 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> Evaluation:
         f"""UPDATE {ALERTS} AS a SET
             fire_count = a.fire_count + CASE WHEN a.last_fired_on < c.fired_on THEN 1 ELSE 0 END,
             last_fired_on = c.fired_on, message = c.message, severity = c.severity,
-            owner_user_id = c.owner_user_id, owner_name = c.owner_name, metric_value = c.metric_value,
-            health_tier = c.health_tier, updated_at = ?
+            owner_user_id = coalesce(c.owner_user_id, ?),
+            owner_name = CASE WHEN c.owner_user_id IS NULL THEN ? ELSE c.owner_name END,
+            metric_value = c.metric_value, health_tier = c.health_tier, updated_at = ?
         FROM {CANDIDATES} AS c
         WHERE a.account_id = c.account_id AND a.rule_id = c.rule_id AND a.status IN {LIVE}""",
-        [now],
+        [owner_id, owner_name, now],
     ).fetchone()[0]
 
     worse = f"{TIER_RANK.format('c.health_tier')} > {TIER_RANK.format('last.health_tier')}"
@@ -233,10 +252,10 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> Evaluation:
         f"""INSERT INTO {ALERTS} (alert_id, account_id, rule_id, severity, status, opened_on, last_fired_on,
             updated_at, message, owner_user_id, owner_name, metric_value, health_tier, fire_count)
         SELECT 'CSA-' || substr(md5(account_id || '|' || rule_id || '|' || CAST(fired_on AS VARCHAR)), 1, 20),
-            account_id, rule_id, severity, 'open', fired_on, fired_on, ?, message, owner_user_id, owner_name,
-            metric_value, health_tier, 1
+            account_id, rule_id, severity, 'open', fired_on, fired_on, ?, message, coalesce(owner_user_id, ?),
+            CASE WHEN owner_user_id IS NULL THEN ? ELSE owner_name END, metric_value, health_tier, 1
         FROM candidate_decisions WHERE NOT (in_cooldown OR muted OR already_known)""",
-        [now],
+        [now, owner_id, owner_name],
     ).fetchone()[0]
     suppressed = con.execute(
         "SELECT count(*) FROM candidate_decisions WHERE in_cooldown OR muted OR already_known"

@@ -6,22 +6,34 @@ A key such as `sources.salesforce.login_url` is looked up, first match wins, in:
    (`SOURCES__SALESFORCE__LOGIN_URL`);
 2. `.dlt/secrets.toml` (not committed);
 3. `.dlt/config.toml` (committed: what a real deployment shares);
-4. in the sandbox only (`COPILOT_ENV` unset or `sandbox`), `.dlt/sandbox.toml`: the emulators' URLs
-   and their published credentials.
+4. in the sandbox only (`COPILOT_ENV=sandbox`), `.dlt/sandbox.toml`: the emulators' URLs and their
+   published credentials.
 
 The same files and names dlt uses, so the loaders' own settings (`[runtime]` retries, ...) sit beside
 ours. Code holds no URL of any service: a production deployment that misses one gets a ConfigError
 naming the key, never a silent call to the sandbox on 127.0.0.1.
+
+What a deployment cannot get wrong silently:
+
+- `COPILOT_ENV` has no default: `production`, `ci` or `sandbox` is set explicitly (the Makefile's
+  sandbox targets and the tests set `sandbox`), so a deployment never reads the sandbox's published
+  credentials because someone forgot to say it is not the sandbox;
+- every URL setting (a key ending in `url`) that is plain `http://` must point at this machine
+  (127.0.0.0/8, ::1, localhost); anything else must be `https://`;
+- credentials (`secret`) come from the environment or `.dlt/secrets.toml` (the sandbox's published
+  ones from `.dlt/sandbox.toml`), never from the committed `.dlt/config.toml`.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / ".dlt"
@@ -30,6 +42,8 @@ T = TypeVar("T")
 REQUIRED: Any = object()
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+ENVIRONMENTS = ("production", "ci", "sandbox")
+SECRET_FILES = ("secrets.toml", "sandbox.toml")
 
 
 class ConfigError(Exception):
@@ -37,8 +51,16 @@ class ConfigError(Exception):
 
 
 def environment() -> str:
-    """`sandbox` (default), `ci` or `production`; only the sandbox reads `.dlt/sandbox.toml`."""
-    return os.environ.get("COPILOT_ENV", "sandbox").strip().lower() or "sandbox"
+    """`production`, `ci` or `sandbox`, from COPILOT_ENV, which must be set: only the sandbox reads
+    `.dlt/sandbox.toml`, and a deployment that forgot to say so must not."""
+    value = os.environ.get("COPILOT_ENV", "").strip().lower()
+    if value not in ENVIRONMENTS:
+        said = f"COPILOT_ENV={os.environ['COPILOT_ENV']!r} is not" if value else "COPILOT_ENV is not set: it must be"
+        raise ConfigError(
+            f"{said} one of {', '.join(ENVIRONMENTS)}: set COPILOT_ENV=production for a deployment "
+            "(COPILOT_ENV=sandbox runs on the sandbox company and its published credentials)"
+        )
+    return value
 
 
 def env_name(key: str) -> str:
@@ -49,26 +71,64 @@ def env_name(key: str) -> str:
 def get(key: str, kind: type[T], default: T = REQUIRED) -> T:
     """The value of `key` as `kind` (str, int, float, bool or list). Without a value: `default`, or a
     ConfigError naming the key when no default is given (URLs and credentials have none)."""
+    return _get(key, kind, default, documents())
+
+
+def _get(key: str, kind: type[T], default: T, files: list[tuple[str, dict[str, Any]]]) -> T:
     raw = os.environ.get(env_name(key))
     if raw is not None:
-        return _from_text(key, raw, kind)
-    for where, document in documents():
+        return _url_checked(key, _from_text(key, raw, kind), env_name(key))
+    for where, document in files:
         value = _lookup(document, key)
         if value is not None:
-            return _checked(key, value, kind, where)
+            return _url_checked(key, _checked(key, value, kind, where), where)
     if default is REQUIRED:
         raise ConfigError(f"missing setting `{key}`: set {env_name(key)} or add it to .dlt/config.toml")
     return default
 
 
 def secret(key: str, required: bool = True) -> str | None:
-    """A credential: like `get`, but the message points at `.dlt/secrets.toml`."""
+    """A credential: from the environment or `.dlt/secrets.toml` (in the sandbox also its published
+    ones), never from the committed `.dlt/config.toml`; the message points at `.dlt/secrets.toml`."""
+    files = documents()
+    for where, document in files:
+        if where.endswith("config.toml") and _lookup(document, key) is not None:
+            raise ConfigError(
+                f"`{key}` is a secret and must not be in .dlt/config.toml (committed): move it to "
+                f".dlt/secrets.toml or set {env_name(key)}"
+            )
     try:
-        return get(key, str)
-    except ConfigError:
+        return _get(key, str, REQUIRED, [(w, d) for w, d in files if w.endswith(SECRET_FILES)])
+    except ConfigError as exc:
+        if not str(exc).startswith("missing setting"):
+            raise
         if required:
             raise ConfigError(f"missing secret `{key}`: set {env_name(key)} or add it to .dlt/secrets.toml") from None
         return None
+
+
+def check_url(key: str, value: str, where: str) -> str:
+    """`value` unchanged when it is https://, or http:// to this machine; else a ConfigError naming the
+    setting: a plain http:// call to another host sends credentials and personal data in clear text."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() != "http":
+        return value
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigError(
+            f"`{key}` ({where}) is plain http:// to {host or 'no host'}, which is not this machine: use https://"
+        )
+    return value
+
+
+def _url_checked(key: str, value: T, where: str) -> T:
+    if key.rsplit(".", 1)[-1].endswith("url") and isinstance(value, str):
+        check_url(key, value, where)
+    return value
 
 
 def section(key: str) -> dict[str, Any]:

@@ -60,10 +60,23 @@ def _check_memory_limit(value: str) -> None:
             ) from None
 
 
+# The warehouse holds contacts' names and e-mail addresses; beside it dlt keeps its state and load
+# packages, and DuckDB its write-ahead log and spill files. A process that writes the warehouse
+# creates every file from then on readable by its own user only (0600, folders 0700): set through
+# the umask before the first file exists, so no file is ever world-readable, not even for a moment.
+PRIVATE_UMASK = 0o077
+
+
+def keep_files_private() -> None:
+    """From now on this process (and what it starts) creates files and folders for its user only."""
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
+
+
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse with DuckDB's memory cap: every layer opens the file this way."""
     path = Path(path)
     if not read_only:
+        keep_files_private()
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     # SET rather than connect(config=...): a second connection in the same process with another
@@ -78,6 +91,7 @@ def write_lock(path: Path) -> Iterator[None]:
     while another writes), so a process that loads waits here for another one to finish. An OS file
     lock (flock) beside the warehouse: released by the OS when its holder dies, so a killed run
     never leaves it stuck."""
+    keep_files_private()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f".{path.name}.lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from core import warehouse
 from ml import model_file
-from ml.errors import ModelError
+from ml.errors import ModelError, NoModel
 from ml.model_file import CalibratedModel
 
 log = logging.getLogger(__name__)
@@ -222,10 +222,10 @@ def _load_baseline(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[str, Cali
         "select model_id, decision from ml.model_registry where model_kind = ? order by trained_at desc limit 1", [kind]
     ).fetchone()
     if latest:
-        raise ModelError(
+        raise NoModel(
             f"no {kind} model to score with: the latest, {latest[0]}, was {latest[1]}, and no baseline beat chance"
         )
-    raise ModelError(f"no champion {kind} model in ml.model_registry: run `python -m ml train` first")
+    raise NoModel(f"no champion {kind} model in ml.model_registry: run `python -m ml train` first")
 
 
 def base_rate(con: duckdb.DuckDBPyConnection, model_id: str) -> float:

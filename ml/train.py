@@ -32,7 +32,7 @@ from core.clock import utc_now
 from core.warehouse import table_exists
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
-from ml.errors import ModelError
+from ml.errors import ModelError, TooLittleData
 from ml.features import FEATURES, LABELS, NOTICE, OPEN, SNAPSHOTS, feature_matrix, read_snapshots, snapshot_columns
 from ml.metrics import calibration_by_decile, calibration_by_tier, calibration_curve, evaluate, lift_curve, roc_auc
 from ml.model_file import BaselineModel, CalibratedModel
@@ -81,22 +81,30 @@ def load_training_data(con: duckdb.DuckDBPyConnection, as_of: date, features: li
     return TrainingData(rows, int(horizon), churn_dates, feedback)
 
 
+def history_fits(first: date, last: date, horizon: int, cfg: MlConfig) -> str | None:
+    """None when labels complete from `first` to `last` leave room for the configured split, else why not."""
+    needed_days = 7 * (cfg.test_weeks + cfg.valid_weeks) + 2 * horizon
+    if (last - first).days >= needed_days:
+        return None
+    return (
+        f"too little history to train: labels complete from {first} to {last} ({(last - first).days} days), but "
+        f"the split needs {cfg.test_weeks} test and {cfg.valid_weeks} validation weeks and two {horizon}-day gaps "
+        f"(at least {needed_days} days; ml/config.yml split)"
+    )
+
+
 def split_periods(dates: pd.Series, cfg: MlConfig, horizon: int) -> dict[str, date]:
     """Test = the newest test_weeks of complete labels; validation ends one horizon before the test
     starts and training one horizon before validation starts, so no label window crosses a border."""
     if dates.empty:
-        raise ModelError(f"{SNAPSHOTS} has no rows with complete labels: too little history to train")
+        raise TooLittleData(f"{SNAPSHOTS} has no rows with complete labels: too little history to train")
     last, first = max(dates), min(dates)
+    if why := history_fits(first, last, horizon, cfg):
+        raise TooLittleData(why)
     test_start = last - timedelta(days=7 * cfg.test_weeks - 1)
     valid_end = test_start - timedelta(days=horizon + 1)
     valid_start = valid_end - timedelta(days=7 * cfg.valid_weeks - 1)
     train_end = valid_start - timedelta(days=horizon + 1)
-    if train_end < first:
-        raise ModelError(
-            f"too little history to train: labels complete from {first} to {last}, but the split needs "
-            f"{cfg.test_weeks} test and {cfg.valid_weeks} validation weeks and two {horizon}-day gaps "
-            "(ml/config.yml split)"
-        )
     return {
         "train_start": first,
         "train_end": train_end,
@@ -389,7 +397,7 @@ def train(
     for p in PERIODS:
         found = int((test if p == "test" else parts[p])["label"].sum())
         if found < cfg.min_positives[p]:
-            raise ModelError(
+            raise TooLittleData(
                 f"too few {what} examples to train: {found} positive rows in the {p} period "
                 f"({windows[f'{p}_start']} to {windows[f'{p}_end']}), at least {cfg.min_positives[p]} needed "
                 f"(ml/config.yml min_positives.{p})"

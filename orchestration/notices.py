@@ -47,5 +47,7 @@ def text(job_name: str, run_id: str, step: str | None, error: str) -> str:
 def notify(job_name: str, run_id: str, step: str | None, error: str) -> str:
     """Post the run's failure notice unless the channel has it already; returns the message's ts."""
     cfg = sync_config.load()
+    if not cfg.enabled("slack"):
+        return ""  # Slack switched off: the failure is in the run's log and the Dagster UI
     channel = config.get("copilot.failure_channel", str, "data-quality")
     return slack.post_once(cfg, channel, text(job_name, run_id, step, error), EVENT_TYPE, {"run_id": run_id})

@@ -1,7 +1,8 @@
 """Preflight: the configuration checked before the daily run does any work.
 
-A wrong credential, a source the product does not know, a health-score weight that is not a number
-would otherwise surface minutes into a run, half-way through loading or building, as a stack trace.
+A wrong credential, a source the product does not know, a health-score weight that is not a number or
+weights that sum to 0, an alert threshold in the wrong unit (orchestration/analyst_settings.py) would
+otherwise surface minutes into a run, half-way through loading or building, as a stack trace.
 Here each becomes one line naming the setting, and nothing has been loaded, built or sent yet.
 
 Run it alone with `python -m orchestration.preflight` (exit 2 and one line per problem); in Dagster
@@ -10,7 +11,6 @@ it is the asset `["preflight"]` every ingestion asset depends on, so the daily j
 devtools.demo` (`make demo`) runs it before starting the job.
 """
 
-import csv
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -37,20 +37,14 @@ from core.auth import LoginRefused, bearer, zendesk_basic_auth
 from core.clock import AS_OF_DATE_TAG, parse_as_of_date
 from core.config import ConfigError
 from dlt_pipelines import http, settings
+from orchestration import analyst_settings
 
-REPO = Path(__file__).resolve().parent.parent
-HEALTH_SEEDS = REPO / "dbt_project" / "seeds" / "health_score"
-# Seed columns an analyst edits that must hold numbers (the dbt models validate the meaning).
-NUMERIC_SEED_COLUMNS = {
-    "health_score_weights.csv": ("weight",),
-    "health_score_metrics.csv": ("weight_in_component", "zero_points_at", "full_points_at"),
-    "health_score_tiers.csv": ("red_below", "green_at_or_above"),
-}
 # What each part of the daily run needs checked, by the first element of its asset keys.
 PARTS = {
     "sources": ("raw_salesforce", "raw_zendesk", "raw_stripe", "raw_product"),
     "health_config": ("config", "staging", "intermediate", "marts"),
     "ml": ("ml",),
+    "alerts": ("alerts",),
     "reverse_etl": ("reverse_etl",),
 }
 TIMEOUT = 15
@@ -64,6 +58,10 @@ def parts_for(key_prefixes: Iterable[str]) -> set[str]:
 def problems(parts: Iterable[str] = PARTS) -> list[str]:
     """Every problem found in the configuration the given parts of the run need (all by default)."""
     wanted = set(parts)
+    try:
+        config.environment()
+    except ConfigError as exc:
+        return [str(exc)]  # nothing else can be read: the one line that says why
     checks: list[Callable[[], list[str]]] = [warehouse_config]
     if "sources" in wanted:
         checks += [unknown_sources, source_credentials]
@@ -71,6 +69,8 @@ def problems(parts: Iterable[str] = PARTS) -> list[str]:
         checks.append(health_score_config)
     if "ml" in wanted:
         checks.append(ml_config)
+    if "alerts" in wanted:
+        checks.append(alert_owner)
     if "reverse_etl" in wanted:
         checks.append(reverse_etl_credentials)
     found: list[str] = []
@@ -183,78 +183,77 @@ def source_credentials() -> list[str]:
     return found
 
 
-# --- analysts' configuration ---------------------------------------------------------------------
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
+# --- analysts' configuration (orchestration/analyst_settings.py) ----------------------------------
 
 
 def health_score_config() -> list[str]:
-    found = []
-    for file, columns in NUMERIC_SEED_COLUMNS.items():
-        path = HEALTH_SEEDS / file
-        with path.open(newline="") as handle:
-            for line, row in enumerate(csv.DictReader(handle), start=2):
-                for column in columns:
-                    value = (row.get(column) or "").strip()
-                    if value and not _is_number(value):
-                        where = f"dbt_project/seeds/health_score/{file} line {line}"
-                        found.append(f"{column} {value!r} in {where} is not a number")
-    return found
+    return analyst_settings.health_score_problems() + analyst_settings.alert_problems()
 
 
 def ml_config() -> list[str]:
-    from ml.config import load_config
-    from ml.errors import ModelError
+    return analyst_settings.ml_problems()
 
-    try:
-        load_config()
-    except ModelError as exc:
-        return [str(exc)]
+
+def alert_owner() -> list[str]:
+    """The owner of the alerts of accounts without a CSM is set (a deployment's setting)."""
+    from alerts.lifecycle import default_owner
+
+    default_owner()
     return []
+
+
+def ml_history_notes() -> list[str]:
+    """What the ML split says about the history already loaded (a note, not a problem: the training
+    step then says why it cannot train and the run syncs the health scores)."""
+    try:
+        with warehouse.connect(warehouse.warehouse_path(), read_only=True) as con:
+            return analyst_settings.ml_history_notes(con)
+    except Exception:  # noqa: BLE001  (no warehouse yet, or another process holds it: nothing to say)
+        return []
 
 
 # --- reverse ETL -----------------------------------------------------------------------------------
 
 
 def reverse_etl_credentials() -> list[str]:
+    """One authenticated request to each switched-on destination (none for a destination that is off)."""
     from reverse_etl import config
 
     cfg = config.load()
     found = []
     session = http.session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE would override the configured CA bundle
-    verify: str | bool = str(cfg.ca_bundle) if cfg.ca_bundle else True
-    if cfg.ca_bundle and not Path(cfg.ca_bundle).is_file():
-        return [
-            f"reverse ETL: the CA bundle {cfg.ca_bundle} does not exist: check REVERSE_ETL__SALESFORCE__CA_BUNDLE "
-            "(the sandbox writes its CA there when it serves)"
-        ]
-    session.verify = verify
-    try:
-        cfg.salesforce_login.token(session, timeout=TIMEOUT)
-    except LoginRefused as exc:
-        found.append(
-            f"reverse ETL: {exc}: check REVERSE_ETL__SALESFORCE__CREDENTIALS__* "
-            "(or the loaders' SOURCES__SALESFORCE__CREDENTIALS__*)"
-        )
-    except requests.RequestException as exc:
-        found.append(f"reverse ETL: cannot reach Salesforce at {cfg.salesforce_login_url} ({exc.__class__.__name__})")
-    try:
-        resp = session.post(
-            f"{cfg.slack_base_url.rstrip('/')}/auth.test",
-            headers=bearer(cfg.slack_token),
-            timeout=TIMEOUT,
-        )
-        if _refused(resp) or (resp.ok and not resp.json().get("ok", False)):
-            found.append("reverse ETL: the Slack token was refused: check REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN")
-    except requests.RequestException as exc:
-        found.append(f"reverse ETL: cannot reach Slack at {cfg.slack_base_url} ({exc.__class__.__name__})")
+    if cfg.salesforce_enabled:
+        if cfg.ca_bundle and not Path(cfg.ca_bundle).is_file():
+            return [
+                f"reverse ETL: the CA bundle {cfg.ca_bundle} does not exist: check "
+                "REVERSE_ETL__SALESFORCE__CA_BUNDLE (the sandbox writes its CA there when it serves)"
+            ]
+        session.verify = str(cfg.ca_bundle) if cfg.ca_bundle else True
+        try:
+            cfg.salesforce_login.token(session, timeout=TIMEOUT)
+        except LoginRefused as exc:
+            found.append(
+                f"reverse ETL: {exc}: check REVERSE_ETL__SALESFORCE__CREDENTIALS__* "
+                "(or the loaders' SOURCES__SALESFORCE__CREDENTIALS__*)"
+            )
+        except requests.RequestException as exc:
+            found.append(
+                f"reverse ETL: cannot reach Salesforce at {cfg.salesforce_login_url} ({exc.__class__.__name__})"
+            )
+    if cfg.slack_enabled:
+        try:
+            resp = session.post(
+                f"{cfg.slack_base_url.rstrip('/')}/auth.test",
+                headers=bearer(cfg.slack_token),
+                timeout=TIMEOUT,
+            )
+            if _refused(resp) or (resp.ok and not resp.json().get("ok", False)):
+                found.append(
+                    "reverse ETL: the Slack token was refused: check REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN"
+                )
+        except requests.RequestException as exc:
+            found.append(f"reverse ETL: cannot reach Slack at {cfg.slack_base_url} ({exc.__class__.__name__})")
     return found
 
 
@@ -268,7 +267,8 @@ PREFLIGHT_KEY = AssetKey("preflight")
     group_name="ingestion",
     kinds={"python"},
     description="The configuration checked before any work: sources known, credentials accepted, health-score "
-    "weights numbers, ML settings valid, reverse-ETL credentials accepted (for the parts the run includes).",
+    "weights, alert rules and ML settings valid, the switched-on destinations' credentials accepted (for the parts "
+    "the run includes).",
 )
 def preflight(context: AssetExecutionContext) -> MaterializeResult:
     for line in release_dead_runs(context.instance, context.run.run_id):
@@ -280,6 +280,8 @@ def preflight(context: AssetExecutionContext) -> MaterializeResult:
             parse_as_of_date(pinned)
         except ValueError as exc:
             found.append(str(exc))
+    for note in ml_history_notes() if "ml" in parts else []:
+        context.log.warning(note)
     if found:
         # The description is the one line the run fails with (and the failure sensor posts).
         raise Failure(description="configuration: " + "; ".join(found))

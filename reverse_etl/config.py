@@ -1,6 +1,10 @@
 """Reverse-ETL settings, read through the product's settings loader (`core/config.py`): section
 `[reverse_etl]` of `.dlt/config.toml`, secrets in `.dlt/secrets.toml` or environment variables (for
-example REVERSE_ETL__SALESFORCE__LOGIN_URL, REVERSE_ETL__SALESFORCE__CREDENTIALS__CLIENT_SECRET)."""
+example REVERSE_ETL__SALESFORCE__LOGIN_URL, REVERSE_ETL__SALESFORCE__CREDENTIALS__CLIENT_SECRET).
+
+Each destination switches off like a source: `[reverse_etl.salesforce] enabled = false` (or
+REVERSE_ETL__SALESFORCE__ENABLED=false) and `[reverse_etl.slack] enabled = false`. A destination that
+is off needs neither URL nor credentials, and its sync step says it is off."""
 
 from __future__ import annotations
 
@@ -28,6 +32,18 @@ class SyncConfig:
     row_count_tolerance: float
     max_red_share_change: float
     slack_timeout: float = 30.0  # seconds for one Slack answer; past it the outcome is unknown
+    max_empty_score_share: float = 0.05  # the gate's bound on active accounts with no health score or tier
+    max_failed_share: float = 0.5  # a destination step fails when more of its records than this share fail
+    salesforce_enabled: bool = True
+    slack_enabled: bool = True
+
+    def enabled(self, destination: str) -> bool:
+        """Whether the destination (`salesforce_account`, `salesforce_task`, `slack`) is switched on."""
+        return self.slack_enabled if destination == "slack" else self.salesforce_enabled
+
+    def off_message(self, destination: str) -> str:
+        system = "slack" if destination == "slack" else "salesforce"
+        return f"switched off (reverse_etl.{system}.enabled = false): nothing sent"
 
     @property
     def salesforce_login(self) -> SalesforceLogin:
@@ -42,25 +58,44 @@ def _secret(key: str, fallback: str) -> str:
     return value
 
 
+def _share(key: str, default: float) -> float:
+    value = config.get(key, float, default)
+    if not 0 <= value <= 1:
+        raise ConfigError(f"`{key}` must be a share between 0 and 1 (0.1 = 10 %), got {value!r}")
+    return value
+
+
 def load() -> SyncConfig:
-    ca = config.get("reverse_etl.salesforce.ca_bundle", str, "")
+    salesforce_on = config.get("reverse_etl.salesforce.enabled", bool, True)
+    slack_on = config.get("reverse_etl.slack.enabled", bool, True)
+    ca = config.get("reverse_etl.salesforce.ca_bundle", str, "") if salesforce_on else ""
     return SyncConfig(
-        salesforce_login_url=config.get("reverse_etl.salesforce.login_url", str),
+        salesforce_enabled=salesforce_on,
+        slack_enabled=slack_on,
+        salesforce_login_url=config.get("reverse_etl.salesforce.login_url", str) if salesforce_on else "",
         salesforce_api_version=config.get("reverse_etl.salesforce.api_version", str, "61.0"),
         salesforce_client_id=_secret(
             "reverse_etl.salesforce.credentials.client_id", "sources.salesforce.credentials.client_id"
-        ),
+        )
+        if salesforce_on
+        else "",
         salesforce_client_secret=_secret(
             "reverse_etl.salesforce.credentials.client_secret", "sources.salesforce.credentials.client_secret"
-        ),
+        )
+        if salesforce_on
+        else "",
         ca_bundle=resolve_path(ca) if ca else None,
-        slack_base_url=config.get("reverse_etl.slack.base_url", str),
-        slack_token=_secret("reverse_etl.slack.credentials.bot_token", "reverse_etl.slack.bot_token"),
+        slack_base_url=config.get("reverse_etl.slack.base_url", str) if slack_on else "",
+        slack_token=_secret("reverse_etl.slack.credentials.bot_token", "reverse_etl.slack.bot_token")
+        if slack_on
+        else "",
         slack_fallback_channel=config.get("reverse_etl.slack.fallback_channel", str, "cs-alerts"),
         bulk_threshold=config.get("reverse_etl.bulk_threshold", int, 2000),
         max_attempts=config.get("reverse_etl.max_attempts", int, 5),
         backoff_factor=config.get("reverse_etl.backoff_factor", float, 0.5),
-        row_count_tolerance=config.get("reverse_etl.gate.row_count_tolerance", float, 0.1),
-        max_red_share_change=config.get("reverse_etl.gate.max_red_share_change", float, 0.1),
+        row_count_tolerance=_share("reverse_etl.gate.row_count_tolerance", 0.1),
+        max_red_share_change=_share("reverse_etl.gate.max_red_share_change", 0.1),
+        max_empty_score_share=_share("reverse_etl.gate.max_empty_score_share", 0.05),
+        max_failed_share=_share("reverse_etl.max_failed_share", 0.5),
         slack_timeout=config.get("reverse_etl.slack.timeout", float, 30.0),
     )

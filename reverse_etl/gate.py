@@ -5,6 +5,8 @@ alert tables, run and recorded the way every data check is (`core/checks.py`).
 - `scores_row_count`: as many scored accounts as active accounts, within the configured tolerance.
 - `red_share_stable`: the share of Red accounts moved at most the configured bound since the last
   gate of an earlier run that passed.
+- `health_scores_present`: at most the configured share of active accounts has no health score or
+  an Unknown tier (weights that sum to 0, a measure that stopped arriving: the CRM would be blanked).
 - `alerts_valid`: alert ids unique, every alert has an account, an owner and a known severity.
 - `ingestion_healthy`: the last ingestion checks of every raw table passed `quarantine_share` (too
   many records in quarantine) and `fields_present` (a field vanished upstream): scores built on a
@@ -141,14 +143,44 @@ def ingestion_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     return out
 
 
+ACTIVE = "subscription_status in ('active', 'past_due', 'trialing')"
+
+
+def empty_score_share(con: duckdb.DuckDBPyConnection) -> float:
+    """The share of active accounts with no health score or an Unknown tier."""
+    return float(
+        con.execute(
+            "SELECT coalesce(avg(CASE WHEN health_score IS NULL OR coalesce(health_tier, 'Unknown') = 'Unknown' "
+            f"THEN 1.0 ELSE 0.0 END), 0) FROM marts.customer_360 WHERE {ACTIVE}"
+        ).fetchone()[0]
+    )
+
+
 def evaluate(
-    con: duckdb.DuckDBPyConnection, row_count_tolerance: float, max_red_share_change: float, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    row_count_tolerance: float,
+    max_red_share_change: float,
+    run_id: str,
+    max_empty_score_share: float = 0.05,
 ) -> GateResult:
     """The whole gate for the run `run_id` (its Red share compared with an earlier run's)."""
     import great_expectations as gx
 
     e = gx.expectations
     result = GateResult(checks=score_checks(con, row_count_tolerance) + ingestion_checks(con))
+    empty = pd.DataFrame({"empty_health_score_share": [empty_score_share(con)]})
+    result.checks.append(
+        _validate(
+            "customer_360",
+            "health_scores_present",
+            empty,
+            [
+                e.ExpectColumnValuesToBeBetween(
+                    column="empty_health_score_share", min_value=0, max_value=max_empty_score_share
+                )
+            ],
+        )
+    )
     red_share = con.execute(
         "SELECT coalesce(avg(CASE WHEN health_tier = 'Red' THEN 1.0 ELSE 0.0 END), 0) FROM marts.customer_360"
     ).fetchone()[0]

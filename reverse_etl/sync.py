@@ -1,6 +1,10 @@
 """One sync per destination: compare what the warehouse says with what was last delivered, send
 only the difference, log the run, keep per-record errors, retry them next run.
 
+A destination switched off (`reverse_etl.<system>.enabled = false`) is logged as 'off' and sends
+nothing. A run where more than `reverse_etl.max_failed_share` of the records sent fail is 'failed',
+not 'partial'.
+
 Order of a run: gate (blocked: nothing is sent, the run says why) -> changed records (none: no API
 call at all) -> dry run (print, send nothing) -> send in batches, saving the delivered hashes after
 each batch, so a run that stops half-way resumes with what is left.
@@ -44,7 +48,7 @@ def gate_for_run(con: duckdb.DuckDBPyConnection, cfg: SyncConfig, run_id: str) -
     stored = gate.for_run(con, run_id)
     if stored is not None:
         return stored
-    result = gate.evaluate(con, cfg.row_count_tolerance, cfg.max_red_share_change, run_id)
+    result = gate.evaluate(con, cfg.row_count_tolerance, cfg.max_red_share_change, run_id, cfg.max_empty_score_share)
     gate.store(con, result, run_id)
     return result
 
@@ -64,6 +68,10 @@ def sync(
         raise ValueError(f"unknown destination {destination!r}: choose one of {', '.join(DESTINATIONS)}")
     state.ensure(con)
     run = state.SyncRun(destination, dry_run=dry_run)
+    if not cfg.enabled(destination):
+        run.status, run.message = "off", cfg.off_message(destination)
+        run.record(con)
+        return run
     try:
         wanted = desired(con, destination, cfg)
     except records.ShapeMissing as exc:
@@ -142,7 +150,15 @@ def _send(
         # Retries are exhausted: stop here; what was delivered is saved, the rest goes next run.
         run.status, run.message = "failed", f"stopped after {run.sent} of {len(changed)} records: {_first_line(exc)}"
         return
-    if run.failed:
+    if run.failed and run.failed > cfg.max_failed_share * run.sent:
+        # Most records refused is a destination that does not take what is sent (a field, a
+        # picklist, a permission): the step fails loudly instead of reporting a partial success.
+        run.status = "failed"
+        run.message = (
+            f"{run.failed} of {run.sent} records failed, more than reverse_etl.max_failed_share "
+            f"({cfg.max_failed_share:g}): see reverse_etl.sync_errors"
+        )
+    elif run.failed:
         run.status = "partial"
         failed = f"{run.failed} record(s) failed (see reverse_etl.sync_errors); retried next run"
         run.message = f"{failed}; {run.message}" if run.message else failed

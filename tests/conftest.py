@@ -26,6 +26,9 @@ from sandbox.store import Store
 from tests.pipeline import DbtRun, LoadedWorld, dbt, load_world
 
 REPO = Path(__file__).resolve().parent.parent
+# The tests run on the sandbox company (core/config.py: COPILOT_ENV has no default); a test of what a
+# deployment sees sets its own.
+os.environ.setdefault("COPILOT_ENV", "sandbox")
 
 # --- the dbt manifest ---------------------------------------------------------------------------
 

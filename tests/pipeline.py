@@ -3,6 +3,7 @@ pipelines, run the dbt CLI against a warehouse."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -89,3 +90,42 @@ class LoadedWorld:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.raw_warehouse, dst)
         return dst
+
+
+def export_world(world: Path, root: Path) -> None:
+    """Write the world's Salesforce, Zendesk and Stripe records as a team's exports would look
+    (Salesforce CSV, Zendesk Parquet, Stripe JSONL), one folder per source under `root`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sandbox.schema import SALESFORCE_OBJECTS, STRIPE_OBJECTS, ZENDESK_OBJECTS
+    from sandbox.store import Store
+
+    store = Store.open(world)
+    try:
+        for name, obj in SALESFORCE_OBJECTS.items():
+            folder = root / "salesforce" / name
+            folder.mkdir(parents=True)
+            with (folder / f"{name}.csv").open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=obj.field_names)
+                writer.writeheader()
+                for rec in store.select(obj):
+                    writer.writerow(
+                        {k: ("true" if v else "false") if isinstance(v, bool) else v for k, v in rec.items()}
+                    )
+        for name, obj in ZENDESK_OBJECTS.items():
+            folder = root / "zendesk" / name
+            folder.mkdir(parents=True)
+            rows = [
+                {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in rec.items()}
+                for rec in store.select(obj)
+            ]
+            pq.write_table(pa.Table.from_pylist(rows), folder / "part-0.parquet")
+        for name, obj in STRIPE_OBJECTS.items():
+            folder = root / "stripe" / name
+            folder.mkdir(parents=True)
+            with (folder / "export.jsonl").open("w") as f:
+                for rec in store.select(obj):
+                    f.write(json.dumps(rec) + "\n")
+    finally:
+        store.close()

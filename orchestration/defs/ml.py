@@ -45,7 +45,8 @@ from dagster import (
 )
 
 from core.clock import ClockMissing, require_as_of_date
-from ml.errors import ModelError
+from core.warehouse import table_exists
+from ml.errors import ModelError, NoModel, TooLittleData
 from orchestration.defs.transform import asset_key
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
@@ -114,6 +115,10 @@ def _training_op(kind: str) -> OpDefinition:
                 with warehouse.connect() as con:
                     run = train(con, kind, day, cfg)
                 yield Output(None, "model", metadata=model_metadata(run))
+        except TooLittleData as exc:
+            # Not a broken run: a young company has too little history yet. The champion (if any) keeps
+            # scoring; without one the health scores are synced without churn scores.
+            context.log.warning(f"{kind} model not trained: {exc}")
         except (ModelError, ClockMissing) as exc:
             # The champion stays in place; the run stops before scoring and says why nothing was trained.
             raise Failure(description=str(exc)) from exc
@@ -144,16 +149,25 @@ def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) ->
     try:
         with warehouse.connect() as con:
             result = score(con, require_as_of_date(con))
+    except NoModel as exc:
+        # Training said why it could not train: the run goes on, the health scores and alerts that
+        # need no model are synced.
+        context.log.warning(f"no churn scores this run: {exc}; the health scores are synced without them")
+        result = None
     except (ModelError, ClockMissing) as exc:
         raise Failure(description=str(exc)) from exc
-    for warning in result.warnings:
+    for warning in result.warnings if result else []:
         context.log.warning(warning)
+    active = "c.subscription_status in ('active', 'past_due', 'trialing')"
     with warehouse.connect(read_only=True) as con:
-        unscored = con.execute(
-            "select count(*) from marts.customer_360 as c "
-            "left join ml.account_scores_latest as s on c.account_id = s.account_id "
-            "where s.account_id is null and c.subscription_status in ('active', 'past_due', 'trialing')"
-        ).fetchone()[0]
+        if table_exists(con, "ml.account_scores_latest"):
+            unscored = con.execute(
+                "select count(*) from marts.customer_360 as c "
+                "left join ml.account_scores_latest as s on c.account_id = s.account_id "
+                f"where s.account_id is null and {active}"
+            ).fetchone()[0]
+        else:
+            unscored = con.execute(f"select count(*) from marts.customer_360 as c where {active}").fetchone()[0]
     yield Output(
         None,
         "scores",
@@ -164,7 +178,9 @@ def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) ->
             "churn_model_id": result.churn_model_id,
             "churn_scorer": result.churn_scorer,
             "expansion_model_id": result.expansion_model_id or "",
-        },
+        }
+        if result
+        else {"accounts": 0, "churn_scorer": "none: no model yet"},
     )
     yield AssetCheckResult(
         asset_key=SCORES,

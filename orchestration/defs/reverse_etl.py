@@ -49,7 +49,9 @@ def activation_gate(context: AssetCheckExecutionContext, warehouse: WarehouseRes
     cfg = config.load()
     with warehouse.connect() as con:
         # The run's one evaluation: its syncs read this stored outcome.
-        checked = gate.evaluate(con, cfg.row_count_tolerance, cfg.max_red_share_change, context.run.run_id)
+        checked = gate.evaluate(
+            con, cfg.row_count_tolerance, cfg.max_red_share_change, context.run.run_id, cfg.max_empty_score_share
+        )
         gate.store(con, checked, context.run.run_id)
     context.log.info(checked.summary())
     return AssetCheckResult(

@@ -7,6 +7,7 @@ They are fixed so a pipeline configured once keeps working after a restart or a 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,16 @@ def as_document(http_base: str | None, https_base: str | None) -> dict[str, Any]
     }
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Write `path` readable by its owner only, from the moment it exists (0600; an existing file is
+    replaced by a new one, never widened or left with its old mode)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
 def write_credentials(data_dir: Path, http_base: str | None, https_base: str | None) -> Path:
     path = data_dir / CREDENTIALS_FILE
-    path.write_text(json.dumps(as_document(http_base, https_base), indent=2) + "\n")
+    write_private(path, (json.dumps(as_document(http_base, https_base), indent=2) + "\n").encode())
     return path

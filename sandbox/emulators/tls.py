@@ -12,6 +12,8 @@ from pathlib import Path
 
 import trustme
 
+from sandbox.emulators.credentials import write_private
+
 HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -32,6 +34,5 @@ def ensure_certificates(data_dir: Path) -> TlsFiles:
     leaf = ca.issue_cert(*HOSTS, common_name="copilot-sandbox-emulators")
     ca.cert_pem.write_to_path(str(files.ca))
     files.cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
-    leaf.private_key_pem.write_to_path(str(files.key))
-    files.key.chmod(0o600)
+    write_private(files.key, leaf.private_key_pem.bytes())
     return files

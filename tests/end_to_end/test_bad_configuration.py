@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
+import duckdb
 import pytest
 
 from core.clock import AS_OF_DATE_TAG
-from orchestration import preflight
 from tests.end_to_end.conftest import CleanRun
-from tests.end_to_end.harness import REPO
+from tests.end_to_end.harness import REPO, Deployment
+from tests.pipeline import export_world
 
 
 def run_preflight(clean_run: CleanRun, **env: str) -> subprocess.CompletedProcess[str]:
@@ -50,16 +49,6 @@ def test_preflight_passes_a_good_configuration(clean_run: CleanRun) -> None:
     assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "preflight: configuration ok", "")
 
 
-def test_a_health_weight_that_is_not_a_number_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seeds = Path(shutil.copytree(preflight.HEALTH_SEEDS, tmp_path / "health_score"))
-    weights = seeds / "health_score_weights.csv"
-    weights.write_text(weights.read_text().replace("*,support,10", "*,support,ten"))
-    monkeypatch.setattr(preflight, "HEALTH_SEEDS", seeds)
-    assert preflight.problems(["health_config"]) == [
-        "weight 'ten' in dbt_project/seeds/health_score/health_score_weights.csv line 4 is not a number"
-    ]
-
-
 def test_daily_run_with_a_wrong_credential_stops_before_loading_anything(clean_run: CleanRun) -> None:
     deployment = clean_run.deployment
     deployment.reset_requests()
@@ -81,3 +70,50 @@ def test_an_as_of_date_that_is_not_a_date_stops_the_run_first(clean_run: CleanRu
     assert "configuration: copilot/as_of_date='last friday' is not a date: use YYYY-MM-DD" in run.output
     assert not run.started("ingest_sources")
     assert deployment.requests()["writes"] == 0
+
+
+def test_the_s_world_runs_with_the_shipped_ml_settings(deployment: Deployment) -> None:
+    """A young company (the S world's year) has too little history for the shipped split: the training
+    steps say so, and the run still scores health and syncs it to the CRM."""
+    (deployment.root / "ml_config.yml").write_text((REPO / "ml" / "config.yml").read_text())
+    run = deployment.run()
+    assert run.succeeded, run.tail()
+    for kind in ("churn", "expansion"):
+        assert f"{kind} model not trained: too little history to train: labels complete from" in run.output
+    assert "no churn scores this run: no champion churn model" in run.output
+    with duckdb.connect(str(deployment.warehouse), read_only=True) as con:
+        scored = dict(con.execute("SELECT account_id, health_score FROM activation.crm_account_fields").fetchall())
+    crm = deployment.crm()
+    synced = {a: fields[0] for a, fields in crm.accounts.items() if a in scored}
+    assert synced and synced == {a: s for a, s in scored.items() if a in synced}
+    assert all(score is not None for score in synced.values())
+
+
+def test_a_deployment_loading_from_exports_runs_with_both_destinations_off(deployment: Deployment) -> None:
+    """Production, no credential and no service URL anywhere: sources from file exports, Salesforce
+    write-back and Slack switched off. The preflight asks for nothing more, the steps say they are off."""
+    exports = deployment.root / "exports"
+    export_world(deployment.world / "world.sqlite", exports)
+    env = {
+        k: v for k, v in deployment.env().items() if not k.startswith(("SOURCES__", "REVERSE_ETL__", "COPILOT__SLACK"))
+    }
+    # What such a deployment still sets: who owns the alerts of accounts without a CSM.
+    env |= {"COPILOT_ENV": "production", "ALERTS__DEFAULT_OWNER_USER_ID": "0055g0000000001AAA",
+            "REVERSE_ETL__SALESFORCE__ENABLED": "false",
+            "REVERSE_ETL__SLACK__ENABLED": "false",
+            "SOURCES__PRODUCT_EVENTS__FILES_URL": str(deployment.world / "exports" / "events")}  # fmt: skip
+    for source in ("salesforce", "zendesk", "stripe"):
+        env[f"SOURCES__{source.upper()}__MODE"] = "files"
+        env[f"SOURCES__{source.upper()}__FILES_URL"] = str(exports / source)
+    deployment.reset_requests()
+    run = deployment.run(env=env)
+    assert run.succeeded, run.tail()
+    for destination, system in (("salesforce_account", "salesforce"), ("salesforce_task", "salesforce"),
+                                ("slack", "slack")):  # fmt: skip
+        assert f"{destination}: off (none): " in run.output
+        assert f"switched off (reverse_etl.{system}.enabled = false): nothing sent" in run.output
+    assert deployment.requests()["requests"] == []
+    with duckdb.connect(str(deployment.warehouse), read_only=True) as con:
+        statuses = con.execute("SELECT DISTINCT status FROM reverse_etl.sync_runs").fetchall()
+        accounts = con.execute("SELECT count(*) FROM marts.customer_360 WHERE health_score IS NOT NULL").fetchone()
+    assert statuses == [("off",)] and accounts[0] > 0

@@ -3,7 +3,6 @@ schema drift, a killed run, the failure sensor, and loading from file exports in
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -12,16 +11,13 @@ import time
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from dlt_pipelines import runner
 from dlt_pipelines.http import SourceFailure
-from sandbox.schema import SALESFORCE_OBJECTS, STRIPE_OBJECTS, ZENDESK_OBJECTS
-from sandbox.store import Store
 from tests.ingestion.conftest import REPO, Live
 from tests.ingestion.ingest_compare import differences
+from tests.pipeline import export_world
 
 
 @pytest.fixture(autouse=True)
@@ -152,41 +148,9 @@ def test_failure_sensor_posts_the_failure_line_to_slack(live: Live, tmp_path: Pa
     assert "stripe: GET /v1/customers failed: HTTP 503" in text
 
 
-def _export(live: Live, root: Path) -> None:
-    """Write the world as a team's exports would look: Salesforce CSV, Zendesk Parquet, Stripe JSONL."""
-    store = Store.open(live.emulator.world)
-    try:
-        for name, obj in SALESFORCE_OBJECTS.items():
-            folder = root / "salesforce" / name
-            folder.mkdir(parents=True)
-            with (folder / f"{name}.csv").open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=obj.field_names)
-                writer.writeheader()
-                for rec in store.select(obj):
-                    writer.writerow(
-                        {k: ("true" if v else "false") if isinstance(v, bool) else v for k, v in rec.items()}
-                    )
-        for name, obj in ZENDESK_OBJECTS.items():
-            folder = root / "zendesk" / name
-            folder.mkdir(parents=True)
-            rows = [
-                {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in rec.items()}
-                for rec in store.select(obj)
-            ]
-            pq.write_table(pa.Table.from_pylist(rows), folder / "part-0.parquet")
-        for name, obj in STRIPE_OBJECTS.items():
-            folder = root / "stripe" / name
-            folder.mkdir(parents=True)
-            with (folder / "export.jsonl").open("w") as f:
-                for rec in store.select(obj):
-                    f.write(json.dumps(rec) + "\n")
-    finally:
-        store.close()
-
-
 def test_file_exports_load_into_the_same_raw_tables(live: Live, tmp_path: Path) -> None:
     warehouse = fresh(live, tmp_path)
-    _export(live, tmp_path / "exports")
+    export_world(live.emulator.world, tmp_path / "exports")
     for source in ("salesforce", "zendesk", "stripe"):
         live.monkeypatch.setenv(f"SOURCES__{source.upper()}__MODE", "files")
         live.monkeypatch.setenv(f"SOURCES__{source.upper()}__FILES_URL", str(tmp_path / "exports" / source))

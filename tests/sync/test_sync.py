@@ -11,6 +11,7 @@ import pytest
 
 from alerts import lifecycle
 from core.clock import require_as_of_date
+from core.config import ConfigError
 from reverse_etl import records, sync
 from tests.sync.conftest import SyncWorld
 
@@ -356,10 +357,9 @@ def test_a_notice_raises_one_save_play_for_the_csm_and_no_churn_alert(alerts_con
     noticed = {
         r[0]: r[1:]
         for r in con.execute(
-            "SELECT c.account_id, c.notice_given_on, c.notice_ends_on, coalesce(c.csm_user_id, s.value) "
-            "FROM marts.customer_360 AS c, config.alert_settings AS s WHERE s.setting = 'default_owner_user_id' "
-            "AND c.lifecycle_state = 'notice_given' AND c.notice_ends_on >= ?",
-            [as_of],
+            "SELECT c.account_id, c.notice_given_on, c.notice_ends_on, coalesce(c.csm_user_id, ?) "
+            "FROM marts.customer_360 AS c WHERE c.lifecycle_state = 'notice_given' AND c.notice_ends_on >= ?",
+            [lifecycle.default_owner()[0], as_of],
         ).fetchall()
     }
     assert noticed and len(noticed) < con.execute("SELECT count(*) FROM marts.customer_360").fetchone()[0] / 2
@@ -393,3 +393,29 @@ def test_a_notice_raises_one_save_play_for_the_csm_and_no_churn_alert(alerts_con
     assert evaluation.opened == 0
     after = con.execute(plays).fetchall()
     assert len(after) == len(noticed) and {a[4] for a in after} == {"closed"}
+
+
+def test_alerts_of_an_account_without_a_csm_go_to_the_configured_owner(
+    alerts_con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback owner is a deployment's setting ([alerts] in .dlt/config.toml), not a seed row."""
+    con = alerts_con
+    as_of = require_as_of_date(con)
+    orphan = con.execute(
+        "SELECT account_id FROM alerts.alert_candidates WHERE owner_user_id IS NULL ORDER BY account_id LIMIT 1"
+    ).fetchone()
+    if orphan is None:  # every account has a CSM in this world: make one an orphan
+        orphan = con.execute("SELECT account_id FROM alerts.alert_candidates ORDER BY account_id LIMIT 1").fetchone()
+        con.execute("UPDATE alerts.alert_candidates SET owner_user_id = NULL, owner_name = NULL WHERE account_id = ?",
+                    [orphan[0]])  # fmt: skip
+    monkeypatch.setenv("ALERTS__DEFAULT_OWNER_USER_ID", "005000000000042AAA")
+    monkeypatch.setenv("ALERTS__DEFAULT_OWNER_NAME", "VP Customer Success")
+    lifecycle.evaluate(con, as_of)
+    owners = con.execute(
+        "SELECT DISTINCT owner_user_id, owner_name FROM alerts.alerts WHERE account_id = ? AND status = 'open'",
+        [orphan[0]],
+    ).fetchall()
+    assert owners == [("005000000000042AAA", "VP Customer Success")]
+    monkeypatch.setenv("ALERTS__DEFAULT_OWNER_USER_ID", "sandbox-user")
+    with pytest.raises(ConfigError, match=r"^`alerts.default_owner_user_id` = 'sandbox-user' is not a Salesforce"):
+        lifecycle.evaluate(con, as_of)

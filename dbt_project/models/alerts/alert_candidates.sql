@@ -1,5 +1,6 @@
 -- Every enabled alert rule evaluated on the data's current day: one row per account and rule that
--- fires, with the owner (the account's CSM, else the default owner in seeds/alerts/alert_settings)
+-- fires, with the owner (the account's CSM; none without one: the lifecycle gives those alerts the
+-- deployment's default owner, `[alerts] default_owner_user_id` in .dlt/config.toml)
 -- and the message rendered from the rule's template with the numbers that made it fire.
 -- Opening, de-duplicating, cooling down and closing alerts is the alert lifecycle's job
 -- (alerts/lifecycle.py), which reads this table.
@@ -16,13 +17,6 @@ with clock as (
 
 rules as (
     select * from {{ ref('alert_rule_config') }} where enabled
-),
-
-settings as (
-    select
-        max(case when setting = 'default_owner_user_id' then trim(value) end) as default_owner_user_id,
-        max(case when setting = 'default_owner_name' then trim(value) end) as default_owner_name
-    from {{ ref('alert_settings') }}
 ),
 
 accounts as (
@@ -301,11 +295,10 @@ select
         '{threshold}', coalesce(rendered.v_threshold, '')),
         '{days}', coalesce(rendered.v_days, '')),
         '{detail}', coalesce(rendered.v_detail, '')) as message,
-    coalesce(accounts.csm_user_id, settings.default_owner_user_id) as owner_user_id,
-    case when accounts.csm_user_id is not null then accounts.csm_name else settings.default_owner_name end as owner_name,
+    accounts.csm_user_id as owner_user_id,
+    case when accounts.csm_user_id is not null then accounts.csm_name end as owner_name,
     accounts.health_tier
 from rendered
 cross join clock
-cross join settings
 -- only current customers get alerts (scores of churned accounts may linger in ml history)
 inner join accounts on accounts.account_id = rendered.account_id
