@@ -26,6 +26,16 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 # Without a cap DuckDB keeps up to 80 % of the machine's memory in its buffers. Every connection
 # (and dbt's, through profiles.yml: same variable, same default) caps it so that the daily run at L
 # stays within 8 GB; DuckDB spills to disk beyond the cap.
+# The warehouse's raw layer, which the loaders write and later layers read: a dataset per source, and
+# the loaders' check results (the reverse-ETL gate refuses to push scores built on a failed load).
+RAW_DATASETS = {
+    "salesforce": "raw_salesforce",
+    "zendesk": "raw_zendesk",
+    "stripe": "raw_stripe",
+    "product_events": "raw_product",
+}
+INGESTION_CHECK_RESULTS = "raw_quality.check_results"
+
 MEMORY_LIMIT_ENV = "COPILOT_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "5GB"
 

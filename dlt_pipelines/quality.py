@@ -35,12 +35,12 @@ import pandas as pd
 
 from core.checks import CheckResult, check_batch, expectation_rows, frame_batch
 from core.clock import utc_now
-from core.warehouse import columns, ensure_tables, insert_rows, table_exists
+from core.warehouse import INGESTION_CHECK_RESULTS, columns, ensure_tables, insert_rows, table_exists
 from dlt_pipelines import settings
 from dlt_pipelines.contracts import TableSpec
 
-RESULTS_SCHEMA = "raw_quality"
-RESULTS_TABLE = f"{RESULTS_SCHEMA}.check_results"
+RESULTS_TABLE = INGESTION_CHECK_RESULTS
+RESULTS_SCHEMA = RESULTS_TABLE.split(".")[0]
 CHECKS = (
     "keys_present_and_unique",
     "timestamps_valid",

@@ -14,14 +14,10 @@ from typing import TypeVar
 
 from core import config
 from core.config import ConfigError, resolve_path
+from core.warehouse import RAW_DATASETS
 
 SOURCES = ("salesforce", "zendesk", "stripe", "product_events")
-DATASETS = {
-    "salesforce": "raw_salesforce",
-    "zendesk": "raw_zendesk",
-    "stripe": "raw_stripe",
-    "product_events": "raw_product",
-}
+DATASETS = RAW_DATASETS
 MODES = ("api", "files")
 # The base URL of a source built only to declare its assets: never requested.
 DECLARE_ONLY_URL = "https://declare-only.invalid"

@@ -27,7 +27,7 @@ import pandas as pd
 
 from core.checks import CheckResult, expectation_rows, validate
 from core.clock import utc_now
-from core.warehouse import ensure_tables, insert_rows, table_exists
+from core.warehouse import INGESTION_CHECK_RESULTS, RAW_DATASETS, ensure_tables, insert_rows, table_exists
 from reverse_etl.state import SCHEMA
 
 RESULTS = f"{SCHEMA}.gate_results"
@@ -113,17 +113,14 @@ INGESTION_CHECKS = ("quarantine_share", "fields_present")
 def ingestion_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     """One failed check per raw table whose last `quarantine_share` or `fields_present` check failed
     (named `<dataset>.<table>`, with the reason), or one passed `ingestion_healthy` check."""
-    from dlt_pipelines.quality import RESULTS_TABLE
-    from dlt_pipelines.settings import DATASETS
-
-    if not table_exists(con, RESULTS_TABLE):
+    if not table_exists(con, INGESTION_CHECK_RESULTS):
         return []
     marks = ", ".join("?" for _ in INGESTION_CHECKS)
     rows = con.execute(
         f"""WITH last AS (
-                SELECT source, table_name, check_name, max(checked_at) AS at FROM {RESULTS_TABLE}
+                SELECT source, table_name, check_name, max(checked_at) AS at FROM {INGESTION_CHECK_RESULTS}
                 WHERE check_name IN ({marks}) GROUP BY ALL)
-            SELECT r.source, r.table_name, r.check_name, r.observed FROM {RESULTS_TABLE} r JOIN last l
+            SELECT r.source, r.table_name, r.check_name, r.observed FROM {INGESTION_CHECK_RESULTS} r JOIN last l
               ON r.source = l.source AND r.table_name = l.table_name AND r.check_name = l.check_name
              AND r.checked_at = l.at
             WHERE NOT r.success ORDER BY ALL""",
@@ -136,7 +133,7 @@ def ingestion_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
         else:
             reason = f"field(s) missing from its last load (renamed or removed upstream): {observed}"
         outcome = {"expectation": check, "column": None, "success": False, "observed": reason}
-        out.append(CheckResult("reverse_etl", f"{DATASETS.get(source, source)}.{table}", check, False, [outcome]))
+        out.append(CheckResult("reverse_etl", f"{RAW_DATASETS.get(source, source)}.{table}", check, False, [outcome]))
     if not out:
         ok = {"expectation": "ingestion_checks_passed", "column": None, "success": True, "observed": "ok"}
         out.append(CheckResult("reverse_etl", "raw", "ingestion_healthy", True, [ok]))

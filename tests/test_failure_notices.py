@@ -22,7 +22,7 @@ def run_notices(em: RunningEmulator, run_id: str) -> list[dict]:
 @pytest.fixture
 def slack_env(emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
     monkeypatch.setenv("REVERSE_ETL__SLACK__BASE_URL", f"{emulator.http}/api/")
-    monkeypatch.setenv("COPILOT__DAGSTER_UI_URL", "http://ui.example/")
+    monkeypatch.setenv("COPILOT__DAGSTER_UI_URL", "https://ui.example/")
     return emulator
 
 
@@ -32,7 +32,7 @@ def test_two_failed_steps_post_one_notice(slack_env: RunningEmulator) -> None:
     (notice,) = run_notices(slack_env, "run-two-steps")
     assert notice["text"] == (
         ":red_circle: `daily_run` failed at step `ingest_stripe`: ingest_stripe: HTTP 503\n"
-        "<http://ui.example/runs/run-two-steps|Run run-two- in Dagster>"
+        "<https://ui.example/runs/run-two-steps|Run run-two- in Dagster>"
     )
     assert notice["channel"] == SLACK["channels"]["data-quality"]
     notices.notify("daily_run", "another-run", None, "run failed")
