@@ -4,7 +4,7 @@ example REVERSE_ETL__SALESFORCE__LOGIN_URL, REVERSE_ETL__SALESFORCE__CREDENTIALS
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import config
@@ -28,6 +28,13 @@ class SyncConfig:
     row_count_tolerance: float
     max_red_share_change: float
     slack_timeout: float = 30.0  # seconds for one Slack answer; past it the outcome is unknown
+    alert_channels: tuple[str, ...] = ("slack",)  # where alerts (and failure notices) go: slack, teams
+    # Microsoft Teams: webhook / Workflows URLs (credentials) by route name, `default` for the rest.
+    teams_webhooks: dict[str, str] = field(default_factory=dict)
+    teams_route: str = "csm"  # csm: by the owner's channel name (cs-<alias>); team: by teams_csm_team
+    teams_csm_team: dict[str, str] = field(default_factory=dict)  # cs-<alias> -> team route name
+    teams_account_url: str = ""  # link on each card, `{account_id}` filled in; default: Salesforce's
+    teams_timeout: float = 30.0
 
     @property
     def salesforce_login(self) -> SalesforceLogin:
@@ -42,10 +49,38 @@ def _secret(key: str, fallback: str) -> str:
     return value
 
 
+ALERT_CHANNELS = ("slack", "teams")
+
+
+def _alert_channels() -> tuple[str, ...]:
+    raw = config.get("reverse_etl.alert_channel", str, "slack")
+    chosen = tuple(dict.fromkeys(c.strip().lower() for c in raw.replace("+", ",").split(",") if c.strip()))
+    unknown = [c for c in chosen if c not in ALERT_CHANNELS]
+    if unknown or not chosen:
+        raise ConfigError(f"[reverse_etl] alert_channel must be slack, teams or \"slack,teams\", got {raw!r}")
+    return chosen
+
+
+def _teams_webhooks() -> dict[str, str]:
+    """Route name -> URL from [reverse_etl.teams.credentials.webhooks] in secrets, and the `default`
+    one from REVERSE_ETL__TEAMS__CREDENTIALS__WEBHOOKS__DEFAULT (each URL is a credential)."""
+    hooks = {str(k): str(v) for k, v in config.section("reverse_etl.teams.credentials.webhooks").items()}
+    default = config.secret("reverse_etl.teams.credentials.webhooks.default", required=False)
+    if default:
+        hooks["default"] = default
+    return hooks
+
+
 def load() -> SyncConfig:
     ca = config.get("reverse_etl.salesforce.ca_bundle", str, "")
+    channels = _alert_channels()
+    hooks = _teams_webhooks() if "teams" in channels else {}
+    if "teams" in channels and "default" not in hooks:
+        key = "reverse_etl.teams.credentials.webhooks.default"
+        raise ConfigError(f"missing secret `{key}`: set {env_name(key)} or add it to .dlt/secrets.toml")
+    login_url = config.get("reverse_etl.salesforce.login_url", str)
     return SyncConfig(
-        salesforce_login_url=config.get("reverse_etl.salesforce.login_url", str),
+        salesforce_login_url=login_url,
         salesforce_api_version=config.get("reverse_etl.salesforce.api_version", str, "61.0"),
         salesforce_client_id=_secret(
             "reverse_etl.salesforce.credentials.client_id", "sources.salesforce.credentials.client_id"
@@ -63,4 +98,12 @@ def load() -> SyncConfig:
         row_count_tolerance=config.get("reverse_etl.gate.row_count_tolerance", float, 0.1),
         max_red_share_change=config.get("reverse_etl.gate.max_red_share_change", float, 0.1),
         slack_timeout=config.get("reverse_etl.slack.timeout", float, 30.0),
+        alert_channels=channels,
+        teams_webhooks=hooks,
+        teams_route=config.get("reverse_etl.teams.route", str, "csm"),
+        teams_csm_team={str(k): str(v) for k, v in config.section("reverse_etl.teams.csm_team").items()},
+        teams_account_url=config.get(
+            "reverse_etl.teams.account_url", str, login_url.rstrip("/") + "/lightning/r/Account/{account_id}/view"
+        ),
+        teams_timeout=config.get("reverse_etl.teams.timeout", float, 30.0),
     )

@@ -17,11 +17,17 @@ from slack_sdk.errors import SlackApiError
 
 from alerts import lifecycle
 from core.auth import LoginRefused
-from reverse_etl import gate, records, salesforce, slack, state
+from reverse_etl import gate, records, salesforce, slack, state, teams
 from reverse_etl.config import SyncConfig
 from reverse_etl.records import Record
 
-DESTINATIONS = ("salesforce_account", "salesforce_task", "slack")
+DESTINATIONS = ("salesforce_account", "salesforce_task", "slack", "teams")
+ALERT_CHANNELS = ("slack", "teams")  # run only when chosen by `[reverse_etl] alert_channel`
+
+
+def destinations(cfg: SyncConfig) -> tuple[str, ...]:
+    """The destinations a run syncs: both Salesforce ones and the chosen alert channels."""
+    return tuple(d for d in DESTINATIONS if d not in ALERT_CHANNELS or d in cfg.alert_channels)
 SALESFORCE_TARGETS = {"salesforce_account": ("Account", "Id"), "salesforce_task": ("Task", "Copilot_Alert_Id__c")}
 
 
@@ -30,6 +36,8 @@ def desired(con: duckdb.DuckDBPyConnection, destination: str, cfg: SyncConfig) -
         return records.accounts(con)
     if destination == "salesforce_task":
         return records.tasks(con)
+    if destination == "teams":
+        return records.teams_cards(con)
     return records.slack_messages(con, cfg.slack_fallback_channel)
 
 
@@ -64,6 +72,10 @@ def sync(
         raise ValueError(f"unknown destination {destination!r}: choose one of {', '.join(DESTINATIONS)}")
     state.ensure(con)
     run = state.SyncRun(destination, dry_run=dry_run)
+    if destination in ALERT_CHANNELS and destination not in cfg.alert_channels:
+        run.status, run.message = "skipped", "not a chosen alert channel ([reverse_etl] alert_channel)"
+        run.record(con)
+        return run
     try:
         wanted = desired(con, destination, cfg)
     except records.ShapeMissing as exc:
@@ -120,6 +132,13 @@ def _send(
             recovered = slack.deliver(con, clients["slack"], changed, run.run_id, batch_done)
             if recovered:
                 run.message = f"{recovered} message(s) found already posted by an interrupted run, not posted again"
+        elif destination == "teams":
+            run.api = "teams"
+            if "teams" not in clients:
+                clients["teams"] = teams.Poster(cfg)
+            resent = teams.deliver(con, clients["teams"], changed, run.run_id, batch_done)
+            if resent:
+                run.message = f"{resent} card(s) of an interrupted run sent again with their key (the flow drops repeats)"
         else:
             sobject, key_field = SALESFORCE_TARGETS[destination]
             if "salesforce" not in clients:
@@ -135,7 +154,7 @@ def _send(
         run.status = "failed"
         run.message = f"Bulk API job failed, {run.failed} record(s) not written (see reverse_etl.sync_errors): {exc}"
         return
-    except slack.Stopped as exc:
+    except (slack.Stopped, teams.Stopped) as exc:
         run.status, run.message = "failed", f"stopped after {run.sent} of {len(changed)} records: {exc}"
         return
     except (LoginRefused, SalesforceError, SlackApiError, requests.RequestException) as exc:
@@ -155,4 +174,6 @@ def sync_all(
     state.ensure(con)
     checked = gate_for_run(con, cfg, state.new_run_id())
     clients: dict[str, Any] = {}
-    return [sync(con, d, cfg, dry_run=dry_run, gate_result=checked, clients=clients, echo=echo) for d in DESTINATIONS]
+    return [
+        sync(con, d, cfg, dry_run=dry_run, gate_result=checked, clients=clients, echo=echo) for d in destinations(cfg)
+    ]
