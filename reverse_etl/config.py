@@ -57,7 +57,7 @@ def _alert_channels() -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(c.strip().lower() for c in raw.replace("+", ",").split(",") if c.strip()))
     unknown = [c for c in chosen if c not in ALERT_CHANNELS]
     if unknown or not chosen:
-        raise ConfigError(f"[reverse_etl] alert_channel must be slack, teams or \"slack,teams\", got {raw!r}")
+        raise ConfigError(f'[reverse_etl] alert_channel must be slack, teams or "slack,teams", got {raw!r}')
     return chosen
 
 

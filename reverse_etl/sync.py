@@ -28,6 +28,8 @@ ALERT_CHANNELS = ("slack", "teams")  # run only when chosen by `[reverse_etl] al
 def destinations(cfg: SyncConfig) -> tuple[str, ...]:
     """The destinations a run syncs: both Salesforce ones and the chosen alert channels."""
     return tuple(d for d in DESTINATIONS if d not in ALERT_CHANNELS or d in cfg.alert_channels)
+
+
 SALESFORCE_TARGETS = {"salesforce_account": ("Account", "Id"), "salesforce_task": ("Task", "Copilot_Alert_Id__c")}
 
 
@@ -138,7 +140,7 @@ def _send(
                 clients["teams"] = teams.Poster(cfg)
             resent = teams.deliver(con, clients["teams"], changed, run.run_id, batch_done)
             if resent:
-                run.message = f"{resent} card(s) of an interrupted run sent again with their key (the flow drops repeats)"
+                run.message = f"{resent} card(s) of an interrupted run sent again with their key (flows drop repeats)"
         else:
             sobject, key_field = SALESFORCE_TARGETS[destination]
             if "salesforce" not in clients:

@@ -81,6 +81,7 @@ def write_credentials(data_dir: Path, http_base: str | None, https_base: str | N
     path.write_text(json.dumps(as_document(http_base, https_base), indent=2) + "\n")
     return path
 
+
 # Microsoft Teams: an incoming webhook (Office 365 connector) per channel and Power Automate
 # Workflows flows ("post to a channel when a webhook request is received"), each URL signed.
 TEAMS_TENANT = "0c0b0a00-5a4d-4b0c-9000-00000000c0de"
