@@ -104,7 +104,7 @@ def test_each_alert_is_one_card_with_its_content_and_a_rerun_posts_nothing(world
             for row in con.execute(
                 "SELECT a.alert_id, c.account_name, a.severity, a.message, t.due_date, a.account_id "
                 "FROM alerts.alerts AS a JOIN activation.crm_alert_tasks AS t USING (alert_id) "
-                "JOIN marts.customer_360 AS c USING (account_id) WHERE a.severity = 'high' "
+                "JOIN marts.customer_360 AS c ON c.account_id = a.account_id WHERE a.severity = 'high' "
                 "AND a.status IN ('open', 'sent', 'acknowledged')"
             ).fetchall()
         }
