@@ -75,8 +75,8 @@ def sync(
     state.ensure(con)
     run = state.SyncRun(destination, dry_run=dry_run)
     if destination in ALERT_CHANNELS and destination not in cfg.alert_channels:
+        # Nothing attempted, nothing logged: the sync log only holds the channels in use.
         run.status, run.message = "skipped", "not a chosen alert channel ([reverse_etl] alert_channel)"
-        run.record(con)
         return run
     try:
         wanted = desired(con, destination, cfg)

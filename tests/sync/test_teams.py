@@ -148,8 +148,10 @@ def test_a_team_route_and_only_the_chosen_channel(world: SyncWorld) -> None:
         team = "CS Enterprise" if record.values["owner_channel"] in enterprise else "CS Alerts"
         assert where[record.key] == team
     assert world.emulator.admin_call("GET", "slack/messages")["messages"] == []
-    with world.connect() as con:  # a channel not chosen is logged as skipped when asked for
+    with world.connect() as con:  # a channel not chosen, asked for by name, is skipped and not logged
         assert sync.sync(con, "slack", world.cfg).status == "skipped"
+        logged = con.execute("SELECT destination FROM reverse_etl.sync_runs WHERE destination IN ('slack', 'teams')")
+        assert logged.fetchall() == [("teams",)]
 
 
 def test_throttling_is_waited_out(world: SyncWorld) -> None:
