@@ -116,8 +116,11 @@ def _retry_after(response: httpx.Response, fallback: float) -> float:
     try:
         return max(0.0, float(raw))
     except ValueError:
-        when = email.utils.parsedate_to_datetime(raw)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when else fallback
+        pass
+    try:  # an HTTP date
+        return max(0.0, (email.utils.parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return fallback
 
 
 @dataclass
