@@ -8,7 +8,9 @@ Two paths reach it, whatever launched the run (`dagster job execute`, the schedu
 - the run-failure sensor (`orchestration/defs/sensors.py`), run by the daemon: it covers what the
   hook cannot (a run whose process died, the other jobs).
 
-Both post through `reverse_etl.slack.post_once`: the notice carries the run id as message metadata
+With `[reverse_etl] alert_channel` including `teams` the notice is also (or only) an Adaptive Card in
+Teams (`reverse_etl.teams.post_once`, keyed by the run id). Slack posts go through
+`reverse_etl.slack.post_once`: the notice carries the run id as message metadata
 (`copilot_run_failed`), and the channel's recent history is read before posting, so a run gets one
 notice however many of its steps fail and whichever path comes second.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from core import config
 from reverse_etl import config as sync_config
-from reverse_etl import slack
+from reverse_etl import slack, teams
 
 EVENT_TYPE = "copilot_run_failed"
 DEFAULT_UI_URL = "http://127.0.0.1:3000"
@@ -45,9 +47,16 @@ def text(job_name: str, run_id: str, step: str | None, error: str) -> str:
 
 
 def notify(job_name: str, run_id: str, step: str | None, error: str) -> str:
-    """Post the run's failure notice unless the channel has it already; returns the message's ts."""
+    """Post the run's failure notice to the chosen alert channels, unless Slack's channel has it
+    already; returns the Slack message's ts ("" when only Teams is chosen). In Teams the notice is a
+    card keyed by the run id (a Workflows flow posts it once; `failure_channel` names its route)."""
     cfg = sync_config.load()
-    if not cfg.enabled("slack"):
-        return ""  # Slack switched off: the failure is in the run's log and the Dagster UI
     channel = config.get("copilot.failure_channel", str, "data-quality")
-    return slack.post_once(cfg, channel, text(job_name, run_id, step, error), EVENT_TYPE, {"run_id": run_id})
+    ts = ""
+    if "teams" in cfg.alert_channels:
+        where = f" at step {step}" if step else ""
+        title = f"{job_name} failed{where}"
+        teams.post_once(cfg, channel, title, first_line(error), run_url(run_id), f"run-failed:{run_id}")
+    if "slack" in cfg.alert_channels and cfg.enabled("slack"):  # switched off: the run's log and UI say it
+        ts = slack.post_once(cfg, channel, text(job_name, run_id, step, error), EVENT_TYPE, {"run_id": run_id})
+    return ts

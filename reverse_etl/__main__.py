@@ -1,5 +1,5 @@
 """`python -m reverse_etl [--dry-run] [--warehouse PATH] [--destination NAME]`: the gate, then push
-scores and alerts to Salesforce and Slack (only what changed since the last successful sync)."""
+scores and alerts to Salesforce and Slack / Microsoft Teams (only what changed since the last successful sync)."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def main(argv: list[str] | None = None) -> int:
             clients: dict = {}
             runs = [
                 sync.sync(con, d, cfg, dry_run=args.dry_run, gate_result=checked, clients=clients)
-                for d in args.destination or sync.DESTINATIONS
+                for d in args.destination or sync.destinations(cfg)
             ]
     except (ConfigError, duckdb.Error) as exc:
         print(f"reverse_etl: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     for run in runs:
         print(run.line())
-    return 0 if all(r.status in ("ok", "partial") for r in runs) else 1
+    return 0 if all(r.status in ("ok", "partial", "skipped") for r in runs) else 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ is off needs neither URL nor credentials, and its sync step says it is off."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import config
@@ -36,9 +36,18 @@ class SyncConfig:
     max_failed_share: float = 0.5  # a destination step fails when more of its records than this share fail
     salesforce_enabled: bool = True
     slack_enabled: bool = True
+    alert_channels: tuple[str, ...] = ("slack",)  # where alerts (and failure notices) go: slack, teams
+    # Microsoft Teams: webhook / Workflows URLs (credentials) by route name, `default` for the rest.
+    teams_webhooks: dict[str, str] = field(default_factory=dict)
+    teams_route: str = "csm"  # csm: by the owner's channel name (cs-<alias>); team: by teams_csm_team
+    teams_csm_team: dict[str, str] = field(default_factory=dict)  # cs-<alias> -> team route name
+    teams_account_url: str = ""  # link on each card, `{account_id}` filled in; default: Salesforce's
+    teams_timeout: float = 30.0
 
     def enabled(self, destination: str) -> bool:
-        """Whether the destination (`salesforce_account`, `salesforce_task`, `slack`) is switched on."""
+        """Whether the destination is switched on (`teams` is chosen by alert_channel alone)."""
+        if destination == "teams":
+            return True
         return self.slack_enabled if destination == "slack" else self.salesforce_enabled
 
     def off_message(self, destination: str) -> str:
@@ -65,14 +74,42 @@ def _share(key: str, default: float) -> float:
     return value
 
 
+ALERT_CHANNELS = ("slack", "teams")
+
+
+def _alert_channels() -> tuple[str, ...]:
+    raw = config.get("reverse_etl.alert_channel", str, "slack")
+    chosen = tuple(dict.fromkeys(c.strip().lower() for c in raw.replace("+", ",").split(",") if c.strip()))
+    unknown = [c for c in chosen if c not in ALERT_CHANNELS]
+    if unknown or not chosen:
+        raise ConfigError(f'[reverse_etl] alert_channel must be slack, teams or "slack,teams", got {raw!r}')
+    return chosen
+
+
+def _teams_webhooks() -> dict[str, str]:
+    """Route name -> URL from [reverse_etl.teams.credentials.webhooks] in secrets, and the `default`
+    one from REVERSE_ETL__TEAMS__CREDENTIALS__WEBHOOKS__DEFAULT (each URL is a credential)."""
+    hooks = {str(k): str(v) for k, v in config.section("reverse_etl.teams.credentials.webhooks").items()}
+    default = config.secret("reverse_etl.teams.credentials.webhooks.default", required=False)
+    if default:
+        hooks["default"] = default
+    return hooks
+
+
 def load() -> SyncConfig:
     salesforce_on = config.get("reverse_etl.salesforce.enabled", bool, True)
     slack_on = config.get("reverse_etl.slack.enabled", bool, True)
     ca = config.get("reverse_etl.salesforce.ca_bundle", str, "") if salesforce_on else ""
+    channels = _alert_channels()
+    hooks = _teams_webhooks() if "teams" in channels else {}
+    if "teams" in channels and "default" not in hooks:
+        key = "reverse_etl.teams.credentials.webhooks.default"
+        raise ConfigError(f"missing secret `{key}`: set {env_name(key)} or add it to .dlt/secrets.toml")
+    login_url = config.get("reverse_etl.salesforce.login_url", str) if salesforce_on else ""
     return SyncConfig(
         salesforce_enabled=salesforce_on,
         slack_enabled=slack_on,
-        salesforce_login_url=config.get("reverse_etl.salesforce.login_url", str) if salesforce_on else "",
+        salesforce_login_url=login_url,
         salesforce_api_version=config.get("reverse_etl.salesforce.api_version", str, "61.0"),
         salesforce_client_id=_secret(
             "reverse_etl.salesforce.credentials.client_id", "sources.salesforce.credentials.client_id"
@@ -98,4 +135,12 @@ def load() -> SyncConfig:
         max_empty_score_share=_share("reverse_etl.gate.max_empty_score_share", 0.05),
         max_failed_share=_share("reverse_etl.max_failed_share", 0.5),
         slack_timeout=config.get("reverse_etl.slack.timeout", float, 30.0),
+        alert_channels=channels,
+        teams_webhooks=hooks,
+        teams_route=config.get("reverse_etl.teams.route", str, "csm"),
+        teams_csm_team={str(k): str(v) for k, v in config.section("reverse_etl.teams.csm_team").items()},
+        teams_account_url=config.get(
+            "reverse_etl.teams.account_url", str, login_url.rstrip("/") + "/lightning/r/Account/{account_id}/view"
+        ),
+        teams_timeout=config.get("reverse_etl.teams.timeout", float, 30.0),
     )

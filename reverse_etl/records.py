@@ -105,3 +105,30 @@ def slack_messages(con: duckdb.DuckDBPyConnection, fallback_channel: str) -> lis
         )
         for row in _rows(con, ALERT_MESSAGES)
     ]
+
+
+TEAMS_CARDS = f"""
+SELECT m.alert_id, m.account_id, m.owner_channel, coalesce(c.account_name, m.account_id) AS account_name,
+    a.severity, a.message AS reason, a.owner_name, t.due_date
+FROM {ALERT_MESSAGES} AS m
+JOIN {ALERT_TASKS} AS t USING (alert_id)
+JOIN alerts.alerts AS a USING (alert_id)
+LEFT JOIN marts.customer_360 AS c ON c.account_id = m.account_id
+ORDER BY m.alert_id
+"""
+
+
+def teams_cards(con: duckdb.DuckDBPyConnection) -> list[Record]:
+    """The alerts of `slack_messages`, with what a Teams card shows (account, severity, reason, due
+    date); posted once each, like Slack messages (an update does not repost)."""
+    for view in (ALERT_MESSAGES, ALERT_TASKS):
+        if not table_exists(con, view):
+            raise ShapeMissing(f"{view} is not built: run the daily job, or `dbt build --select tag:activation`")
+    cursor = con.execute(TEAMS_CARDS)
+    names = [d[0] for d in cursor.description]
+    out = []
+    for row in (dict(zip(names, r, strict=True)) for r in cursor.fetchall()):
+        values = {k: row[k] for k in names if k != "due_date"}
+        values["due_date"] = row["due_date"].isoformat() if row["due_date"] else None
+        out.append(Record(row["alert_id"], values, payload_hash({"alert_id": row["alert_id"]})))
+    return out

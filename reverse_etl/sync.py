@@ -21,11 +21,19 @@ from slack_sdk.errors import SlackApiError
 
 from alerts import lifecycle
 from core.auth import LoginRefused
-from reverse_etl import gate, records, salesforce, slack, state
+from reverse_etl import gate, records, salesforce, slack, state, teams
 from reverse_etl.config import SyncConfig
 from reverse_etl.records import Record
 
-DESTINATIONS = ("salesforce_account", "salesforce_task", "slack")
+DESTINATIONS = ("salesforce_account", "salesforce_task", "slack", "teams")
+ALERT_CHANNELS = ("slack", "teams")  # run only when chosen by `[reverse_etl] alert_channel`
+
+
+def destinations(cfg: SyncConfig) -> tuple[str, ...]:
+    """The destinations a run syncs: both Salesforce ones and the chosen alert channels."""
+    return tuple(d for d in DESTINATIONS if d not in ALERT_CHANNELS or d in cfg.alert_channels)
+
+
 SALESFORCE_TARGETS = {"salesforce_account": ("Account", "Id"), "salesforce_task": ("Task", "Copilot_Alert_Id__c")}
 
 
@@ -34,6 +42,8 @@ def desired(con: duckdb.DuckDBPyConnection, destination: str, cfg: SyncConfig) -
         return records.accounts(con)
     if destination == "salesforce_task":
         return records.tasks(con)
+    if destination == "teams":
+        return records.teams_cards(con)
     return records.slack_messages(con, cfg.slack_fallback_channel)
 
 
@@ -71,6 +81,10 @@ def sync(
     if not cfg.enabled(destination):
         run.status, run.message = "off", cfg.off_message(destination)
         run.record(con)
+        return run
+    if destination in ALERT_CHANNELS and destination not in cfg.alert_channels:
+        # Nothing attempted, nothing logged: the sync log only holds the channels in use.
+        run.status, run.message = "skipped", "not a chosen alert channel ([reverse_etl] alert_channel)"
         return run
     try:
         wanted = desired(con, destination, cfg)
@@ -128,6 +142,13 @@ def _send(
             recovered = slack.deliver(con, clients["slack"], changed, run.run_id, batch_done)
             if recovered:
                 run.message = f"{recovered} message(s) found already posted by an interrupted run, not posted again"
+        elif destination == "teams":
+            run.api = "teams"
+            if "teams" not in clients:
+                clients["teams"] = teams.Poster(cfg)
+            resent = teams.deliver(con, clients["teams"], changed, run.run_id, batch_done)
+            if resent:
+                run.message = f"{resent} card(s) of an interrupted run sent again with their key (flows drop repeats)"
         else:
             sobject, key_field = SALESFORCE_TARGETS[destination]
             if "salesforce" not in clients:
@@ -143,7 +164,7 @@ def _send(
         run.status = "failed"
         run.message = f"Bulk API job failed, {run.failed} record(s) not written (see reverse_etl.sync_errors): {exc}"
         return
-    except slack.Stopped as exc:
+    except (slack.Stopped, teams.Stopped) as exc:
         run.status, run.message = "failed", f"stopped after {run.sent} of {len(changed)} records: {exc}"
         return
     except (LoginRefused, SalesforceError, SlackApiError, requests.RequestException) as exc:
@@ -171,4 +192,6 @@ def sync_all(
     state.ensure(con)
     checked = gate_for_run(con, cfg, state.new_run_id())
     clients: dict[str, Any] = {}
-    return [sync(con, d, cfg, dry_run=dry_run, gate_result=checked, clients=clients, echo=echo) for d in DESTINATIONS]
+    return [
+        sync(con, d, cfg, dry_run=dry_run, gate_result=checked, clients=clients, echo=echo) for d in destinations(cfg)
+    ]

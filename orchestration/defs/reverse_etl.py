@@ -126,6 +126,19 @@ def slack_alerts(context: AssetExecutionContext, warehouse: WarehouseResource) -
     return _run(context, warehouse, "slack")
 
 
+@asset(
+    key=["reverse_etl", "teams_alerts"],
+    deps=[ALERT_MESSAGES, ALERT_TASKS],
+    group_name=GROUP,
+    kinds={"teams"},
+    pool=WAREHOUSE_POOL,
+    op_tags=WAREHOUSE_WRITE_TAG,
+    description="High-severity alerts as Adaptive Cards in Microsoft Teams (when alert_channel includes teams).",
+)
+def teams_alerts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    return _run(context, warehouse, "teams")
+
+
 def definitions() -> Definitions:
     job = define_asset_job(
         "alerts_and_activation",
@@ -135,7 +148,7 @@ def definitions() -> Definitions:
         description="Evaluate alerts, run the gate, push scores and alerts to Salesforce and Slack.",
     )
     return Definitions(
-        assets=[copilot_activation_dbt_assets, salesforce_accounts, salesforce_tasks, slack_alerts],
+        assets=[copilot_activation_dbt_assets, salesforce_accounts, salesforce_tasks, slack_alerts, teams_alerts],
         asset_checks=[activation_gate],
         jobs=[job],
     )

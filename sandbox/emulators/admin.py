@@ -7,6 +7,7 @@ DELETE /__admin/faults[/{id}]         remove all faults or one
 GET  /__admin/requests                requests per system / method / endpoint since start or reset
 DELETE /__admin/requests              reset those counts
 GET  /__admin/slack/messages          messages received (?channel=C..., ?via=webhook, ?after_id=N)
+GET  /__admin/teams/messages          Teams cards received (?channel=CS Alerts, ?via=workflow, ?after_id=N)
 GET  /__admin/salesforce/{Object}/{Id} one Salesforce record as stored (no login: to look at what a
                                       sync wrote, e.g. an Account's Copilot fields)
 """
@@ -60,7 +61,16 @@ def add_faults(emulators: Emulators, body: bytes) -> Response:
     return json_response({"faults": added}, 201)
 
 
-def slack_messages(emulators: Emulators, query: dict[str, str]) -> Response:
+def teams_messages(emulators: Emulators, query: dict[str, str]) -> Response:
+    return slack_messages(emulators, query, table="teams_messages", json_columns=("payload", "card"))
+
+
+def slack_messages(
+    emulators: Emulators,
+    query: dict[str, str],
+    table: str = "slack_messages",
+    json_columns: tuple[str, ...] = ("payload",),
+) -> Response:
     where, params = [], []
     for key, column in (("channel", "channel"), ("via", "via")):
         if query.get(key):
@@ -69,10 +79,11 @@ def slack_messages(emulators: Emulators, query: dict[str, str]) -> Response:
     if query.get("after_id", "").isdigit():
         where.append("id > ?")
         params.append(int(query["after_id"]))
-    sql = "SELECT * FROM slack_messages" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+    sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
     rows = [dict(r) for r in emulators.store().conn.execute(sql, params)]
     for row in rows:
-        row["payload"] = orjson.Fragment(row["payload"])
+        for column in json_columns:
+            row[column] = orjson.Fragment(row[column])
     return json_response({"messages": rows})
 
 
@@ -99,6 +110,8 @@ def handle(emulators: Emulators, method: str, path: str, query: dict[str, str], 
         return json_response({"reset": True})
     if route == ("GET", "/__admin/slack/messages"):
         return slack_messages(emulators, query)
+    if route == ("GET", "/__admin/teams/messages"):
+        return teams_messages(emulators, query)
     m = re.fullmatch(r"/__admin/salesforce/(\w+)/(\w+)", path)
     if m and method == "GET":
         obj = SALESFORCE_OBJECTS.get(m.group(1))

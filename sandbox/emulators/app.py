@@ -1,4 +1,4 @@
-"""The ASGI app that serves all four emulated systems and the admin API from one process.
+"""The ASGI app that serves all the emulated systems and the admin API from one process.
 
 Every request: find the system by path prefix, count it, authenticate it, let the faults that match
 it fire, then run the handler in a worker thread with that thread's own SQLite connection.
@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from sandbox.emulators import admin, faults, salesforce, slack, stripe_api, zendesk
+from sandbox.emulators import admin, faults, salesforce, slack, stripe_api, teams, zendesk
 from sandbox.emulators.routing import ApiError, ApiRequest, Route, System, json_response, match
 from sandbox.store import Store
 
@@ -42,6 +42,8 @@ def system_for(path: str) -> System | None:
         return stripe_api.SYSTEM
     if path.startswith(("/api/", "/slack/")):
         return slack.SYSTEM
+    if path.startswith("/teams/"):
+        return teams.SYSTEM
     return None
 
 
@@ -95,6 +97,7 @@ class Emulators:
         try:
             store.now()  # a world without a clock was not fully generated
             faults.ensure_table(store.conn)
+            teams.ensure_table(store.conn)
         finally:
             store.close()
         self.requests = RequestLog()

@@ -73,6 +73,7 @@ def as_document(http_base: str | None, https_base: str | None) -> dict[str, Any]
             "api_base_url": f"{base}/api/",
             "webhook_urls": [f"{base}{path}" for path in SLACK["webhooks"]],
         },
+        "teams": teams_urls(base),
     }
 
 
@@ -89,3 +90,35 @@ def write_credentials(data_dir: Path, http_base: str | None, https_base: str | N
     path = data_dir / CREDENTIALS_FILE
     write_private(path, (json.dumps(as_document(http_base, https_base), indent=2) + "\n").encode())
     return path
+
+
+# Microsoft Teams: an incoming webhook (Office 365 connector) per channel and Power Automate
+# Workflows flows ("post to a channel when a webhook request is received"), each URL signed.
+TEAMS_TENANT = "0c0b0a00-5a4d-4b0c-9000-00000000c0de"
+TEAMS = {
+    "webhooks": {
+        f"9f1e0000-0000-4000-8000-00000000a1e7@{TEAMS_TENANT}/IncomingWebhook/5a1e27c0ffee/0e0e0e0e-1111": "CS Alerts",
+        f"9f1e0000-0000-4000-8000-00000000a1e7@{TEAMS_TENANT}/IncomingWebhook/e5ca1a7e0000/0e0e0e0e-2222": (
+            "CS Escalations"
+        ),
+    },
+    # Workflow id -> (channel, the `sig` its URL carries). The flows check `copilot_key` against the
+    # keys they already posted (see reverse_etl/README.md) and validate their trigger's schema.
+    "workflows": {
+        "a1e27000000000000000000000000001": ("CS Alerts", "sandbox-sig-alerts"),
+        "a1e27000000000000000000000000002": ("CS Enterprise", "sandbox-sig-enterprise"),
+        "a1e27000000000000000000000000003": ("Data Quality", "sandbox-sig-dataquality"),
+    },
+}
+
+
+def teams_urls(base: str) -> dict[str, dict[str, str]]:
+    """The URLs that post to each channel: {"webhooks": {channel: url}, "workflows": {channel: url}}."""
+    return {
+        "webhooks": {channel: f"{base}/teams/webhookb2/{path}" for path, channel in TEAMS["webhooks"].items()},
+        "workflows": {
+            channel: f"{base}/teams/workflows/{workflow}/triggers/manual/paths/invoke"
+            f"?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={sig}"
+            for workflow, (channel, sig) in TEAMS["workflows"].items()
+        },
+    }
