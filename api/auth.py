@@ -9,9 +9,11 @@ in the problem's detail but never the token itself.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,14 +61,22 @@ class KeySet:
             ):
                 self._fetched = time.monotonic()
                 try:
-                    resp = httpx.get(self.jwks_url, timeout=10)
-                    resp.raise_for_status()
-                    self._keys = self._parse(resp.json())
-                except (httpx.HTTPError, ValueError) as exc:
+                    self._keys = self._parse(fetch_jwks(self.jwks_url))
+                except (httpx.HTTPError, OSError, ValueError) as exc:
                     raise Unauthenticated(f"the issuer's keys could not be read ({type(exc).__name__})") from None
         if kid not in self._keys:
             raise Unauthenticated("the token is signed with a key the issuer does not publish")
         return self._keys[kid]
+
+
+def fetch_jwks(url: str) -> dict[str, Any]:
+    """The JWKS document at `url`: HTTP(S), or a `file://` path for a deployment that keeps the
+    issuer's keys on disk."""
+    if url.startswith("file://"):
+        return json.loads(Path(url.removeprefix("file://")).read_text())
+    resp = httpx.get(url, timeout=10)
+    resp.raise_for_status()
+    return resp.json()
 
 
 @dataclass(frozen=True)

@@ -155,8 +155,12 @@ def publish(con: duckdb.DuckDBPyConnection, folder: Path | None = None, run_id: 
         con.execute("CREATE TABLE serving_snapshot.main.run (as_of_date DATE, published_at TIMESTAMP, run_id VARCHAR)")
         con.execute("INSERT INTO serving_snapshot.main.run VALUES (?, ?, ?)", [as_of, now, run_id])
         accounts = con.execute("SELECT count(*) FROM serving_snapshot.main.accounts").fetchone()[0]
-    finally:
+    except BaseException:
         con.execute("DETACH serving_snapshot")
+        partial.unlink(missing_ok=True)
+        partial.with_name(partial.name + ".wal").unlink(missing_ok=True)
+        raise
+    con.execute("DETACH serving_snapshot")
     os.replace(partial, final)
     write_pointer(
         folder,
