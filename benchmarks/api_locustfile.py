@@ -9,13 +9,13 @@ import json
 import os
 import random
 
-from locust import HttpUser, constant_throughput, task
+from locust import FastHttpUser, constant_throughput, task
 
 USERS = json.loads(open(os.environ["COPILOT_BENCH_API_USERS"]).read())  # noqa: SIM115
 PER_USER_PER_SECOND = float(os.environ.get("COPILOT_BENCH_API_RATE", "8"))
 
 
-class Csm(HttpUser):
+class Csm(FastHttpUser):
     wait_time = constant_throughput(PER_USER_PER_SECOND)
 
     def on_start(self) -> None:
