@@ -15,14 +15,15 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
+import httpx
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import models as m
@@ -30,6 +31,7 @@ from api.access import MASK, Directory, Forbidden, Principal, masked_email
 from api.auth import KeySet, Unauthenticated, Verifier
 from api.serving import LIVE, Snapshot, SnapshotHolder
 from api.settings import ApiSettings, AuthSettings
+from api.site import OidcClient, add_site
 from api.store import AppStore
 from core.clock import utc_now
 
@@ -89,6 +91,36 @@ class RateLimiter:
             return (1 - tokens) / self.rate if self.rate > 0 else 60.0
 
 
+class RateLimitMiddleware:
+    """The per-token rate limit on the API's paths (/v1/, /auth/), as plain ASGI: it runs on every
+    request, so it adds no task or thread of its own."""
+
+    def __init__(self, app: Any, limiter: RateLimiter):
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(("/v1/", "/auth/")):
+            await self.app(scope, receive, send)
+            return
+        authorization = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), None)
+        if authorization:
+            key = hashlib.sha256(authorization).hexdigest()[:24]
+        else:
+            client = scope.get("client")
+            key = f"addr:{client[0] if client else '-'}"
+        wait = self.limiter.take(key)
+        if wait <= 0:
+            await self.app(scope, receive, send)
+            return
+        retry = str(max(1, math.ceil(wait)))
+        body = {"type": "about:blank", "title": "Too Many Requests", "status": 429,
+                "detail": f"rate limit reached; retry in {retry} s", "instance": path}  # fmt: skip
+        response = JSONResponse(body, status_code=429, media_type=PROBLEM_JSON, headers={"Retry-After": retry})
+        await response(scope, receive, send)
+
+
 @dataclass(frozen=True)
 class Caller:
     principal: Principal
@@ -104,7 +136,9 @@ def create_app(
     auth: AuthSettings,
     keys: KeySet | None = None,
     store: AppStore | None = None,
+    oidc_http: httpx.Client | None = None,
 ) -> FastAPI:
+    """The API; `keys` and `oidc_http` replace the issuer's JWKS and its HTTP client (tests)."""
     holder = SnapshotHolder(settings.serving_dir)
     holder.load_now()
     verifier = Verifier(auth, keys or KeySet(auth.jwks_url))
@@ -135,24 +169,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
 
-    @app.middleware("http")
-    async def rate_limit(request: Request, call_next: Callable) -> Any:
-        authorization = request.headers.get("authorization")
-        if authorization:
-            key = hashlib.sha256(authorization.encode()).hexdigest()[:24]
-        else:
-            key = f"addr:{request.client.host if request.client else '-'}"
-        wait = limiter.take(key)
-        if wait > 0:
-            retry = str(max(1, math.ceil(wait)))
-            return problem(
-                request,
-                429,
-                "Too Many Requests",
-                f"rate limit reached; retry in {retry} s",
-                headers={"Retry-After": retry},
-            )
-        return await call_next(request)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
@@ -186,7 +203,7 @@ def create_app(
         fields = ", ".join(str(e["field"]) for e in errors)
         return problem(request, 422, "Unprocessable Content", f"invalid parameters: {fields}", errors=errors)
 
-    def caller(request: Request) -> Caller:
+    async def caller(request: Request) -> Caller:
         authorization = request.headers.get("authorization")
         now = time.time()
         cached = verified.get(authorization or "")
@@ -222,10 +239,7 @@ def create_app(
         """The snapshot's alerts with what was recorded in the Copilot since the run that published it."""
         if not rows:
             return []
-        feedback = store.feedback_for(alert_ids=[r["alert_id"] for r in rows])
-        by_alert: dict[str, list[dict[str, Any]]] = {}
-        for fb in feedback:
-            by_alert.setdefault(fb["alert_id"], []).append(fb)
+        by_alert = store.feedback_by_alert()
         return [alert_view(c, row, by_alert.get(row["alert_id"], [])) for row in rows]
 
     def alert_view(c: Caller, row: dict[str, Any], feedback: list[dict[str, Any]]) -> m.Alert:
@@ -330,13 +344,13 @@ def create_app(
         }
 
     @app.get("/v1/me", response_model=m.Me, tags=["me"])
-    def me(c: Auth) -> m.Me:
+    async def me(c: Auth) -> Response:
         p = c.principal
         scope = "whole portfolio" if p.team is None else f"accounts of {len(p.team)} CRM user(s)"
-        return m.Me(as_of=c.as_of, email=p.email, role=p.role, user_id=p.user_id, name=p.name, scope=scope)
+        return as_json(m.Me(as_of=c.as_of, email=p.email, role=p.role, user_id=p.user_id, name=p.name, scope=scope))
 
     @app.get("/v1/accounts", response_model=m.AccountPage, tags=["accounts"])
-    def list_accounts(
+    async def list_accounts(
         c: Auth,
         tier: Annotated[Literal["Green", "Yellow", "Red"] | None, Query(description="Health tier.")] = None,
         owner: Annotated[str | None, Query(description="The CSM's CRM user id.", max_length=64)] = None,
@@ -346,7 +360,7 @@ def create_app(
         sort: SortName = "name",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
-    ) -> m.AccountPage:
+    ) -> Response:
         offset = decode_cursor(cursor, sort)
         p = c.principal
         key, reverse = SORTS[sort]
@@ -367,10 +381,12 @@ def create_app(
             rows = sorted(rows, key=key, reverse=reverse)
         page = rows[offset : offset + limit]
         nxt = encode_cursor(offset + limit, sort) if offset + limit < len(rows) else None
-        return m.AccountPage(as_of=c.as_of, items=[summary_of(c, a) for a in page], total=len(rows), next_cursor=nxt)
+        return as_json(
+            m.AccountPage(as_of=c.as_of, items=[summary_of(c, a) for a in page], total=len(rows), next_cursor=nxt)
+        )
 
     @app.get("/v1/accounts/{account_id}", response_model=m.AccountDetail, tags=["accounts"])
-    def get_account(c: Auth, account_id: str) -> m.AccountDetail:
+    async def get_account(c: Auth, account_id: str) -> Response:
         a = account_or_404(c, account_id)
         mask = c.principal.masks_personal_data
         alerts = effective_alerts(c, c.snapshot.alerts_by_account.get(account_id, []))
@@ -393,60 +409,62 @@ def create_app(
             )
             for ct in c.snapshot.contacts.get(account_id, [])
         ]
-        return m.AccountDetail(
-            as_of=c.as_of,
-            account=account,
-            health=m.Health(
-                score=a["health_score"],
-                tier=a["health_tier"],
-                trend=a["health_trend"],
-                change_30d=a["health_score_change_30d"],
-                score_30d_ago=a.get("health_score_30d_ago"),
-                top_risk_drivers=a["top_risk_drivers"],
-                components=components,
-                weekly_trend=[
-                    m.HealthPoint(day=t["day"], health_score=t["health_score"], health_tier=t["health_tier"])
-                    for t in c.snapshot.trend.get(account_id, [])
-                ],
-            ),
-            churn=m.ChurnRisk(
-                probability=a["churn_probability"],
-                tier=a["churn_risk_tier"],
-                meaning=meaning(c, a),
-                reasons=[d["sentence"] for d in a["drivers"] if d.get("sentence")][:5],
-                model_id=a["churn_model_id"],
-                scored_on=a["scored_on"],
-            ),
-            expansion=m.Expansion(
-                signal_score=a["expansion_score"],
-                signal_reason=a["expansion_reason"],
-                propensity=a["expansion_propensity"],
-                model_id=a["expansion_model_id"],
-            ),
-            renewal=m.Renewal(
-                next_renewal_date=a["next_renewal_date"],
-                days_to_renewal=a["days_to_renewal"],
-                contract_end_date=a["contract_end_date"],
-                stage=a["renewal_stage"],
-                amount=a["renewal_amount"],
-                arr_at_stake=a["arr_at_stake"],
-                risk=a["renewal_risk"],
-                arr_at_risk=a["arr_at_risk"],
-                notice_given=a["notice_given"],
-            ),
-            live_alerts=[x for x in alerts if x.status in LIVE],
-            contacts=contacts,
-            history=m.History(
-                monthly_health=[
-                    m.HealthPoint(day=t["day"], health_score=t["health_score"], health_tier=t["health_tier"])
-                    for t in c.snapshot.history.get(account_id, [])
-                ],
-                closed_alerts=[x for x in alerts if x.status == "closed"],
-            ),
+        return as_json(
+            m.AccountDetail(
+                as_of=c.as_of,
+                account=account,
+                health=m.Health(
+                    score=a["health_score"],
+                    tier=a["health_tier"],
+                    trend=a["health_trend"],
+                    change_30d=a["health_score_change_30d"],
+                    score_30d_ago=a.get("health_score_30d_ago"),
+                    top_risk_drivers=a["top_risk_drivers"],
+                    components=components,
+                    weekly_trend=[
+                        m.HealthPoint(day=t["day"], health_score=t["health_score"], health_tier=t["health_tier"])
+                        for t in c.snapshot.trend.get(account_id, [])
+                    ],
+                ),
+                churn=m.ChurnRisk(
+                    probability=a["churn_probability"],
+                    tier=a["churn_risk_tier"],
+                    meaning=meaning(c, a),
+                    reasons=[d["sentence"] for d in a["drivers"] if d.get("sentence")][:5],
+                    model_id=a["churn_model_id"],
+                    scored_on=a["scored_on"],
+                ),
+                expansion=m.Expansion(
+                    signal_score=a["expansion_score"],
+                    signal_reason=a["expansion_reason"],
+                    propensity=a["expansion_propensity"],
+                    model_id=a["expansion_model_id"],
+                ),
+                renewal=m.Renewal(
+                    next_renewal_date=a["next_renewal_date"],
+                    days_to_renewal=a["days_to_renewal"],
+                    contract_end_date=a["contract_end_date"],
+                    stage=a["renewal_stage"],
+                    amount=a["renewal_amount"],
+                    arr_at_stake=a["arr_at_stake"],
+                    risk=a["renewal_risk"],
+                    arr_at_risk=a["arr_at_risk"],
+                    notice_given=a["notice_given"],
+                ),
+                live_alerts=[x for x in alerts if x.status in LIVE],
+                contacts=contacts,
+                history=m.History(
+                    monthly_health=[
+                        m.HealthPoint(day=t["day"], health_score=t["health_score"], health_tier=t["health_tier"])
+                        for t in c.snapshot.history.get(account_id, [])
+                    ],
+                    closed_alerts=[x for x in alerts if x.status == "closed"],
+                ),
+            )
         )
 
     @app.get("/v1/alerts", response_model=m.AlertList, tags=["alerts"])
-    def list_alerts(
+    async def list_alerts(
         c: Auth,
         scope: Annotated[
             Literal["mine", "team", "all"],
@@ -454,7 +472,7 @@ def create_app(
         ] = "mine",
         status: Annotated[Status | None, Query(description="live = open, sent or acknowledged, not snoozed")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    ) -> m.AlertList:
+    ) -> Response:
         p = c.principal
         rows = [
             r
@@ -469,58 +487,65 @@ def create_app(
             items = [a for a in items if a.snoozed_until is not None]
         elif status is not None:
             items = [a for a in items if a.status == status]
-        return m.AlertList(as_of=c.as_of, items=items[:limit])
+        return as_json(m.AlertList(as_of=c.as_of, items=items[:limit]))
 
     @app.get("/v1/csms/{user_id}/book", response_model=m.Book, tags=["accounts"])
-    def book(c: Auth, user_id: str) -> m.Book:
+    async def book(c: Auth, user_id: str) -> Response:
         if not c.principal.sees_owner(user_id) or user_id not in c.snapshot.users:
             raise ApiProblem(404, NOT_FOUND, f"no CSM {user_id}")
         accounts = [a for a in c.snapshot.accounts_in_order if a["csm_user_id"] == user_id]
         accounts.sort(key=SORTS["churn_risk"][0], reverse=True)
-        return m.Book(
-            as_of=c.as_of,
-            csm_user_id=user_id,
-            csm_name=c.snapshot.users[user_id].get("user_name"),
-            summary=portfolio_of(c, accounts),
-            accounts=[summary_of(c, a) for a in accounts],
+        return as_json(
+            m.Book(
+                as_of=c.as_of,
+                csm_user_id=user_id,
+                csm_name=c.snapshot.users[user_id].get("user_name"),
+                summary=portfolio_of(c, accounts),
+                accounts=[summary_of(c, a) for a in accounts],
+            )
         )
 
     @app.get("/v1/portfolio/summary", response_model=m.Portfolio, tags=["accounts"])
-    def portfolio(c: Auth) -> m.Portfolio:
+    async def portfolio(c: Auth) -> Response:
         accounts = [a for a in c.snapshot.accounts_in_order if c.principal.sees_account(a)]
         scope = "whole portfolio" if c.principal.sees_whole_portfolio else f"{c.principal.role} scope"
-        return m.Portfolio(as_of=c.as_of, scope=scope, summary=portfolio_of(c, accounts))
+        return as_json(m.Portfolio(as_of=c.as_of, scope=scope, summary=portfolio_of(c, accounts)))
 
     @app.get("/v1/models/{kind}", response_model=m.ModelCard, tags=["models"])
-    def model_card(c: Auth, kind: Literal["churn", "expansion"]) -> m.ModelCard:
+    async def model_card(c: Auth, kind: Literal["churn", "expansion"]) -> Response:
         model = c.snapshot.models.get(kind)
         if model is None:
             raise ApiProblem(404, NOT_FOUND, f"no champion {kind} model yet")
         details = model["details"]
-        return m.ModelCard(
-            as_of=c.as_of,
-            model_id=model["model_id"],
-            kind=kind,
-            status=model.get("status"),
-            decision=model.get("decision"),
-            trained_at=model.get("trained_at"),
-            train_window=[model.get("train_start"), model.get("train_end")],
-            validation_window=[model.get("valid_start"), model.get("valid_end")],
-            test_window=[model.get("test_start"), model.get("test_end")],
-            rows={k: int(v) for k, v in details.get("rows", {}).items()},
-            positives={k: int(v) for k, v in details.get("positives", {}).items()},
-            features=model["feature_list"],
-            metrics=[m.Metric(scorer=r["scorer"], metric=r["metric"], value=r["value"]) for r in model["metric_rows"]],
-            calibration=[
-                m.CalibrationBin(
-                    mean_predicted=r["mean_predicted"], observed_rate=r["observed_rate"], rows=int(r["rows"])
-                )
-                for r in c.snapshot.calibration.get(model["model_id"], [])
-            ],
-            drift=[
-                m.Drift(feature=d["feature"], psi=d["psi"], drift_level=d["drift_level"]) for d in model["drift_rows"]
-            ],
-            drift_computed_on=model["drift_rows"][0]["computed_on"] if model["drift_rows"] else None,
+        return as_json(
+            m.ModelCard(
+                as_of=c.as_of,
+                model_id=model["model_id"],
+                kind=kind,
+                status=model.get("status"),
+                decision=model.get("decision"),
+                trained_at=model.get("trained_at"),
+                train_window=[model.get("train_start"), model.get("train_end")],
+                validation_window=[model.get("valid_start"), model.get("valid_end")],
+                test_window=[model.get("test_start"), model.get("test_end")],
+                rows={k: int(v) for k, v in details.get("rows", {}).items()},
+                positives={k: int(v) for k, v in details.get("positives", {}).items()},
+                features=model["feature_list"],
+                metrics=[
+                    m.Metric(scorer=r["scorer"], metric=r["metric"], value=r["value"]) for r in model["metric_rows"]
+                ],
+                calibration=[
+                    m.CalibrationBin(
+                        mean_predicted=r["mean_predicted"], observed_rate=r["observed_rate"], rows=int(r["rows"])
+                    )
+                    for r in c.snapshot.calibration.get(model["model_id"], [])
+                ],
+                drift=[
+                    m.Drift(feature=d["feature"], psi=d["psi"], drift_level=d["drift_level"])
+                    for d in model["drift_rows"]
+                ],
+                drift_computed_on=model["drift_rows"][0]["computed_on"] if model["drift_rows"] else None,
+            )
         )
 
     def alert_or_404(c: Caller, alert_id: str) -> dict[str, Any]:
@@ -575,7 +600,20 @@ def create_app(
         c.principal.require_admin()
         return m.AuditLog(items=[m.AuditEntry(**row) for row in store.audit(limit)])
 
+    @app.get("/v1/{path:path}", include_in_schema=False)
+    def unknown(path: str) -> None:
+        raise ApiProblem(404, NOT_FOUND, f"no endpoint /v1/{path}")
+
+    site_verifier = Verifier(replace(auth, audience=auth.client_id), verifier.keys)
+    oidc = OidcClient(auth.issuer, auth.client_id, auth.client_secret, oidc_http)
+    add_site(app, settings.reports_dir, site_verifier, oidc, holder, directory)
     return app
+
+
+def as_json(model: Any) -> Response:
+    """A response model as JSON, serialized once (FastAPI would otherwise validate the model again
+    against `response_model`, which stays for the OpenAPI document)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def encode_cursor(offset: int, sort: str) -> str:

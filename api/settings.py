@@ -20,6 +20,9 @@ class AuthSettings:
     email_claim: str = "email"
     algorithms: tuple[str, ...] = ("RS256",)
     leeway_seconds: int = 30
+    # The browser sign-in to the reports site (authorization code flow): this client at the issuer.
+    client_id: str = "copilot-reports"
+    client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ def auth_settings() -> AuthSettings:
         email_claim=config.get("api.auth.email_claim", str, "email"),
         algorithms=tuple(config.get("api.auth.algorithms", list, ["RS256"])),
         leeway_seconds=config.get("api.auth.leeway_seconds", int, 30),
+        client_id=config.get("api.auth.client_id", str, "copilot-reports"),
+        client_secret=config.secret("api.auth.client_secret", required=False),
     )
 
 

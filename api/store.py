@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     insert,
     select,
 )
@@ -86,6 +87,11 @@ class AppStore:
 
         metadata.create_all(self.engine)
         self._lock = threading.Lock()
+        # Every action by alert, in memory: rows are only ever added, so the highest id says whether
+        # another process (another API worker) has written since the index was read.
+        self._index: dict[str, list[dict[str, Any]]] = {}
+        self._index_upto = 0
+        self._last_id = select(func.coalesce(func.max(alert_feedback.c.feedback_id), 0))
 
     def record(
         self,
@@ -139,6 +145,22 @@ class AppStore:
             query = query.where(alert_feedback.c.account_id == account_id)
         with self.engine.connect() as con:
             return [dict(r._mapping) for r in con.execute(query)]
+
+    def feedback_by_alert(self) -> dict[str, list[dict[str, Any]]]:
+        """Every action by alert id, oldest first; read again only when a new one was recorded."""
+        with self.engine.connect() as con:
+            last = con.execute(self._last_id).scalar() or 0
+            if last != self._index_upto:
+                query = select(alert_feedback).where(alert_feedback.c.feedback_id > self._index_upto)
+                rows = [dict(r._mapping) for r in con.execute(query.order_by(alert_feedback.c.feedback_id))]
+                with self._lock:
+                    index = {k: list(v) for k, v in self._index.items()}
+                    for row in rows:
+                        index.setdefault(row["alert_id"], []).append(row)
+                    for actions in index.values():
+                        actions.sort(key=lambda r: (r["recorded_at"], r["feedback_id"]))
+                    self._index, self._index_upto = index, max([last, *(r["feedback_id"] for r in rows)])
+        return self._index
 
     def all_feedback(self) -> list[dict[str, Any]]:
         return self.feedback_for()

@@ -20,14 +20,14 @@ class Csm(FastHttpUser):
 
     def on_start(self) -> None:
         me = random.choice(USERS)
-        self.client.headers["Authorization"] = f"Bearer {me['token']}"
+        self.auth = {"Authorization": f"Bearer {me['token']}"}
         self.user_id = me["user_id"]
         self.accounts = me["accounts"]
 
     @task(3)
     def account_page(self) -> None:
-        self.client.get(f"/v1/accounts/{random.choice(self.accounts)}", name="/v1/accounts/{id}")
+        self.client.get(f"/v1/accounts/{random.choice(self.accounts)}", name="/v1/accounts/{id}", headers=self.auth)
 
     @task(1)
     def book(self) -> None:
-        self.client.get(f"/v1/csms/{self.user_id}/book", name="/v1/csms/{id}/book")
+        self.client.get(f"/v1/csms/{self.user_id}/book", name="/v1/csms/{id}/book", headers=self.auth)

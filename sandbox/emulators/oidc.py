@@ -7,7 +7,10 @@ Served under `/oidc` by the emulators:
   on first use, so tokens stay valid across restarts;
 - `POST /oidc/token`: a signed token for a sandbox user, form fields `user` (e-mail), optional
   `audience` and `expires_in` (seconds). Sandbox users: the CRM's users of the world, plus three
-  staff accounts without a CRM user (admin, CS ops and an analyst; `STAFF`).
+  staff accounts without a CRM user (admin, CS ops and an analyst; `STAFF`);
+- the browser sign-in (authorization code flow): `GET /oidc/authorize` lists the sandbox users to sign
+  in as (or takes `login_hint`) and redirects back with a code, which `POST /oidc/token`
+  (`grant_type=authorization_code`) exchanges for the user's token.
 
 The real identity provider (Okta, Entra ID, Google) replaces it by configuration: the API reads the
 issuer, audience and JWKS URL from its settings.
@@ -17,23 +20,26 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import sqlite3
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 DEFAULT_AUDIENCE = "copilot-api"
 DEFAULT_LIFETIME = 3600
 MAX_LIFETIME = 24 * 3600
+CODE_LIFETIME = 120
 STAFF = {
     "admin@copilot.sandbox": "Ada Admin",
     "ops@copilot.sandbox": "Olivia Ops",
@@ -115,7 +121,8 @@ def create_issuer(data_dir: Path) -> Starlette:
                 "issuer": issuer,
                 "jwks_uri": f"{issuer}/jwks",
                 "token_endpoint": f"{issuer}/token",
-                "response_types_supported": ["token"],
+                "authorization_endpoint": f"{issuer}/authorize",
+                "response_types_supported": ["code", "token"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "claims_supported": ["sub", "email", "name"],
@@ -125,8 +132,52 @@ def create_issuer(data_dir: Path) -> Starlette:
     async def jwks(_: Request) -> JSONResponse:
         return JSONResponse({"keys": [jwk]})
 
+    async def authorize(request: Request) -> Response:
+        params = request.query_params
+        redirect_uri, state = params.get("redirect_uri", ""), params.get("state", "")
+        if params.get("response_type") != "code" or not redirect_uri.startswith(("http://", "https://")):
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        users = sandbox_users(data_dir)
+        hint = (params.get("login_hint") or "").strip().lower()
+        if hint in users:
+            code = jwt.encode(
+                {
+                    "typ": "code",
+                    "email": hint,
+                    "client_id": params.get("client_id", ""),
+                    "redirect_uri": redirect_uri,
+                    "exp": int(time.time()) + CODE_LIFETIME,
+                },
+                key,
+                algorithm="RS256",
+            )
+            return RedirectResponse(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}", status_code=303)
+        links = "".join(
+            f'<li><a href="?{html.escape(urlencode({**params, "login_hint": email}))}">{html.escape(str(name))}</a> '
+            f"({html.escape(email)})</li>"
+            for email, name in sorted(users.items())
+        )
+        return HTMLResponse(f"<!doctype html><title>Sandbox sign-in</title><h1>Sign in as</h1><ul>{links}</ul>")
+
     async def token(request: Request) -> JSONResponse:
         form: Any = await request.form()
+        if form.get("grant_type") == "authorization_code":
+            try:
+                code = jwt.decode(str(form.get("code") or ""), key.public_key(), algorithms=["RS256"])
+            except jwt.PyJWTError:
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            if code.get("typ") != "code" or code.get("redirect_uri") != form.get("redirect_uri"):
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            # The ID token is for the client that signed the user in; the access token for the API.
+            email = code["email"]
+            return JSONResponse(
+                {
+                    "access_token": mint(key, issuer_of(request), email, None, DEFAULT_AUDIENCE, DEFAULT_LIFETIME),
+                    "id_token": mint(key, issuer_of(request), email, None, code["client_id"], DEFAULT_LIFETIME),
+                    "token_type": "Bearer",
+                    "expires_in": DEFAULT_LIFETIME,
+                }
+            )
         email = str(form.get("user") or "").strip().lower()
         users = sandbox_users(data_dir)
         if email not in users:
@@ -146,5 +197,6 @@ def create_issuer(data_dir: Path) -> Starlette:
             Route("/.well-known/openid-configuration", discovery),
             Route("/jwks", jwks),
             Route("/token", token, methods=["POST"]),
+            Route("/authorize", authorize),
         ]
     )
