@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.snapshot import serving_dir
 from core import config
 
 DEFAULT_PORT = 8770
@@ -66,7 +67,7 @@ def api_settings() -> ApiSettings:
         host=config.get("api.host", str, "127.0.0.1"),
         port=config.get("api.port", int, DEFAULT_PORT),
         database_url=database_url(),
-        serving_dir=config.resolve_path(config.get("api.serving_dir", str, "data/serving")),
+        serving_dir=serving_dir(),
         access_file=config.resolve_path(config.get("api.access_file", str, "data/api/access.toml")),
         # CORS closed unless origins are listed.
         cors_origins=tuple(config.get("api.cors_origins", list, [])),

@@ -2,7 +2,7 @@
 successful daily run and swapped atomically, so the API never opens the live warehouse and a run in
 progress never blocks a read.
 
-Layout under the serving folder (`api.serving_dir`, default `data/serving`):
+Layout under the serving folder (`api.serving_dir`, default `serving/` beside the warehouse):
 
     snapshots/serving-<stamp>.duckdb   one file per published run (the last few are kept)
     current.json                       the pointer: which file, which as-of date, when published
@@ -24,7 +24,7 @@ import duckdb
 
 from core import config
 from core.clock import as_of_date, utc_now
-from core.warehouse import table_exists
+from core.warehouse import table_exists, warehouse_path
 
 POINTER = "current.json"
 KEEP = 3
@@ -34,9 +34,13 @@ TREND_WEEKS = 26
 HISTORY_MONTHS = 24
 
 
-def serving_dir() -> Path:
-    """Where snapshots are published: `api.serving_dir` (default data/serving)."""
-    return config.resolve_path(config.get("api.serving_dir", str, "data/serving"))
+def serving_dir(warehouse: Path | None = None) -> Path:
+    """Where snapshots are published: `api.serving_dir`, else `serving/` beside the warehouse
+    (data/serving for the default warehouse)."""
+    configured = config.get("api.serving_dir", str, "")
+    if configured:
+        return config.resolve_path(configured)
+    return Path(warehouse or warehouse_path()).resolve().parent / "serving"
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def copilot_app_alert_feedback(context: AssetExecutionContext, warehouse: Wareho
 )
 def serving_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.connect(read_only=True) as con:
-        published = snapshot.publish(con, run_id=context.run_id)
+        published = snapshot.publish(con, snapshot.serving_dir(warehouse.file), run_id=context.run_id)
     context.log.info(f"serving snapshot as of {published.as_of_date}: {published.path.name}")
     return MaterializeResult(
         metadata={
