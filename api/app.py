@@ -226,6 +226,7 @@ def create_app(
         return Caller(principal, snapshot)
 
     Auth = Annotated[Caller, Depends(caller)]
+    pages = PageCache(store)
 
     # ---- helpers over one snapshot, always through the caller's scope ----
 
@@ -389,6 +390,9 @@ def create_app(
     async def get_account(c: Auth, account_id: str) -> Response:
         a = account_or_404(c, account_id)
         mask = c.principal.masks_personal_data
+        return pages.get(("account", account_id, mask), c, lambda: account_page(c, a, account_id, mask))
+
+    def account_page(c: Caller, a: dict[str, Any], account_id: str, mask: bool) -> bytes:
         alerts = effective_alerts(c, c.snapshot.alerts_by_account.get(account_id, []))
         account = m.Account360.model_validate(a)
         if mask:
@@ -409,7 +413,7 @@ def create_app(
             )
             for ct in c.snapshot.contacts.get(account_id, [])
         ]
-        return as_json(
+        return to_json(
             m.AccountDetail(
                 as_of=c.as_of,
                 account=account,
@@ -493,9 +497,12 @@ def create_app(
     async def book(c: Auth, user_id: str) -> Response:
         if not c.principal.sees_owner(user_id) or user_id not in c.snapshot.users:
             raise ApiProblem(404, NOT_FOUND, f"no CSM {user_id}")
+        return pages.get(("book", user_id), c, lambda: book_page(c, user_id))
+
+    def book_page(c: Caller, user_id: str) -> bytes:
         accounts = [a for a in c.snapshot.accounts_in_order if a["csm_user_id"] == user_id]
         accounts.sort(key=SORTS["churn_risk"][0], reverse=True)
-        return as_json(
+        return to_json(
             m.Book(
                 as_of=c.as_of,
                 csm_user_id=user_id,
@@ -608,6 +615,29 @@ def create_app(
     oidc = OidcClient(auth.issuer, auth.client_id, auth.client_secret, oidc_http)
     add_site(app, settings.reports_dir, site_verifier, oidc, holder, directory)
     return app
+
+
+class PageCache:
+    """Answers that depend only on the snapshot and the feedback recorded so far (an account page,
+    a book), kept as JSON until either changes. The caller's scope is checked before, every time."""
+
+    def __init__(self, store: AppStore, limit: int = 20_000):
+        self.store = store
+        self.limit = limit
+        self._pages: dict[tuple, bytes] = {}
+
+    def get(self, key: tuple, c: Caller, render: Callable[[], bytes]) -> Response:
+        full = (*key, c.snapshot.file, self.store.feedback_version())
+        body = self._pages.get(full)
+        if body is None:
+            if len(self._pages) >= self.limit:
+                self._pages.clear()
+            body = self._pages[full] = render()
+        return Response(body, media_type="application/json")
+
+
+def to_json(model: Any) -> bytes:
+    return model.model_dump_json().encode()
 
 
 def as_json(model: Any) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import date, datetime
 from typing import Any
 
@@ -64,6 +65,7 @@ audit_log = Table(
 )
 
 ACTIONS = ("acknowledge", "snooze", "outcome")
+VERSION_CHECK_SECONDS = 0.2
 OUTCOMES = ("Confirmed risk", "False alarm", "Already known")
 FEEDBACK_COLUMNS = [c.name for c in alert_feedback.columns]
 
@@ -92,6 +94,7 @@ class AppStore:
         self._index: dict[str, list[dict[str, Any]]] = {}
         self._index_upto = 0
         self._last_id = select(func.coalesce(func.max(alert_feedback.c.feedback_id), 0))
+        self._version_checked = float("-inf")
 
     def record(
         self,
@@ -135,6 +138,7 @@ class AppStore:
                     after=json.dumps(after, default=str, sort_keys=True),
                 )
             )
+        self._version_checked = float("-inf")
         return row
 
     def feedback_for(self, alert_ids: list[str] | None = None, account_id: str | None = None) -> list[dict[str, Any]]:
@@ -161,6 +165,16 @@ class AppStore:
                         actions.sort(key=lambda r: (r["recorded_at"], r["feedback_id"]))
                     self._index, self._index_upto = index, max([last, *(r["feedback_id"] for r in rows)])
         return self._index
+
+    def feedback_version(self) -> int:
+        """The id of the latest action recorded (0 before the first): it changes with every write.
+        Asked of the database at most every VERSION_CHECK_SECONDS; at once after a write here, so a
+        client sees its own write (another API process sees it within that time)."""
+        now = time.monotonic()
+        if now - self._version_checked >= VERSION_CHECK_SECONDS:
+            self._version_checked = now
+            self.feedback_by_alert()
+        return self._index_upto
 
     def all_feedback(self) -> list[dict[str, Any]]:
         return self.feedback_for()

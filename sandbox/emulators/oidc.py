@@ -26,7 +26,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -160,7 +160,8 @@ def create_issuer(data_dir: Path) -> Starlette:
         return HTMLResponse(f"<!doctype html><title>Sandbox sign-in</title><h1>Sign in as</h1><ul>{links}</ul>")
 
     async def token(request: Request) -> JSONResponse:
-        form: Any = await request.form()
+        # A URL-encoded form, read by hand (Starlette's form parser needs a package the sandbox lacks).
+        form: Any = {k: v[-1] for k, v in parse_qs((await request.body()).decode()).items()}
         if form.get("grant_type") == "authorization_code":
             try:
                 code = jwt.decode(str(form.get("code") or ""), key.public_key(), algorithms=["RS256"])
