@@ -62,7 +62,10 @@ def _writer(warehouse: Path, serving: Path, stop: threading.Event, done: list[fl
         errors.append((str(exc).strip().splitlines() or ["failed"])[-1])
 
 
-def run(warehouse: str | Path, work: str | Path, seconds: int = 60, workers: int = 2) -> dict[str, Any]:
+def run(
+    warehouse: str | Path, work: str | Path, seconds: int = 60, workers: int = 2, with_run: bool = True
+) -> dict[str, Any]:
+    """The figures of one load test; `with_run=False` measures the API without the daily run beside it."""
     warehouse, work = Path(warehouse), Path(work)
     work.mkdir(parents=True, exist_ok=True)
     serving = work / "serving"
@@ -110,8 +113,9 @@ def run(warehouse: str | Path, work: str | Path, seconds: int = 60, workers: int
                 time.sleep(0.1)
         else:
             raise RuntimeError("the API did not start: " + (server.stderr.read() if server.poll() is not None else ""))
-        writer.start()
-        time.sleep(3)  # the run is writing before the load starts
+        if with_run:
+            writer.start()
+            time.sleep(3)  # the run is writing before the load starts
         prefix = work / "locust"
         locust = subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(REPO / "benchmarks" / "api_locustfile.py"), "--headless",
@@ -125,7 +129,8 @@ def run(warehouse: str | Path, work: str | Path, seconds: int = 60, workers: int
         stop.set()
         server.terminate()
         server.wait(timeout=30)
-    writer.join(timeout=600)
+    if with_run:
+        writer.join(timeout=600)
     rows = {row["Name"]: row for row in csv.DictReader(open(f"{prefix}_stats.csv"))}  # noqa: SIM115
     total = rows.get("Aggregated")
     if total is None or int(total["Request Count"]) == 0:
@@ -143,6 +148,7 @@ def run(warehouse: str | Path, work: str | Path, seconds: int = 60, workers: int
         "book_p95_ms": float(rows["/v1/csms/{id}/book"]["95%"]),
         "clients": USERS,
         "api_workers": workers,
+        "with_run": with_run,
         "runs_during_load": len(runs),
         "run_seconds": [round(x, 1) for x in runs],
         "run_error": errors[0] if errors else None,
@@ -153,4 +159,9 @@ def run(warehouse: str | Path, work: str | Path, seconds: int = 60, workers: int
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()), indent=2))
+    args = sys.argv[1:]
+    print(
+        json.dumps(
+            run(Path(args[0]).resolve(), Path(args[1]).resolve(), with_run="--without-run" not in args), indent=2
+        )
+    )

@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from core import warehouse as wh
 from core.clock import utc_now
 from core.warehouse import table_exists
 from ml import drift, registry
@@ -84,10 +85,15 @@ def load_feedback(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     an alert without a Task, the day the outcome was recorded."""
     parts = []
     if table_exists(con, "staging.stg_salesforce__tasks"):
+        decided = (
+            "system_modstamp_at"
+            if "system_modstamp_at" in wh.columns(con, "staging.stg_salesforce__tasks")
+            else "created_at"
+        )
         parts.append(
             "select copilot_alert_id as alert_id, account_id, cast(created_at as date) as task_date, "
             "copilot_outcome as outcome, coalesce(lower(subject) like '%expansion%', false) as is_expansion, "
-            "system_modstamp_at as decided_at "
+            f"{decided} as decided_at "
             "from staging.stg_salesforce__tasks where copilot_alert_id is not null and copilot_outcome is not null"
         )
     if table_exists(con, "staging.stg_copilot_app__alert_feedback"):
