@@ -18,11 +18,14 @@ from api.settings import ApiSettings, AuthSettings
 from api.store import AppStore
 from sandbox.emulators import oidc
 from tests.api.conftest import AUDIENCE, ISSUER, STAFF, People, make_api
+from tests.pipeline import LoadedWorld
 
 
 @pytest.fixture
-def signed_in(api_warehouse: Path, people: People, tmp_path: Path):  # noqa: ANN201
+def signed_in(api_warehouse: Path, people: People, loaded_s_world: LoadedWorld, tmp_path: Path):  # noqa: ANN201
     issuer_dir = tmp_path / "issuer"
+    issuer_dir.mkdir()
+    shutil.copyfile(loaded_s_world.world, issuer_dir / "world.sqlite")  # its CRM users may sign in
     issuer = TestClient(Starlette(routes=[Mount("/oidc", app=oidc.create_issuer(issuer_dir))]),
                         base_url="http://127.0.0.1:8765")  # fmt: skip
     key = oidc.signing_key(issuer_dir)
