@@ -21,9 +21,9 @@ export DAGSTER_HOME := $(CURDIR)
 
 # The developer targets run on the sandbox company: its emulators' URLs and published credentials
 # (.dlt/sandbox.toml). A deployment sets COPILOT_ENV=production itself (core/config.py: no default).
-demo test test-unit bench dagster emulators: export COPILOT_ENV ?= sandbox
+demo test test-unit bench dagster emulators api: export COPILOT_ENV ?= sandbox
 
-.PHONY: install demo test test-unit lint bench dbt-parse dagster sandbox emulators reports-install reports reports-serve clean
+.PHONY: install demo test test-unit lint bench dbt-parse dagster sandbox emulators reports-install reports reports-serve api clean
 
 install: .venv/.synced
 
@@ -77,7 +77,7 @@ demo: sandbox
 	reports/scripts/install.sh --no-browser
 	@$(RUN) python -m sandbox --data-dir $(DATA_DIR) info
 	$(RUN) python -m devtools.demo --data-dir $(DATA_DIR) --port $(PORT) --tls-port $(TLS_PORT) \
-		--ui-port $(UI_PORT) --reports-port $(REPORTS_PORT) $(if $(AS_OF_DATE),--as-of-date $(AS_OF_DATE))
+		--ui-port $(UI_PORT) --reports-port $(REPORTS_PORT) --api-port $(API_PORT) $(if $(AS_OF_DATE),--as-of-date $(AS_OF_DATE))
 
 # The Evidence reports: Debian chromium for the browser tests (only if missing), npm ci (only when the
 # lock file or the offline patch changed), then a build from a read copy of the warehouse's marts.
@@ -91,6 +91,12 @@ reports: reports-install
 
 reports-serve:
 	reports/scripts/serve.sh $(REPORTS_PORT)
+
+# The Copilot API (api/) on the serving snapshot the last daily run published: http://127.0.0.1:8770/docs.
+# A sandbox user's token, from the sandbox's OIDC issuer (the emulators): python -m api token --user <e-mail>
+API_PORT ?= 8770
+api: install
+	$(RUN) python -m api serve --port $(API_PORT)
 
 # Benchmarks: `make bench` (M world), `make bench SIZES="M L"` for the scale run, BENCH_FLAGS=--reuse-worlds
 # to measure worlds generated before. Writes BENCHMARKS.md.

@@ -18,7 +18,9 @@ account's health tier is worse than when the alert was closed. While neither hap
 alert's `last_fired_on` keeps moving, which is how the next evaluation knows it never cleared.
 
 Outcomes come back through ingestion: `staging.stg_salesforce__tasks` carries each Task's
-Copilot_Alert_Id__c, Status and Copilot_Outcome__c (`apply_feedback`). `alerts.rule_precision`
+Copilot_Alert_Id__c, Status and Copilot_Outcome__c, and `staging.stg_copilot_app__alert_feedback`
+what CSMs recorded in the Copilot API, in the same shape; for each alert the latest of the two wins
+(`apply_feedback`). `alerts.rule_precision`
 is the share of closed alerts with an outcome that the CSM confirmed, per rule, against the rule's
 floor.
 """
@@ -41,6 +43,7 @@ RULES = "alerts.alert_rule_config"
 PRECISION = "alerts.rule_precision"
 EVALUATIONS = "alerts.evaluations"
 TASKS = "staging.stg_salesforce__tasks"
+APP_FEEDBACK = "staging.stg_copilot_app__alert_feedback"
 SETTINGS = "config.alert_settings"
 LIVE = ("open", "sent", "acknowledged")
 DEFAULT_MIN_CLOSED = 10
@@ -106,16 +109,31 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def apply_feedback(con: duckdb.DuckDBPyConnection) -> int:
     """Task state -> alert state: a touched Task acknowledges its alert, a completed one closes it
     with the CSM's outcome. Returns how many alerts this closed."""
-    if not warehouse.table_exists(con, TASKS):
+    has_tasks, has_app = warehouse.table_exists(con, TASKS), warehouse.table_exists(con, APP_FEEDBACK)
+    if not (has_tasks or has_app):
         return 0
+    sources = []
+    if has_tasks:
+        sources.append(
+            f"""SELECT copilot_alert_id AS alert_id, task_id, status, copilot_outcome, system_modstamp_at
+            FROM {TASKS} WHERE copilot_alert_id IS NOT NULL"""
+        )
+        con.execute(
+            f"""UPDATE {ALERTS} AS a SET salesforce_task_id = t.task_id
+            FROM {TASKS} AS t WHERE t.copilot_alert_id = a.alert_id AND a.salesforce_task_id IS NULL"""
+        )
+    if has_app:
+        sources.append(
+            f"""SELECT alert_id, NULL AS task_id, task_status AS status, copilot_outcome,
+                recorded_at AS system_modstamp_at
+            FROM {APP_FEEDBACK} WHERE alert_id IS NOT NULL"""
+        )
+    # Per alert, the latest feedback of either channel (a Task nobody has touched says nothing).
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE task_feedback AS
-        SELECT copilot_alert_id AS alert_id, task_id, status, copilot_outcome, system_modstamp_at
-        FROM {TASKS} WHERE copilot_alert_id IS NOT NULL"""
-    )
-    con.execute(
-        f"""UPDATE {ALERTS} AS a SET salesforce_task_id = t.task_id
-        FROM task_feedback AS t WHERE t.alert_id = a.alert_id AND a.salesforce_task_id IS NULL"""
+        SELECT * FROM ({" UNION ALL ".join(sources)})
+        WHERE status <> 'Not Started' OR copilot_outcome IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY alert_id ORDER BY system_modstamp_at DESC, task_id NULLS LAST) = 1"""
     )
     con.execute(
         f"""UPDATE {ALERTS} AS a SET status = 'acknowledged', acknowledged_at = t.system_modstamp_at, updated_at = ?
@@ -128,7 +146,9 @@ def apply_feedback(con: duckdb.DuckDBPyConnection) -> int:
         f"""UPDATE {ALERTS} AS a SET status = 'closed', outcome = t.copilot_outcome, closed_at = t.system_modstamp_at,
             acknowledged_at = coalesce(a.acknowledged_at, t.system_modstamp_at), updated_at = ?
         FROM task_feedback AS t
-        WHERE t.alert_id = a.alert_id AND a.status <> 'closed' AND t.status = 'Completed'""",
+        WHERE t.alert_id = a.alert_id AND t.status = 'Completed'
+          AND (a.status <> 'closed'
+               OR (t.copilot_outcome IS DISTINCT FROM a.outcome AND t.system_modstamp_at > a.closed_at))""",
         [utc_now()],
     ).fetchone()
     return int(closed[0]) if closed else 0

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks import api as api_bench
 from benchmarks import benchmark_page, sandbox_stages
 from benchmarks.measure import StageResult, run_stage
 
@@ -163,6 +164,7 @@ def measure_product(size: str, root: Path, world: Path, warehouse: Path) -> list
         *_guarded(size, "daily run", lambda: _daily_stage(size, root, world)),
         *_guarded(size, "sync", lambda: _sync_stage(size, root, world, daily_warehouse)),
         *_guarded(size, "reports", lambda: _reports_stage(size, daily_warehouse)),
+        *_guarded(size, "api", lambda: _api_stage(size, root, daily_warehouse)),
     ]
 
 
@@ -300,6 +302,16 @@ def _reports_stage(size: str, daily_warehouse: Path) -> list[dict[str, Any]]:
     site = run_stage("reports", "benchmarks.report_site:run", warehouse=daily_warehouse)
     stages.append(_stage(size, site, site.value, "<= 120 s", site.value.get("within_target")))
     return stages
+
+
+def _api_stage(size: str, root: Path, daily_warehouse: Path) -> list[dict[str, Any]]:
+    print(f"[{size}] the Copilot API under 50 clients (locust) while a run writes...", flush=True)
+    work = root / "api"
+    warehouse = _copy_warehouse(daily_warehouse, work / "warehouse")
+    api = run_stage("api", "benchmarks.api:run", warehouse=str(warehouse), work=str(work / "run"))
+    figures = {k: v for k, v in api.value.items() if k != "met"}
+    target = f"p95 <= {api_bench.P95_MS:.0f} ms, >= {api_bench.REQUESTS_PER_S:.0f} requests/s, no failures"
+    return [_stage(size, api, figures, target, api.value["met"])]
 
 
 def main() -> None:

@@ -365,6 +365,7 @@ def main() -> int:
     parser.add_argument("--tls-port", type=int, default=8766)
     parser.add_argument("--ui-port", type=int, default=3000)
     parser.add_argument("--reports-port", type=int, default=3001)
+    parser.add_argument("--api-port", type=int, default=8770)
     parser.add_argument("--no-ui", action="store_true", help="stop after the run instead of serving the UI")
     parser.add_argument("--as-of-date", default=None, help="rebuild this past day (YYYY-MM-DD) instead of the latest")
     args = parser.parse_args()
@@ -391,14 +392,18 @@ def main() -> int:
         # A failed run is shown too: the UI is where its steps, logs and errors are read.
         _, sample = warehouse_summary()
         base = f"http://127.0.0.1:{args.port}"
-        print("\nstarting the Dagster UI and the report server...", flush=True)
+        print("\nstarting the Dagster UI, the report server and the Copilot API...", flush=True)
         ui_cmd = ["dagster", "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.ui_port)]
         ui = serve(ui_cmd, DAGSTER_LOGS / "ui.log")
         site = serve(["reports/scripts/serve.sh", str(args.reports_port)], DAGSTER_LOGS / "reports-server.log")
+        api_cmd = [sys.executable, "-m", "api", "serve", "--port", str(args.api_port)]
+        api = serve(api_cmd, DAGSTER_LOGS / "api-server.log")
         wait_until_up(f"{ui_url}/server_info", ui, "Dagster UI")
         print(
             f"\nReports:      http://127.0.0.1:{args.reports_port}\n"
             f"Dagster UI:   {ui_url}\n"
+            f"Copilot API:  http://127.0.0.1:{args.api_port}/docs  (a token: python -m api token --user "
+            "edward.morgan@copilot.sandbox)\n"
             + (
                 f"Salesforce:   {base}/__admin/salesforce/Account/{sample}  (riskiest account, as the CRM holds it)\n"
                 if sample
@@ -415,9 +420,9 @@ def main() -> int:
         try:
             ui.wait()
         except KeyboardInterrupt:
-            for proc in (ui, site):
+            for proc in (ui, site, api):
                 proc.send_signal(signal.SIGINT)
-            for proc in (ui, site):
+            for proc in (ui, site, api):
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:

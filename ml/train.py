@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from core import warehouse as wh
 from core.clock import utc_now
 from core.warehouse import table_exists
 from ml import drift, registry
@@ -69,14 +70,7 @@ def load_training_data(con: duckdb.DuckDBPyConnection, as_of: date, features: li
         "select account_id, churn_date from intermediate.int_accounts__subscriptions where churn_date is not null",
         ["account_id", "churn_date"],
     )
-    feedback = _optional(
-        con,
-        "staging.stg_salesforce__tasks",
-        "select account_id, cast(created_at as date) as task_date, copilot_outcome as outcome, "
-        "coalesce(lower(subject) like '%expansion%', false) as is_expansion "
-        "from staging.stg_salesforce__tasks where copilot_alert_id is not null and copilot_outcome is not null",
-        ["account_id", "task_date", "outcome", "is_expansion"],
-    )
+    feedback = load_feedback(con)
     churn_dates = pd.Series(pd.to_datetime(churn["churn_date"]).dt.date.to_numpy(), index=churn["account_id"])
     return TrainingData(rows, int(horizon), churn_dates, feedback)
 
@@ -91,6 +85,52 @@ def history_fits(first: date, last: date, horizon: int, cfg: MlConfig) -> str | 
         f"the split needs {cfg.test_weeks} test and {cfg.valid_weeks} validation weeks and two {horizon}-day gaps "
         f"(at least {needed_days} days; ml/config.yml split)"
     )
+
+
+FEEDBACK_COLUMNS = ["account_id", "task_date", "outcome", "is_expansion"]
+
+
+def load_feedback(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """CSMs' verdicts on alerts: the Salesforce Tasks' outcomes and those recorded in the Copilot API
+    (`staging.stg_copilot_app__alert_feedback`); for an alert with both, the latest wins. The day of a
+    verdict is the day its alert's Task was created (the alert's first day in the CSM's hands), or for
+    an alert without a Task, the day the outcome was recorded."""
+    parts = []
+    if table_exists(con, "staging.stg_salesforce__tasks"):
+        decided = (
+            "system_modstamp_at"
+            if "system_modstamp_at" in wh.columns(con, "staging.stg_salesforce__tasks")
+            else "created_at"
+        )
+        parts.append(
+            "select copilot_alert_id as alert_id, account_id, cast(created_at as date) as task_date, "
+            "copilot_outcome as outcome, coalesce(lower(subject) like '%expansion%', false) as is_expansion, "
+            f"{decided} as decided_at "
+            "from staging.stg_salesforce__tasks where copilot_alert_id is not null and copilot_outcome is not null"
+        )
+    if table_exists(con, "staging.stg_copilot_app__alert_feedback"):
+        parts.append(
+            "select alert_id, account_id, cast(recorded_at as date) as task_date, copilot_outcome as outcome, "
+            "coalesce(rule_id like '%expansion%', false) as is_expansion, recorded_at as decided_at "
+            "from staging.stg_copilot_app__alert_feedback where copilot_outcome is not null"
+        )
+    if not parts:
+        return pd.DataFrame(columns=FEEDBACK_COLUMNS)
+    latest = (
+        f"select * from ({' union all '.join(parts)}) "
+        "qualify row_number() over (partition by alert_id order by decided_at desc) = 1"
+    )
+    # An API verdict on an alert that also has a Task keeps the Task's day (the alert's first day).
+    task_days = (
+        f"select alert_id, min(task_date) as task_date from ({parts[0]}) group by alert_id"
+        if table_exists(con, "staging.stg_salesforce__tasks")
+        else "select null::varchar as alert_id, null::date as task_date where false"
+    )
+    return con.execute(
+        f"""with verdicts as ({latest}), task_days as ({task_days})
+        select v.account_id, coalesce(t.task_date, v.task_date) as task_date, v.outcome, v.is_expansion
+        from verdicts as v left join task_days as t using (alert_id)"""
+    ).df()[FEEDBACK_COLUMNS]
 
 
 def split_periods(dates: pd.Series, cfg: MlConfig, horizon: int) -> dict[str, date]:

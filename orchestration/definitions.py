@@ -3,7 +3,7 @@
 from dagster import Definitions
 
 from orchestration import preflight
-from orchestration.defs import alerts, daily, ingest, ml, report_site, reverse_etl, sensors, transform
+from orchestration.defs import alerts, daily, ingest, ml, report_site, reverse_etl, sensors, serving, transform
 from orchestration.resources import WarehouseResource
 
 defs = Definitions.merge(
@@ -16,5 +16,6 @@ defs = Definitions.merge(
     report_site.definitions(),
     alerts.definitions(),
     reverse_etl.definitions(),
+    serving.definitions(),
     Definitions(resources={"warehouse": WarehouseResource()}),
 )

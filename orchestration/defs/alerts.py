@@ -23,7 +23,11 @@ copilot_alert_dbt_assets = dbt_step("copilot_alert_dbt_assets", select=ALERTS_SE
 
 @asset(
     key=ALERTS_KEY,
-    deps=[AssetKey(["alerts", "alert_candidates"]), AssetKey(["staging", "stg_salesforce__tasks"])],
+    deps=[
+        AssetKey(["alerts", "alert_candidates"]),
+        AssetKey(["staging", "stg_salesforce__tasks"]),
+        AssetKey(["staging", "stg_copilot_app__alert_feedback"]),
+    ],
     group_name=ALERTS_GROUP,
     kinds={"python", "duckdb"},
     pool=WAREHOUSE_POOL,

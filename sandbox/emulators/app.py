@@ -19,9 +19,10 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
 from starlette.routing import Route as StarletteRoute
 
-from sandbox.emulators import admin, faults, salesforce, slack, stripe_api, teams, zendesk
+from sandbox.emulators import admin, faults, oidc, salesforce, slack, stripe_api, teams, zendesk
 from sandbox.emulators.routing import ApiError, ApiRequest, Route, System, json_response, match
 from sandbox.store import Store
 
@@ -183,6 +184,12 @@ class Emulators:
 def create_app(data_dir: Path) -> Starlette:
     """The emulators as an ASGI app over the world in `data_dir` (raises StoreError if there is none)."""
     emulators = Emulators(Path(data_dir))
-    app = Starlette(routes=[StarletteRoute("/{path:path}", emulators.handle, methods=METHODS)])
+    app = Starlette(
+        routes=[
+            # The OIDC issuer the Copilot API signs its users in with.
+            Mount("/oidc", app=oidc.create_issuer(Path(data_dir))),
+            StarletteRoute("/{path:path}", emulators.handle, methods=METHODS),
+        ]
+    )
     app.state.emulators = emulators
     return app

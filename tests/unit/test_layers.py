@@ -1,21 +1,22 @@
 """The one direction imports flow: the ground floor (`core`) imports no layer; the layers (ingestion,
-ML, alerts, activation) stand on it and not on each other, except activation reading the alerts'
-lifecycle; only the orchestration wires them together; product code never imports the sandbox,
-the benchmarks, the tests or the developer commands."""
+ML, alerts, activation, the API) stand on it and not on each other, except activation reading the
+alerts' lifecycle; only the orchestration wires them together; product code never imports the
+sandbox, the benchmarks, the tests or the developer commands."""
 
 import ast
 from pathlib import Path
 
 from core.config import REPO_ROOT
 
-PRODUCT = ("core", "dlt_pipelines", "ml", "alerts", "reverse_etl", "orchestration")
+PRODUCT = ("core", "dlt_pipelines", "ml", "alerts", "reverse_etl", "api", "orchestration")
 ALLOWED = {
     "core": {"core"},
     "dlt_pipelines": {"core", "dlt_pipelines"},
     "ml": {"core", "ml"},
     "alerts": {"core", "alerts"},
     "reverse_etl": {"core", "reverse_etl", "alerts"},
-    "orchestration": {"core", "dlt_pipelines", "ml", "alerts", "reverse_etl", "orchestration"},
+    "api": {"core", "api"},
+    "orchestration": {"core", "dlt_pipelines", "ml", "alerts", "reverse_etl", "api", "orchestration"},
 }
 PROJECT_PACKAGES = {*PRODUCT, "sandbox", "benchmarks", "tests", "devtools"}
 
