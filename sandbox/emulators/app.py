@@ -1,4 +1,4 @@
-"""The ASGI app that serves all four emulated systems and the admin API from one process.
+"""The ASGI app that serves all the emulated systems and the admin API from one process.
 
 Every request: find the system by path prefix, count it, authenticate it, let the faults that match
 it fire, then run the handler in a worker thread with that thread's own SQLite connection.
@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from sandbox.emulators import admin, faults, salesforce, slack, stripe_api, zendesk
+from sandbox.emulators import admin, faults, hubspot, salesforce, slack, stripe_api, zendesk
 from sandbox.emulators.routing import ApiError, ApiRequest, Route, System, json_response, match
 from sandbox.store import Store
 
@@ -38,6 +38,8 @@ def system_for(path: str) -> System | None:
         return salesforce.SYSTEM
     if path.startswith("/api/v2/"):
         return zendesk.SYSTEM
+    if path.startswith("/crm/"):
+        return hubspot.SYSTEM
     if path.startswith("/v1/"):
         return stripe_api.SYSTEM
     if path.startswith(("/api/", "/slack/")):

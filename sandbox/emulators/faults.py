@@ -27,7 +27,7 @@ KINDS = ("rate_limit", "server_error", "slow", "malformed", "schema_drift", "wri
 # Kinds that answer instead of the handler; the others change what the handler returns.
 RESPONSE_KINDS = ("rate_limit", "server_error")
 RECORD_KINDS = ("malformed", "schema_drift", "write_error")
-SYSTEMS = ("salesforce", "zendesk", "stripe", "slack", "*")
+SYSTEMS = ("salesforce", "zendesk", "stripe", "slack", "hubspot", "*")
 DRIFT_CHANGES = ("added", "removed", "renamed", "type_changed")
 BREAKAGES = ("missing_id", "bad_timestamp", "bad_number")
 
