@@ -264,7 +264,7 @@ DEALS = HsObject(
             "Type",
             values={"New Business": "newbusiness", "Renewal": "renewal", "Expansion": "expansion"},
         ),
-        _p("pipeline", "enumeration", None, constant="default", read_only=True),
+        _p("pipeline", "enumeration", None, constant="default"),
         _p(
             "dealstage",
             "enumeration",
@@ -696,7 +696,12 @@ def _writable(obj: HsObject, properties: Any) -> dict[str, Any]:
                 }
             )
             continue
-        if prop.read_only or prop.column is None:
+        if prop.column is None and not prop.read_only:  # a constant: the portal has one pipeline
+            if value != prop.constant:
+                message = f"{value} was not one of the allowed options: [{prop.constant}]"
+                problems.append({"isValid": False, "message": message, "error": "INVALID_OPTION", "name": name})
+            continue
+        if prop.read_only:
             problems.append(
                 {
                     "isValid": False,
