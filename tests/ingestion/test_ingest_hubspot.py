@@ -1,9 +1,11 @@
 """The HubSpot source against the HubSpot emulator: a first load equals the portal, a rerun adds
 nothing, later changes arrive by search (across search windows when one query cannot reach them
-all), archived records arrive as deletes, and only the configured CRM loads."""
+all), archived records arrive as deletes, only the configured CRM loads, and the HubSpot staging
+models have the Salesforce staging models' columns."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from dlt_pipelines import runner, settings
 from sandbox.emulators import hubspot
 from sandbox.emulators.credentials import HUBSPOT
 from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
+from tests.pipeline import dbt
 
 # A search query reaches 10,000 results in HubSpot; the emulator is told a smaller figure here so the
 # fixture world's 2,600 contacts cross it. A multiple of the loader's 200-record pages.
@@ -50,6 +53,8 @@ class Portal:
             con.close()
 
     def count(self, table: str) -> int:
+        if not self.warehouse.exists():
+            return 0
         return self.warehouse_rows(f"SELECT count(*) FROM raw_hubspot.{table}")[0][0]
 
 
@@ -155,3 +160,46 @@ def test_only_the_configured_crm_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM", "pipedrive")
     with pytest.raises(settings.ConfigError):
         settings.enabled_sources()
+
+
+STAGING = ("accounts", "contacts", "opportunities", "tasks", "users")
+
+
+def test_hubspot_staging_has_the_salesforce_staging_shape(portal: Portal, tmp_path: Path) -> None:
+    if portal.count("companies") == 0:
+        runner.run_source("hubspot", portal.warehouse)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(portal.warehouse, warehouse)
+    run = dbt(
+        warehouse,
+        "run",
+        "--select",
+        "path:models/staging/hubspot path:models/staging/salesforce",
+        "--vars",
+        "{crm: hubspot}",
+        target_path=tmp_path / "dbt_target",
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+
+        def columns(model: str) -> list[tuple[str, str]]:
+            return con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [model],
+            ).fetchall()
+
+        for name in STAGING:
+            salesforce, hubspot_cols = columns(f"stg_salesforce__{name}"), columns(f"stg_hubspot__{name}")
+            assert salesforce and hubspot_cols == salesforce, name
+        accounts = con.execute(
+            "SELECT count(*), count(account_owner_user_id) FROM staging.stg_hubspot__accounts"
+        ).fetchone()
+        linked = con.execute("SELECT count(account_id) FROM staging.stg_hubspot__opportunities").fetchone()[0]
+    finally:
+        con.close()
+    live_accounts = portal.world('SELECT count(*) FROM sf_account WHERE "IsDeleted" = 0')[0][0]
+    assert accounts == (live_accounts, live_accounts)
+    live_deals = portal.world('SELECT count(*) FROM sf_opportunity WHERE "IsDeleted" = 0 AND "AccountId" IS NOT NULL')
+    assert linked == live_deals[0][0]
