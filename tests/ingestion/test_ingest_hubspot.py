@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dlt_pipelines import runner, settings
+from dlt_pipelines import quality, runner, settings
 from sandbox.emulators import hubspot
 from sandbox.emulators.credentials import HUBSPOT
 from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
@@ -111,6 +111,14 @@ def test_a_first_load_equals_the_portal_and_a_rerun_adds_nothing(portal: Portal)
     amounts = dict(portal.world('SELECT "Id", "Amount" FROM sf_opportunity WHERE "Amount" IS NOT NULL'))
     loaded = dict(portal.warehouse_rows("SELECT id, amount FROM raw_hubspot.deals WHERE amount IS NOT NULL"))
     assert loaded == {str(hubspot.hs_id(k)): float(v) for k, v in amounts.items()}
+
+    con = duckdb.connect(str(portal.warehouse))
+    try:
+        checks = quality.run_and_store(con, "hubspot", run_id="test")
+    finally:
+        con.close()
+    assert {c.table for c in checks} == set(expected)
+    assert [(c.table, c.check) for c in checks if not c.success] == []
 
     runner.run_source("hubspot", portal.warehouse)
     assert {t: portal.count(t) for t in expected} == expected
