@@ -28,7 +28,7 @@ from hubspot.crm.objects import (
 )
 from urllib3.util.retry import Retry
 
-from sandbox.emulators import hubspot
+from sandbox.emulators import faults, hubspot
 from sandbox.emulators.credentials import HUBSPOT
 from sandbox.schema import SF_ACCOUNT, SF_CONTACT, SF_OPPORTUNITY, SF_TASK, SF_USER
 from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
@@ -310,3 +310,22 @@ def test_served_limits_are_the_published_ones(portal: RunningEmulator) -> None:
         timeout=10,
     )
     assert full.status_code == 200 and len(full.json()["results"]) == limits["list_page_max"]
+
+
+def test_a_rate_limit_fault_answers_in_hubspots_shape_then_stops(portal: RunningEmulator) -> None:
+    portal.admin_call(
+        "POST", "faults", json={"system": "hubspot", "endpoint": "objects.list", "kind": "rate_limit", "count": 1}
+    )
+    try:
+        url = f"{portal.http}/crm/v3/objects/deals"
+        first = requests.get(url, headers=HEADERS, timeout=10)
+        second = requests.get(url, headers=HEADERS, timeout=10)
+    finally:
+        portal.admin_call("DELETE", "faults")
+    assert first.status_code == 429 and first.json()["errorType"] == "RATE_LIMIT"
+    assert second.status_code == 200
+
+
+def test_record_faults_are_refused_for_hubspot() -> None:
+    with pytest.raises(faults.FaultError):
+        faults.validate({"system": "hubspot", "kind": "malformed"})

@@ -355,7 +355,9 @@ def _rate_limited(policy: str, message: str, status: int = 429, retry_after: int
 
 def fault_response(kind: str, status: int, retry_after: int) -> Response:
     if kind == "rate_limit":
-        return _rate_limited("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.", status)
+        return _rate_limited(
+            "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.", status, retry_after
+        )
     if status == 503:
         return hs_error(503, "SERVICE_UNAVAILABLE", "Service unavailable, please retry.")
     return internal_error()
