@@ -211,3 +211,14 @@ def test_hubspot_staging_has_the_salesforce_staging_shape(portal: Portal, tmp_pa
     assert accounts == (live_accounts, live_accounts)
     live_deals = portal.world('SELECT count(*) FROM sf_opportunity WHERE "IsDeleted" = 0 AND "AccountId" IS NOT NULL')
     assert linked == live_deals[0][0]
+
+
+def test_preflight_names_a_refused_hubspot_token(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration import preflight
+
+    for other in ("ZENDESK", "STRIPE"):  # not served here: their checks would only wait for their retries
+        monkeypatch.setenv(f"SOURCES__{other}__ENABLED", "false")
+    assert [p for p in preflight.source_credentials() if p.startswith("hubspot")] == []
+    monkeypatch.setenv("SOURCES__HUBSPOT__CREDENTIALS__ACCESS_TOKEN", "pat-na1-wrong")
+    refused = [p for p in preflight.source_credentials() if p.startswith("hubspot")]
+    assert refused == ["hubspot: the access token was refused: check SOURCES__HUBSPOT__CREDENTIALS__ACCESS_TOKEN"]
