@@ -30,6 +30,7 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 # the loaders' check results (the reverse-ETL gate refuses to push scores built on a failed load).
 RAW_DATASETS = {
     "salesforce": "raw_salesforce",
+    "hubspot": "raw_hubspot",
     "zendesk": "raw_zendesk",
     "stripe": "raw_stripe",
     "product_events": "raw_product",

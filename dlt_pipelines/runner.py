@@ -18,6 +18,8 @@ from dlt_pipelines import drift, load_report, recovery, settings
 from dlt_pipelines.contracts import TableSpec
 from dlt_pipelines.file_exports import export_source
 from dlt_pipelines.http import describe_failure
+from dlt_pipelines.hubspot import tables as hs_tables
+from dlt_pipelines.hubspot.source import hubspot_source
 from dlt_pipelines.product_events.source import DEFAULT_GLOB, LayoutError, empty_events_table, product_events_source
 from dlt_pipelines.product_events.source import TABLE as EVENTS_TABLE
 from dlt_pipelines.salesforce import tables as sf_tables
@@ -35,11 +37,13 @@ ApiBuilder = Callable[[settings.SourceSettings, bool], DltSource]
 
 API_SOURCES: dict[str, ApiBuilder] = {
     "salesforce": salesforce_source,
+    "hubspot": hubspot_source,
     "zendesk": zendesk_source,
     "stripe": stripe_source,
 }
 TABLE_SPECS: dict[str, Mapping[str, TableSpec]] = {
     "salesforce": sf_tables.TABLES,
+    "hubspot": hs_tables.TABLES,
     "zendesk": zd_tables.TABLES,
     "stripe": st_tables.TABLES,
 }
@@ -91,7 +95,7 @@ def run_source(
     cfg = settings.source_settings(name)
     report = load_report.SourceReport(name, cfg.dataset)
     if not cfg.enabled:
-        report.skipped = f"switched off: sources.{name}.enabled = false"
+        report.skipped = cfg.why_off or f"switched off: sources.{name}.enabled = false"
         return report
     started = time.perf_counter()
     pipeline = make_pipeline(name, warehouse, con)

@@ -16,9 +16,11 @@ from core import config
 from core.config import ConfigError, resolve_path
 from core.warehouse import RAW_DATASETS
 
-SOURCES = ("salesforce", "zendesk", "stripe", "product_events")
+SOURCES = ("salesforce", "hubspot", "zendesk", "stripe", "product_events")
 DATASETS = RAW_DATASETS
 MODES = ("api", "files")
+# The CRM sources: the one named by the `crm` setting runs, the other is off whatever it says.
+CRMS = ("salesforce", "hubspot")
 # The base URL of a source built only to declare its assets: never requested.
 DECLARE_ONLY_URL = "https://declare-only.invalid"
 T = TypeVar("T")
@@ -40,6 +42,7 @@ class SourceSettings:
     enabled: bool
     mode: str  # api | files
     files_url: str  # the folder/bucket of exported files (mode = files)
+    why_off: str = ""  # why a source that is off is off
 
     @property
     def dataset(self) -> str:
@@ -58,17 +61,30 @@ class SourceSettings:
         return config.get(f"sources.{self.name}.{key}", str).rstrip("/") if connect else DECLARE_ONLY_URL
 
 
+def crm() -> str:
+    """The CRM the customers live in: `crm = "salesforce"` (default) or `"hubspot"`."""
+    value = config.get("crm", str, "salesforce")
+    if value not in CRMS:
+        raise ConfigError(f"crm must be one of {', '.join(CRMS)}, got {value!r}")
+    return value
+
+
 def source_settings(name: str) -> SourceSettings:
     if name not in SOURCES:
         raise ConfigError(f"unknown source {name!r}: choose one of {', '.join(SOURCES)}")
     mode = config.get(f"sources.{name}.mode", str, "files" if name == "product_events" else "api")
     if mode not in MODES:
         raise ConfigError(f"sources.{name}.mode must be one of {', '.join(MODES)}, got {mode!r}")
+    enabled = config.get(f"sources.{name}.enabled", bool, True)
+    why_off = "" if enabled else f"switched off: sources.{name}.enabled = false"
+    if enabled and name in CRMS and name != crm():
+        enabled, why_off = False, f'not the configured CRM (crm = "{crm()}")'
     return SourceSettings(
         name=name,
-        enabled=config.get(f"sources.{name}.enabled", bool, True),
+        enabled=enabled,
         mode=mode,
         files_url=config.get(f"sources.{name}.files_url", str, f"data/exports/{name}"),
+        why_off=why_off,
     )
 
 

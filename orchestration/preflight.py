@@ -162,7 +162,16 @@ def _zendesk(cfg: settings.SourceSettings) -> str | None:
     return None
 
 
-API_CHECKS = {"salesforce": _salesforce, "stripe": _stripe, "zendesk": _zendesk}
+def _hubspot(cfg: settings.SourceSettings) -> str | None:
+    base = cfg.get("base_url", str).rstrip("/")
+    headers = bearer(cfg.secret("access_token") or "")
+    resp = http.session().get(f"{base}/crm/v3/owners", params={"limit": 1}, headers=headers, timeout=TIMEOUT)
+    if _refused(resp):
+        return "hubspot: the access token was refused: check SOURCES__HUBSPOT__CREDENTIALS__ACCESS_TOKEN"
+    return None
+
+
+API_CHECKS = {"salesforce": _salesforce, "hubspot": _hubspot, "stripe": _stripe, "zendesk": _zendesk}
 
 
 def source_credentials() -> list[str]:

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     adv = sub.add_parser("advance", help="move the world forward by N days")
     adv.add_argument("--days", type=_days, default=1)
 
-    serve = sub.add_parser("serve", help="serve the Salesforce, Zendesk, Stripe and Slack emulators")
+    serve = sub.add_parser("serve", help="serve the Salesforce, HubSpot, Zendesk, Stripe and Slack emulators")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8765, help="plain HTTP port")
     serve.add_argument("--tls-port", type=_port, default=8766, help="HTTPS port (0 to disable)")

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.routing import Route as StarletteRoute
 
-from sandbox.emulators import admin, faults, oidc, salesforce, slack, stripe_api, teams, zendesk
+from sandbox.emulators import admin, faults, hubspot, oidc, salesforce, slack, stripe_api, teams, zendesk
 from sandbox.emulators.routing import ApiError, ApiRequest, Route, System, json_response, match
 from sandbox.store import Store
 
@@ -39,6 +39,8 @@ def system_for(path: str) -> System | None:
         return salesforce.SYSTEM
     if path.startswith("/api/v2/"):
         return zendesk.SYSTEM
+    if path.startswith("/crm/"):
+        return hubspot.SYSTEM
     if path.startswith("/v1/"):
         return stripe_api.SYSTEM
     if path.startswith(("/api/", "/slack/")):

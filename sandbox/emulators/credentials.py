@@ -33,6 +33,9 @@ ZENDESK = {
 
 STRIPE = {"secret_key": "sk_test_sandbox"}
 
+# A private app's access token (HubSpot sends it as a bearer token) and the portal (account) id.
+HUBSPOT = {"access_token": "pat-na1-00000000-0000-4000-8000-5a4db0c0b10t", "portal_id": 24000001}
+
 SLACK_WEBHOOK_PATH = "/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook"
 
 SLACK = {
@@ -68,6 +71,7 @@ def as_document(http_base: str | None, https_base: str | None) -> dict[str, Any]
         },
         "zendesk": {**ZENDESK, "base_url": f"{base}/api/v2"},
         "stripe": {**STRIPE, "api_base": base},
+        "hubspot": {**HUBSPOT, "base_url": base},
         "slack": {
             **SLACK,
             "api_base_url": f"{base}/api/",

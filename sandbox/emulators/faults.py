@@ -27,7 +27,7 @@ KINDS = ("rate_limit", "server_error", "slow", "malformed", "schema_drift", "wri
 # Kinds that answer instead of the handler; the others change what the handler returns.
 RESPONSE_KINDS = ("rate_limit", "server_error")
 RECORD_KINDS = ("malformed", "schema_drift", "write_error")
-SYSTEMS = ("salesforce", "zendesk", "stripe", "slack", "teams", "*")
+SYSTEMS = ("salesforce", "zendesk", "stripe", "slack", "teams", "hubspot", "*")
 DRIFT_CHANGES = ("added", "removed", "renamed", "type_changed")
 BREAKAGES = ("missing_id", "bad_timestamp", "bad_number")
 
@@ -101,6 +101,8 @@ def validate(raw: Any) -> dict[str, Any]:
         raise FaultError(f"fault system must be one of {', '.join(SYSTEMS)}, got {system!r}")
     if kind == "write_error" and system not in ("salesforce", "*"):
         raise FaultError("write_error faults apply to Salesforce writes only (system: salesforce)")
+    if kind in ("malformed", "schema_drift") and system == "hubspot":
+        raise FaultError(f"{kind} faults are not emulated for HubSpot yet (its records are not served from one table)")
     spec = {"endpoint": "*", "object": None, "method": None, "rate": None, "count": None, "skip": 0, "seed": 0}
     spec |= _DEFAULTS[kind]
     spec |= raw

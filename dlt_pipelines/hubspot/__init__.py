@@ -1,0 +1,1 @@
+"""HubSpot CRM: companies, contacts, deals, owners, tasks and their associations."""
