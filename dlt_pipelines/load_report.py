@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+import orjson
 
-from dlt_pipelines.contracts import QUARANTINE_TABLE
+from dlt_pipelines.contracts import EXTRA_COLUMN, QUARANTINE_TABLE
 
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx")
 
@@ -23,6 +24,7 @@ class TableReport:
     quarantined: dict[str, int] = field(default_factory=dict)  # reason -> records
     new_columns: list[str] = field(default_factory=list)
     variant_columns: list[str] = field(default_factory=list)  # a value's type changed under a column
+    extra_fields: dict[str, int] = field(default_factory=dict)  # unknown field kept in _extra_fields -> records
 
     @property
     def quarantined_total(self) -> int:
@@ -65,6 +67,11 @@ class SourceReport:
                 out.append(f"  {name}: {n} record(s) quarantined: {reason}")
             if t.new_columns:
                 out.append(f"  {name}: schema evolved, new column(s) {', '.join(t.new_columns)}")
+            if t.extra_fields:
+                out.append(
+                    f"  {name}: field(s) the contract does not know, kept in {EXTRA_COLUMN}: "
+                    + ", ".join(f"{f} ({n})" for f, n in sorted(t.extra_fields.items()))
+                )
             if t.variant_columns:
                 out.append(
                     f"  {name}: a field changed type, values kept in variant column(s) {', '.join(t.variant_columns)}"
@@ -81,6 +88,7 @@ class SourceReport:
             "quarantine_reasons": dict(t.quarantined),
             "new_columns": list(t.new_columns),
             "variant_columns": list(t.variant_columns),
+            "extra_fields": sorted(t.extra_fields),
             "load_ids": list(self.load_ids),
         }
 
@@ -117,6 +125,9 @@ def build(
         if added:
             report.table(table).new_columns += [c for c in added if c not in variants]
             report.table(table).variant_columns += variants
+    extra_tables = [t for t, cols in after.items() if EXTRA_COLUMN in cols and t != QUARANTINE_TABLE]
+    if extra_tables and report.load_ids:
+        _count_extra_fields(report, pipeline, extra_tables)
     if QUARANTINE_TABLE in after and report.load_ids:
         with pipeline.sql_client() as client:
             marks = ", ".join(f"'{lid}'" for lid in report.load_ids)
@@ -127,3 +138,20 @@ def build(
         for table, reason, n in rows or []:
             report.table(table).quarantined[reason] = n
     return report
+
+
+def _count_extra_fields(report: SourceReport, pipeline: dlt.Pipeline, tables: list[str]) -> None:
+    """Per table, the unknown fields this run's records carried in `_extra_fields`, with how many
+    records carried each."""
+    marks = ", ".join(f"'{lid}'" for lid in report.load_ids)
+    with pipeline.sql_client() as client:
+        for table in tables:
+            rows = client.execute_sql(
+                f"SELECT {EXTRA_COLUMN} FROM {client.make_qualified_table_name(table)} "
+                f"WHERE _dlt_load_id IN ({marks}) AND {EXTRA_COLUMN} IS NOT NULL"
+            )
+            counts = report.table(table).extra_fields
+            for (value,) in rows or []:
+                extra = orjson.loads(value) if isinstance(value, str | bytes) else value
+                for name in extra if isinstance(extra, dict) else ():
+                    counts[name] = counts.get(name, 0) + 1
