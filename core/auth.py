@@ -8,11 +8,20 @@
 
 The loaders, the reverse ETL and the preflight all log in through these, so a change in a vendor's
 login is made once.
+
+Salesforce sessions end (timeout, a password change, an admin revoking them): `SalesforceSession`
+keeps one token for a run, logs in again once when a request answers 401 `INVALID_SESSION_ID` and
+sends that request again; it backs off on 403 `REQUEST_LIMIT_EXCEEDED` (Salesforce sends no
+Retry-After) and keeps the org's API usage from each `Sforce-Limit-Info` header.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -85,6 +94,108 @@ def _oauth_error(resp: requests.Response) -> str:
         return f"HTTP {resp.status_code}"
     description = body.get("error_description")
     return f"{error}: {description}" if description else str(error)
+
+
+log = logging.getLogger("copilot.salesforce")
+
+
+def salesforce_error_code(resp: requests.Response) -> str | None:
+    """The `errorCode` of a Salesforce error answer (`[{"errorCode": ..., "message": ...}]`)."""
+    if resp.status_code < 400:
+        return None
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    first = body[0] if isinstance(body, list) and body else body
+    return first.get("errorCode") if isinstance(first, dict) else None
+
+
+@dataclass
+class SalesforceSession:
+    """One Salesforce session for a run, shared by every requests session `attach`ed to it."""
+
+    login: SalesforceLogin
+    login_session: requests.Session  # for the token endpoint (not attached: no loops)
+    limit_attempts: int = 4  # tries of a request answered REQUEST_LIMIT_EXCEEDED
+    limit_backoff: float = 2.0  # seconds before the first retry, doubling
+    timeout: float = 60
+    token: SalesforceToken | None = None
+    logins: int = 0
+    api_usage: tuple[int, int] | None = None  # (used, allowed) from the last Sforce-Limit-Info
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _warned: bool = field(default=False, repr=False)
+
+    def current(self) -> SalesforceToken:
+        with self._lock:
+            if self.token is None:
+                self._login()
+            assert self.token is not None
+            return self.token
+
+    def _login(self) -> None:
+        self.token = self.login.token(self.login_session, self.timeout)
+        self.logins += 1
+
+    def relogin(self, stale: str | None) -> SalesforceToken:
+        """A new token, unless another thread already replaced the stale one."""
+        with self._lock:
+            if self.token is None or self.token.access_token == stale:
+                self._login()
+            assert self.token is not None
+            return self.token
+
+    def attach(self, session: requests.Session) -> requests.Session:
+        """Requests of `session` carry the current token (whatever Authorization the caller built)
+        and are re-sent once after a new login or after a rate-limit backoff."""
+        session.auth = self._authorize
+        session.hooks.setdefault("response", []).append(self._on_response)
+        return session
+
+    def _authorize(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.current().access_token}"
+        return request
+
+    def note_usage(self, resp: requests.Response) -> None:
+        info = resp.headers.get("Sforce-Limit-Info", "")
+        for part in info.split(","):
+            name, _, value = part.strip().partition("=")
+            used, _, allowed = value.partition("/")
+            if name == "api-usage" and used.isdigit() and allowed.isdigit():
+                self.api_usage = (int(used), int(allowed))
+                if int(used) >= 0.9 * int(allowed) and not self._warned:
+                    self._warned = True
+                    log.warning("Salesforce API usage at %s of the org's daily allowance", value)
+
+    def _on_response(self, resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        self.note_usage(resp)
+        code = salesforce_error_code(resp)
+        if resp.status_code == 401 and code == "INVALID_SESSION_ID":
+            sent = (resp.request.headers.get("Authorization") or "").removeprefix("Bearer ")
+            log.info("Salesforce session expired; logging in again")
+            token = self.relogin(sent)
+            resp = self._resend(resp, token, kwargs)
+            code = salesforce_error_code(resp)
+        attempt = 0
+        while resp.status_code == 403 and code == "REQUEST_LIMIT_EXCEEDED" and attempt + 1 < self.limit_attempts:
+            wait = self.limit_backoff * 2**attempt
+            log.warning("Salesforce REQUEST_LIMIT_EXCEEDED (api usage %s); retrying in %.0fs", self.api_usage, wait)
+            time.sleep(wait)
+            attempt += 1
+            resp = self._resend(resp, self.current(), kwargs)
+            code = salesforce_error_code(resp)
+        return resp
+
+    def _resend(self, resp: requests.Response, token: SalesforceToken, kwargs: dict[str, Any]) -> requests.Response:
+        request = resp.request.copy()
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        connection = resp.connection
+        resp.content  # noqa: B018 - release the connection before reusing it
+        resp.close()
+        new = connection.send(request, **kwargs)
+        new.history = [*resp.history, resp]
+        self.note_usage(new)
+        return new
 
 
 def zendesk_basic_auth(email: str, api_token: str) -> tuple[str, str]:
