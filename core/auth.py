@@ -126,6 +126,12 @@ class SalesforceSession:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _warned: bool = field(default=False, repr=False)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> SalesforceSession:
+        return self  # one session per run: copies of a configuration that holds it share it
+
+    def __copy__(self) -> SalesforceSession:
+        return self
+
     def current(self) -> SalesforceToken:
         with self._lock:
             if self.token is None:

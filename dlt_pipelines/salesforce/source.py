@@ -106,6 +106,7 @@ def make_auth(cfg: SourceSettings) -> SalesforceOAuth:
     )
     auth.__post_init__()
     auth.resolve()
+    auth.session  # noqa: B018 - created now, so copies of this configuration share it
     return auth
 
 

@@ -93,7 +93,13 @@ def _complete(object_name: str, shape: str, given: dict[str, Any], url: str = ""
     return {name: given[name] if name in given else _empty(f["type"], f["nullable"], url) for name, f in spec.items()}
 
 
-def _price(price: dict[str, Any], created: int, shape: str) -> dict[str, Any]:
+def _price(price: dict[str, Any], created: int, currency: Any, shape: str) -> dict[str, Any]:
+    price = {
+        "object": "price",
+        "currency": currency,
+        "product": "prod_" + str(price.get("id", "")).removeprefix("price_"),
+        **price,
+    }
     recurring = price.get("recurring") or None
     if recurring:
         recurring = {
@@ -176,8 +182,9 @@ def subscription(rec: dict[str, Any], shape: str) -> dict[str, Any]:
     items = given.get("items") or {"data": []}
     data = []
     for item in items.get("data") or []:
-        price = _price(item.get("price") or {}, rec.get("created") or 0, shape)
+        price = _price(item.get("price") or {}, rec.get("created") or 0, rec.get("currency"), shape)
         item_given = {
+            "object": "subscription_item",
             **item,
             "created": rec.get("created"),
             "discounts": [],
