@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from requests.adapters import BaseAdapter
 
 SALESFORCE_FLOWS = ("client_credentials", "password")
 # A login answered with one of these was refused (wrong credentials or app), not failed.
@@ -152,15 +153,12 @@ class SalesforceSession:
             return self.token
 
     def attach(self, session: requests.Session) -> requests.Session:
-        """Requests of `session` carry the current token (whatever Authorization the caller built)
-        and are re-sent once after a new login or after a rate-limit backoff."""
-        session.auth = self._authorize
-        session.hooks.setdefault("response", []).append(self._on_response)
+        """Requests of `session` to Salesforce carry the current token (whatever Authorization the
+        caller built) and are re-sent once after a new login, or after a rate-limit backoff. Done at
+        the transport adapter: request-level response hooks (dlt sets its own) replace a session's."""
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, _SessionAdapter(session.adapters[prefix], self))
         return session
-
-    def _authorize(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.current().access_token}"
-        return request
 
     def note_usage(self, resp: requests.Response) -> None:
         info = resp.headers.get("Sforce-Limit-Info", "")
@@ -173,35 +171,53 @@ class SalesforceSession:
                     self._warned = True
                     log.warning("Salesforce API usage at %s of the org's daily allowance", value)
 
-    def _on_response(self, resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    def send(self, inner: BaseAdapter, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if (request.headers.get("Authorization") or "").startswith("Bearer "):
+            request.headers["Authorization"] = f"Bearer {self.current().access_token}"
+        resp = inner.send(request, **kwargs)
         self.note_usage(resp)
         code = salesforce_error_code(resp)
         if resp.status_code == 401 and code == "INVALID_SESSION_ID":
-            sent = (resp.request.headers.get("Authorization") or "").removeprefix("Bearer ")
+            sent = (request.headers.get("Authorization") or "").removeprefix("Bearer ")
             log.info("Salesforce session expired; logging in again")
-            token = self.relogin(sent)
-            resp = self._resend(resp, token, kwargs)
+            resp = self._resend(inner, resp, self.relogin(sent), kwargs)
             code = salesforce_error_code(resp)
         attempt = 0
         while resp.status_code == 403 and code == "REQUEST_LIMIT_EXCEEDED" and attempt + 1 < self.limit_attempts:
             wait = self.limit_backoff * 2**attempt
-            log.warning("Salesforce REQUEST_LIMIT_EXCEEDED (api usage %s); retrying in %.0fs", self.api_usage, wait)
+            log.warning("Salesforce REQUEST_LIMIT_EXCEEDED (api usage %s); retrying in %.1fs", self.api_usage, wait)
             time.sleep(wait)
             attempt += 1
-            resp = self._resend(resp, self.current(), kwargs)
+            resp = self._resend(inner, resp, self.current(), kwargs)
             code = salesforce_error_code(resp)
         return resp
 
-    def _resend(self, resp: requests.Response, token: SalesforceToken, kwargs: dict[str, Any]) -> requests.Response:
+    def _resend(
+        self, inner: BaseAdapter, resp: requests.Response, token: SalesforceToken, kwargs: dict[str, Any]
+    ) -> requests.Response:
         request = resp.request.copy()
         request.headers["Authorization"] = f"Bearer {token.access_token}"
-        connection = resp.connection
-        resp.content  # noqa: B018 - release the connection before reusing it
+        resp.content  # noqa: B018 - read it all, so the connection goes back to the pool
         resp.close()
-        new = connection.send(request, **kwargs)
+        new = inner.send(request, **kwargs)
         new.history = [*resp.history, resp]
         self.note_usage(new)
         return new
+
+
+class _SessionAdapter(BaseAdapter):
+    """A transport adapter that sends through another one, within a Salesforce session."""
+
+    def __init__(self, inner: BaseAdapter, session: SalesforceSession):
+        super().__init__()
+        self.inner = inner
+        self.session = session
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        return self.session.send(self.inner, request, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def zendesk_basic_auth(email: str, api_token: str) -> tuple[str, str]:
