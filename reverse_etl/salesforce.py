@@ -54,7 +54,12 @@ def retrying_session(cfg: SyncConfig) -> requests.Session:
 def connect(cfg: SyncConfig) -> Salesforce:
     """OAuth client-credentials token, then a client on the instance URL the token names; its
     requests carry the session's current token (a new one after a re-login)."""
-    salesforce_session = SalesforceSession(cfg.salesforce_login, retrying_session(cfg))
+    salesforce_session = SalesforceSession(
+        cfg.salesforce_login,
+        retrying_session(cfg),
+        limit_attempts=cfg.max_attempts,
+        limit_backoff=cfg.backoff_factor,
+    )
     token = salesforce_session.current()
     session = salesforce_session.attach(retrying_session(cfg))
     return Salesforce(

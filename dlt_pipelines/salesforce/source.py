@@ -25,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dlt
 import requests
+from dlt.common.configuration.resolve import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.common.configuration.specs.base_configuration import configspec
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltSource
@@ -65,7 +67,13 @@ class SalesforceOAuth(AuthConfigBase):
             login = SalesforceLogin(
                 self.login_url, self.client_id, self.client_secret, self.grant_type, self.username, self.password
             )
-            self._session = SalesforceSession(login, http.session())
+            runtime = resolve_configuration(RuntimeConfiguration())
+            self._session = SalesforceSession(
+                login,
+                http.session(),
+                limit_attempts=runtime.request_max_attempts,
+                limit_backoff=runtime.request_backoff_factor,
+            )
         return self._session
 
     def attach(self, session: requests.Session) -> requests.Session:
