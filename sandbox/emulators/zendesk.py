@@ -120,7 +120,7 @@ def _finish(req: ApiRequest, obj: ObjectSchema, recs: list[dict[str, Any]]) -> l
 
 
 def _render(req: ApiRequest, obj: ObjectSchema, rec: dict[str, Any]) -> dict[str, Any]:
-    out = zendesk_shapes.render(obj.name, rec, req.base_url)
+    out = zendesk_shapes.render(obj.name, rec)
     for name in {f.name for f in obj.fields} - set(rec):  # a field a fault removed stays away
         out.pop(name, None)
     return out

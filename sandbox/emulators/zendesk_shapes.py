@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from sandbox.emulators.credentials import ZENDESK
+
 FACTS_FILE = Path(__file__).with_name("api_facts") / "zendesk.json"
 BRAND_ID = 360000000001
 TICKET_FORM_ID = 360000000011
@@ -55,8 +57,9 @@ def _empty(ftype: str, nullable: bool) -> Any:
     return {"integer": 0, "boolean": False, "array": [], "object": {}}.get(ftype)
 
 
-def _derived(name: str, rec: dict[str, Any], base_url: str) -> dict[str, Any]:
-    url = f"{base_url}/api/v2/{name}/{rec.get('id')}.json"
+def _derived(name: str, rec: dict[str, Any]) -> dict[str, Any]:
+    # A record's `url` names the account's own host, however the client reached the API.
+    url = f"https://{ZENDESK['subdomain']}.zendesk.com/api/v2/{name}/{rec.get('id')}.json"
     if name == "tickets":
         return {
             "url": url,
@@ -101,9 +104,9 @@ def _derived(name: str, rec: dict[str, Any], base_url: str) -> dict[str, Any]:
     return {"url": url}
 
 
-def render(name: str, rec: dict[str, Any], base_url: str) -> dict[str, Any]:
+def render(name: str, rec: dict[str, Any]) -> dict[str, Any]:
     """A stored record with every documented field of its object."""
-    given = {**_derived(name, rec, base_url), **{k: _parse(v) for k, v in rec.items()}}
+    given = {**_derived(name, rec), **{k: _parse(v) for k, v in rec.items()}}
     out = {f: given[f] if f in given else _empty(s["type"], s["nullable"]) for f, s in fields(name).items()}
     for key in set(rec) - set(out):  # a field a fault added stays
         out[key] = rec[key]

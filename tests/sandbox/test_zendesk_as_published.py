@@ -54,7 +54,7 @@ def test_records_carry_their_documented_fields_with_or_without_json_suffix(
 def test_a_ticket_has_the_fields_a_real_one_has(emulator: RunningEmulator) -> None:
     ticket = requests.get(f"{emulator.http}/api/v2/tickets", params={"per_page": 1}, auth=AUTH).json()["tickets"][0]
     assert len(ticket) >= 40
-    assert ticket["url"] == f"{emulator.http}/api/v2/tickets/{ticket['id']}.json"
+    assert ticket["url"] == f"https://{ZENDESK['subdomain']}.zendesk.com/api/v2/tickets/{ticket['id']}.json"
     assert ticket["raw_subject"] == ticket["subject"] and ticket["via"]["channel"] == "web"
     assert isinstance(ticket["generated_timestamp"], int) and ticket["custom_fields"] == []
 
