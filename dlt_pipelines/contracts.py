@@ -4,12 +4,23 @@ Each raw table has a `TableSpec`: the API object's field names and types, its pr
 modification cursor and a contract mode chosen per table (overridable in config as
 `sources.<source>.contracts.<table> = "evolve" | "quarantine"`):
 
-- `evolve`: the API may add fields (they become new columns) or stop sending some (they load as
-  NULL). Records whose key, cursor or a declared field's value is unusable (a missing id, a
-  timestamp that does not parse, letters where a number belongs) are quarantined.
-- `quarantine`: the table's shape is frozen. On top of the checks above, a record with a field the
-  contract does not know, without a field it declares, or with a value of another type (even a
-  coercible one, like "12" for 12) is quarantined. Used where a silent change would corrupt money.
+- `evolve`: the API may add fields or stop sending some (they load as NULL). Records whose key,
+  cursor or a declared field's value is unusable (a missing id, a timestamp that does not parse,
+  letters where a number belongs) are quarantined.
+- `quarantine`: the table's types are strict. On top of the checks above, a value of another type
+  (even a coercible one, like "12" for 12) is quarantined. Used where a silent change would
+  corrupt money.
+
+A field the contract does not know never quarantines a record: APIs add fields all the time (a
+real Stripe customer has forty, the contract names ten). Where it goes is the table's
+`unknown_fields` setting (overridable as `sources.<source>.unknown_fields.<table>`):
+
+- `columns`: it becomes a new column (nested objects unnest, lists become child tables).
+- `json`: the table's columns stay as declared and unknown fields are kept together, as one JSON
+  object per record, in the `_extra_fields` column (NULL when there are none).
+
+The default is `columns` for `evolve` tables and `json` for `quarantine` ones. Either way the load
+report names the new fields.
 
 Quarantined records land in the source's `quarantine` table, in the same load as the good ones,
 with the table, the record's key, the reason and the record as received (JSON text); nothing is
@@ -32,6 +43,9 @@ from core import config
 FieldType = Literal["str", "int", "float", "bool", "timestamp", "date", "unix", "json"]
 Contract = Literal["evolve", "quarantine"]
 CONTRACTS: tuple[Contract, ...] = ("evolve", "quarantine")
+UnknownFields = Literal["columns", "json"]
+UNKNOWN_FIELDS: tuple[UnknownFields, ...] = ("columns", "json")
+EXTRA_COLUMN = "_extra_fields"
 
 QUARANTINE_TABLE = "quarantine"
 
@@ -58,6 +72,7 @@ class TableSpec:
     cursor: str | None  # the modification field incremental loads filter on
     fields: Mapping[str, FieldType]
     contract: Contract = "evolve"
+    unknown_fields: UnknownFields | None = None  # None: `columns` for evolve, `json` for quarantine
     json_columns: tuple[str, ...] = ()  # nested values kept whole, as one JSON column
     non_negative: tuple[str, ...] = ()  # amounts and counts the quality checks bound below by 0
     envelope: tuple[str, ...] = ()  # API bookkeeping dropped before loading (Salesforce `attributes`)
@@ -76,6 +91,17 @@ class TableSpec:
             )
         return value  # type: ignore[return-value]
 
+    @property
+    def effective_unknown_fields(self) -> UnknownFields:
+        default = self.unknown_fields or ("json" if self.contract == "quarantine" else "columns")
+        value = config.get(f"sources.{self.source}.unknown_fields.{self.table}", str, default)
+        if value not in UNKNOWN_FIELDS:
+            raise config.ConfigError(
+                f"sources.{self.source}.unknown_fields.{self.table} must be one of {', '.join(UNKNOWN_FIELDS)}, "
+                f"got {value!r}"
+            )
+        return value  # type: ignore[return-value]
+
     def column_hints(self) -> dict[str, dict[str, Any]]:
         hints: dict[str, dict[str, Any]] = {}
         for name, ftype in self.fields.items():
@@ -85,6 +111,8 @@ class TableSpec:
                 hints[name] = {"data_type": DLT_TYPES[ftype]}
         for name, ftype in self.nested.items():
             hints[name] = {"data_type": DLT_TYPES[ftype]}
+        if self.effective_unknown_fields == "json":
+            hints[EXTRA_COLUMN] = {"data_type": "json"}
         hints[self.primary_key] = {**hints.get(self.primary_key, {}), "nullable": False}
         if self.cursor:
             # Several versions of one record in a load (file exports, overlapping pages): keep the newest.
@@ -208,13 +236,6 @@ def record_problems(spec: TableSpec, record: Any, contract: Contract) -> list[st
             problem = value_problem(ftype, record[name], strict)
             if problem:
                 out.append(f"`{name}`: {problem}")
-    if strict:
-        unknown = sorted(set(record) - set(spec.fields) - set(spec.envelope))
-        missing = sorted(set(spec.fields) - set(record) - set(spec.optional))
-        if unknown:
-            out.append(f"unexpected field(s) {', '.join(unknown)}")
-        if missing:
-            out.append(f"missing field(s) {', '.join(missing)}")
     return out
 
 
@@ -241,7 +262,9 @@ QUARANTINE_HINTS = dlt.mark.make_hints(
 )
 
 
-def split(spec: TableSpec, records: list[Any], contract: Contract) -> tuple[list[Any], list[dict[str, Any]]]:
+def split(
+    spec: TableSpec, records: list[Any], contract: Contract, unknown_fields: UnknownFields = "columns"
+) -> tuple[list[Any], list[dict[str, Any]]]:
     good: list[Any] = []
     bad: list[dict[str, Any]] = []
     for record in records:
@@ -252,6 +275,9 @@ def split(spec: TableSpec, records: list[Any], contract: Contract) -> tuple[list
             if spec.envelope:
                 for key in spec.envelope:
                     record.pop(key, None)
+            if unknown_fields == "json":
+                extra = {k: record.pop(k) for k in [k for k in record if k not in spec.fields]}
+                record[EXTRA_COLUMN] = extra or None
             good.append(record)
     return good, bad
 
@@ -262,10 +288,11 @@ def quarantine_step(spec: TableSpec) -> Callable[..., Iterator[Any]]:
     It must run before dlt's incremental step (which needs a usable cursor on every record), so
     callers insert it right after the resource's generator (`attach`)."""
     contract = spec.effective_contract
+    unknown_fields = spec.effective_unknown_fields
 
     def step(items: Any, meta: Any = None) -> Iterator[Any]:
         batch = items if isinstance(items, list) else [items]
-        good, bad = split(spec, batch, contract)
+        good, bad = split(spec, batch, contract, unknown_fields)
         good = keep_vanished_fields(spec, good)
         if good:
             yield good

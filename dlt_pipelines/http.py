@@ -32,6 +32,29 @@ def endpoint_of(url: str) -> str:
     return urlsplit(url).path or url
 
 
+def api_error(resp: requests.Response) -> str | None:
+    """The API's own error code and message from an error answer, in the shapes the sources use:
+    Salesforce `[{"errorCode", "message"}]`, OAuth `{"error", "error_description"}`, Stripe
+    `{"error": {"code" or "type", "message"}}`, Zendesk `{"error", "description"}`."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    if isinstance(body, list) and body and isinstance(body[0], dict) and body[0].get("errorCode"):
+        return f"{body[0]['errorCode']}: {body[0].get('message', '')}".rstrip(": ")
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict):
+        code = error.get("code") or error.get("type") or error.get("title")
+        message = error.get("message")
+        return f"{code}: {message}" if code and message else (code or message)
+    if isinstance(error, str):
+        detail = body.get("error_description") or body.get("description")
+        return f"{error}: {detail}" if isinstance(detail, str) and detail else error
+    return None
+
+
 class SourceFailure(Exception):
     """A source that failed after its retries: `str()` is one line naming source and endpoint."""
 
@@ -56,10 +79,13 @@ def describe_failure(source: str, exc: BaseException) -> SourceFailure:
         if isinstance(current, requests.HTTPError) and current.response is not None:
             resp = current.response
             method = resp.request.method if resp.request is not None else "GET"
+            code = api_error(resp)
             return SourceFailure(
                 source,
                 f"{method} {endpoint_of(resp.url)}",
-                f"HTTP {resp.status_code} {resp.reason or ''}".strip() + " (after retries)",
+                f"HTTP {resp.status_code} {resp.reason or ''}".strip()
+                + (f" {code}" if code else "")
+                + " (after retries)",
             )
         if isinstance(current, requests.RequestException):
             request = current.request

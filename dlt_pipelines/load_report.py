@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+import orjson
 
-from dlt_pipelines.contracts import QUARANTINE_TABLE
+from dlt_pipelines.contracts import EXTRA_COLUMN, QUARANTINE_TABLE
 
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx")
 
@@ -30,6 +31,7 @@ class TableReport:
     reread: bool = False  # read in full again for keyless quarantined records
     drift_reread: bool = False  # read in full again because the last run lacked a field
     open_quarantine: int = 0  # records in quarantine after the run, not loaded since nor discarded
+    extra_fields: dict[str, int] = field(default_factory=dict)  # unknown field kept in _extra_fields -> records
 
     @property
     def quarantined_total(self) -> int:
@@ -72,6 +74,11 @@ class SourceReport:
                 out.append(f"  {name}: {n} record(s) quarantined: {reason}")
             if t.new_columns:
                 out.append(f"  {name}: schema evolved, new column(s) {', '.join(t.new_columns)}")
+            if t.extra_fields:
+                out.append(
+                    f"  {name}: field(s) the contract does not know, kept in {EXTRA_COLUMN}: "
+                    + ", ".join(f"{f} ({n})" for f, n in sorted(t.extra_fields.items()))
+                )
             if t.variant_columns:
                 out.append(
                     f"  {name}: a field changed type, values kept in variant column(s) {', '.join(t.variant_columns)}"
@@ -103,6 +110,7 @@ class SourceReport:
             "schema_drift": list(t.drift),
             "open_quarantine": t.open_quarantine,
             "recovered": t.recovered,
+            "extra_fields": sorted(t.extra_fields),
             "load_ids": list(self.load_ids),
         }
 
@@ -139,6 +147,9 @@ def build(
         if added:
             report.table(table).new_columns += [c for c in added if c not in variants]
             report.table(table).variant_columns += variants
+    extra_tables = [t for t, cols in after.items() if EXTRA_COLUMN in cols and t != QUARANTINE_TABLE]
+    if extra_tables and report.load_ids:
+        _count_extra_fields(report, pipeline, extra_tables)
     if QUARANTINE_TABLE in after and report.load_ids:
         with pipeline.sql_client() as client:
             marks = ", ".join(f"'{lid}'" for lid in report.load_ids)
@@ -173,3 +184,20 @@ def add_recovery(
     for table, lines in drift_lines.items():
         report.table(table).drift += lines
     return report
+
+
+def _count_extra_fields(report: SourceReport, pipeline: dlt.Pipeline, tables: list[str]) -> None:
+    """Per table, the unknown fields this run's records carried in `_extra_fields`, with how many
+    records carried each."""
+    marks = ", ".join(f"'{lid}'" for lid in report.load_ids)
+    with pipeline.sql_client() as client:
+        for table in tables:
+            rows = client.execute_sql(
+                f"SELECT {EXTRA_COLUMN} FROM {client.make_qualified_table_name(table)} "
+                f"WHERE _dlt_load_id IN ({marks}) AND {EXTRA_COLUMN} IS NOT NULL"
+            )
+            counts = report.table(table).extra_fields
+            for (value,) in rows or []:
+                extra = orjson.loads(value) if isinstance(value, str | bytes) else value
+                for name in extra if isinstance(extra, dict) else ():
+                    counts[name] = counts.get(name, 0) + 1

@@ -3,8 +3,11 @@ for small changes, one Bulk API 2.0 upsert job above the configured size. Both r
 results, so one bad record never fails the others.
 
 Retries: the requests session under simple-salesforce retries 429 (honouring Retry-After) and 5xx
-with exponential backoff (urllib3's Retry). When they are exhausted the call raises and the sync
-stops cleanly; upserts are by key, so resending after a crash never creates a second record.
+with exponential backoff (urllib3's Retry); a session that ends mid-sync (401 `INVALID_SESSION_ID`)
+is logged into again once and the call re-sent, and 403 `REQUEST_LIMIT_EXCEEDED` (no Retry-After)
+is retried with backoff (`core.auth.SalesforceSession`). When they are exhausted the call raises
+and the sync stops cleanly; upserts are by key, so resending after a crash never creates a second
+record.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceOperationError
 from urllib3.util.retry import Retry
 
+from core.auth import SalesforceSession
 from reverse_etl.config import SyncConfig
 
 COLLECTION_SIZE = 200
@@ -59,9 +63,16 @@ def retrying_session(cfg: SyncConfig) -> requests.Session:
 
 
 def connect(cfg: SyncConfig) -> Salesforce:
-    """OAuth client-credentials token, then a client on the instance URL the token names."""
-    session = retrying_session(cfg)
-    token = cfg.salesforce_login.token(session)
+    """OAuth client-credentials token, then a client on the instance URL the token names; its
+    requests carry the session's current token (a new one after a re-login)."""
+    salesforce_session = SalesforceSession(
+        cfg.salesforce_login,
+        retrying_session(cfg),
+        limit_attempts=cfg.max_attempts,
+        limit_backoff=cfg.backoff_factor,
+    )
+    token = salesforce_session.current()
+    session = salesforce_session.attach(retrying_session(cfg))
     return Salesforce(
         instance_url=token.instance_url,
         session_id=token.access_token,

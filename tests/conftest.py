@@ -30,6 +30,11 @@ REPO = Path(__file__).resolve().parent.parent
 # deployment sees sets its own.
 os.environ.setdefault("COPILOT_ENV", "sandbox")
 
+# Zendesk allows 10 incremental-export requests a minute and the emulators apply it; the suite loads
+# worlds many times a minute, so its emulators (which inherit this environment) run without it.
+# tests/sandbox/test_zendesk_as_published.py starts one with the limit.
+os.environ.setdefault("SANDBOX_ZENDESK_EXPORTS_PER_MINUTE", "0")
+
 # --- the dbt manifest ---------------------------------------------------------------------------
 
 

@@ -9,7 +9,10 @@
   staging filters them. A record hard-deleted while the pipeline was off longer than that keeps its
   last state; a periodic full reload of the table (dlt `refresh="drop_resources"`) reconciles it.
 - Auth: OAuth 2.0 token endpoint, client-credentials or username-password flow; every request
-  then goes to the `instance_url` the token response names (as Salesforce requires).
+  then goes to the `instance_url` the token response names (as Salesforce requires). A session
+  that ends mid-run (401 `INVALID_SESSION_ID`) is logged into again once and the request re-sent;
+  403 `REQUEST_LIMIT_EXCEEDED` is retried with backoff; the org's API usage (`Sforce-Limit-Info`)
+  is logged at the end of the run (`core.auth.SalesforceSession`).
 - Fields: in a run, each object's describe call lists its fields, so new custom fields arrive as
   columns (the `evolve` contract); without a connection the fields in `tables.py` are used.
 """
@@ -22,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dlt
 import requests
+from dlt.common.configuration.resolve import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.common.configuration.specs.base_configuration import configspec
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltSource
@@ -30,7 +35,7 @@ from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from dlt.sources.rest_api import rest_api_resources
 from requests import PreparedRequest
 
-from core.auth import SalesforceLogin
+from core.auth import SalesforceLogin, SalesforceSession
 from dlt_pipelines import contracts, http
 from dlt_pipelines.contracts import TableSpec, by_name
 from dlt_pipelines.salesforce.tables import DESCRIBE_TYPES, TABLES
@@ -54,25 +59,33 @@ class SalesforceOAuth(AuthConfigBase):
     password: TSecretStrValue | None = None
 
     def __post_init__(self) -> None:
-        self._token: str | None = None
-        self._instance: tuple[str, str] | None = None
+        self._session: SalesforceSession | None = None
 
-    def login(self) -> None:
-        login = SalesforceLogin(
-            self.login_url, self.client_id, self.client_secret, self.grant_type, self.username, self.password
-        )
-        token = login.token(http.session())
-        self._token = token.access_token
-        instance = urlsplit(token.instance_url)
-        self._instance = (instance.scheme, instance.netloc)
+    @property
+    def session(self) -> SalesforceSession:
+        if self._session is None:
+            login = SalesforceLogin(
+                self.login_url, self.client_id, self.client_secret, self.grant_type, self.username, self.password
+            )
+            runtime = resolve_configuration(RuntimeConfiguration())
+            self._session = SalesforceSession(
+                login,
+                http.session(),
+                limit_attempts=runtime.request_max_attempts,
+                limit_backoff=runtime.request_backoff_factor,
+            )
+        return self._session
+
+    def attach(self, session: requests.Session) -> requests.Session:
+        """A session whose requests re-login once on an expired session and back off on limits."""
+        return self.session.attach(session)
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        if self._token is None:
-            self.login()
-        assert self._instance is not None
+        token = self.session.current()
+        instance = urlsplit(token.instance_url)
         parts = urlsplit(request.url or "")
-        request.url = urlunsplit((*self._instance, parts.path, parts.query, parts.fragment))
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.url = urlunsplit((instance.scheme, instance.netloc, parts.path, parts.query, parts.fragment))
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
         return request
 
 
@@ -101,6 +114,7 @@ def make_auth(cfg: SourceSettings) -> SalesforceOAuth:
     )
     auth.__post_init__()
     auth.resolve()
+    auth.session  # noqa: B018 - created now, so copies of this configuration share it
     return auth
 
 
@@ -118,7 +132,7 @@ def api_base(cfg: SourceSettings, connect: bool = True) -> str:
 
 def describe_fields(cfg: SourceSettings, auth: SalesforceOAuth, objects: Iterable[str]) -> dict[str, TableSpec]:
     """Each object's spec widened with the fields its describe call lists (types mapped)."""
-    session = http.session()
+    session = auth.attach(http.session())
     out: dict[str, TableSpec] = {}
     for name in objects:
         spec = TABLES[name]
@@ -174,7 +188,11 @@ def salesforce_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
         resources = by_name(
             rest_api_resources(
                 {
-                    "client": {"base_url": api_base(cfg, connect), "auth": auth, "session": http.session()},
+                    "client": {
+                        "base_url": api_base(cfg, connect),
+                        "auth": auth,
+                        "session": auth.attach(http.session()) if auth is not None else http.session(),
+                    },
                     "resources": [_resource(specs[o], endpoint) for o in objects],
                 }
             )

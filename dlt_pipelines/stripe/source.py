@@ -11,7 +11,9 @@ writes an Event whose `data.object` is the object after the change. So:
   since then and merge the newest state of each changed object. Events are kept by Stripe for 30
   days: if the pipeline was off longer, the object is listed in full again.
 
-All tables merge on `id`. Auth is the secret key as a bearer token.
+All tables merge on `id`. Auth is the secret key as a bearer token. Every request sends the API
+version pinned in `sources.stripe.api_version` as `Stripe-Version`, so the shapes do not change
+when someone upgrades the account's default version.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ class StartingAfterPaginator(BaseReferencePaginator):
 def _client(cfg: SourceSettings, connect: bool) -> RESTClient:
     base = f"{cfg.url('base_url', connect)}/v1/"
     auth = BearerTokenAuth(token=cfg.secret("api_key")) if connect else None
-    return RESTClient(base_url=base, auth=auth, session=http.session())
+    headers = {"Stripe-Version": cfg.get("api_version", str)}
+    return RESTClient(base_url=base, auth=auth, headers=headers, session=http.session())
 
 
 def _pages(client: RESTClient, path: str, params: dict[str, Any]) -> Iterator[list[Any]]:
@@ -78,10 +81,36 @@ def newest_events(client: RESTClient) -> tuple[int, list[str]]:
 
 
 # Event types that carry each object (narrows the event listing; the object type is checked too).
+# `types[]` takes exact names (at most 20), not wildcards.
 EVENT_TYPES = {
     "customer": ["customer.created", "customer.updated", "customer.deleted"],
-    "subscription": ["customer.subscription.*"],
-    "invoice": ["invoice.*"],
+    "subscription": [
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+        "customer.subscription.pending_update_applied",
+        "customer.subscription.pending_update_expired",
+        "customer.subscription.trial_will_end",
+    ],
+    "invoice": [
+        "invoice.created",
+        "invoice.deleted",
+        "invoice.finalization_failed",
+        "invoice.finalized",
+        "invoice.marked_uncollectible",
+        "invoice.overdue",
+        "invoice.overpaid",
+        "invoice.paid",
+        "invoice.payment_action_required",
+        "invoice.payment_failed",
+        "invoice.payment_succeeded",
+        "invoice.sent",
+        "invoice.updated",
+        "invoice.voided",
+        "invoice.will_be_due",
+    ],
 }
 
 
@@ -138,7 +167,12 @@ def stripe_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
             events = by_name(
                 rest_api_resources(
                     {
-                        "client": {"base_url": client.base_url, "auth": client.auth, "session": client.session},
+                        "client": {
+                            "base_url": client.base_url,
+                            "auth": client.auth,
+                            "headers": client.headers,
+                            "session": client.session,
+                        },
                         "resources": [
                             {
                                 **EVENTS.resource_hints(),

@@ -1,7 +1,10 @@
 """The Stripe objects we load, with the API's field names and types (the tables' contracts).
 
-Money tables are frozen (`quarantine`): Stripe changes shapes with API versions, and a guessed
-amount is worse than a record put aside and reported.
+Money tables have strict types (`quarantine`): a guessed amount is worse than a record put aside
+and reported. The fields Stripe adds beyond these (a customer has about thirty) are kept in
+`_extra_fields`. Fields of both API versions the models read are declared: 2025-03-31 moved the
+subscription's billing period to its items and the invoice's subscription under `parent`, and
+dropped the invoice's `paid`.
 """
 
 from __future__ import annotations
@@ -83,12 +86,15 @@ INVOICES = TableSpec(
         "period_start": "unix",
         "period_end": "unix",
         "status_transitions": "json",
+        "parent": "json",  # 2025-03-31: {"type": "subscription_details", "subscription_details": {...}}
         "livemode": "bool",
         "created": "unix",
     },
     contract="quarantine",
     non_negative=("amount_due", "amount_paid", "amount_remaining", "attempt_count"),
     nested={
+        "parent__type": "str",
+        "parent__subscription_details__subscription": "str",
         "status_transitions__finalized_at": "unix",
         "status_transitions__paid_at": "unix",
         "status_transitions__marked_uncollectible_at": "unix",

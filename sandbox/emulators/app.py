@@ -140,6 +140,8 @@ class Emulators:
         if isinstance(result, Delay):
             await asyncio.sleep(result.seconds)
             result = result.response or await run_in_threadpool(self._run, system, route_, req)
+        if system is salesforce.SYSTEM and path.startswith("/services/data/"):
+            result.headers["Sforce-Limit-Info"] = salesforce.limit_info()
         return result
 
     def _prepare(self, system: System, route_: Route, req: ApiRequest) -> Response | Delay:

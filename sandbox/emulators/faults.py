@@ -23,9 +23,9 @@ from sandbox.emulators.routing import FaultHit, write_lock
 from sandbox.schema import BOOLEAN, DATETIME, NUMERIC_TYPES, UNIX, ObjectSchema
 from sandbox.store import Store, StoreError
 
-KINDS = ("rate_limit", "server_error", "slow", "malformed", "schema_drift", "write_error")
+KINDS = ("rate_limit", "server_error", "slow", "malformed", "schema_drift", "write_error", "session_expired")
 # Kinds that answer instead of the handler; the others change what the handler returns.
-RESPONSE_KINDS = ("rate_limit", "server_error")
+RESPONSE_KINDS = ("rate_limit", "server_error", "session_expired")
 RECORD_KINDS = ("malformed", "schema_drift", "write_error")
 SYSTEMS = ("salesforce", "zendesk", "stripe", "slack", "teams", "hubspot", "*")
 DRIFT_CHANGES = ("added", "removed", "renamed", "type_changed")
@@ -60,6 +60,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "slow": {"delay_ms": 1000, "phase": "before"},
     "malformed": {"fraction": 0.1},
     "schema_drift": {"change": "added"},
+    "session_expired": {"status": 401, "retry_after": 0},
     "write_error": {
         "fraction": 0.2,
         "status_code": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
@@ -99,6 +100,8 @@ def validate(raw: Any) -> dict[str, Any]:
     system = raw.get("system")
     if system not in SYSTEMS:
         raise FaultError(f"fault system must be one of {', '.join(SYSTEMS)}, got {system!r}")
+    if kind == "session_expired" and system != "salesforce":
+        raise FaultError("session_expired faults apply to Salesforce sessions only (system: salesforce)")
     if kind == "write_error" and system not in ("salesforce", "*"):
         raise FaultError("write_error faults apply to Salesforce writes only (system: salesforce)")
     if kind in ("malformed", "schema_drift") and system == "hubspot":

@@ -4,6 +4,13 @@ OAuth2 token endpoint (client credentials and username-password flows), API vers
 SOQL query / queryAll with cursor paging, sObject create / read / update / upsert / delete, and sObject
 Collections. Bulk API 2.0 ingest lives in salesforce_bulk.py, record writes in salesforce_writes.py.
 Errors use Salesforce's own shapes and codes, so clients' error handling is exercised for real.
+
+As the real API: every data API response carries `Sforce-Limit-Info: api-usage=n/m` (the org's
+requests so far and its daily allowance); a rate limit (the allowance spent, or a `rate_limit`
+fault) answers 403 `REQUEST_LIMIT_EXCEEDED` without `Retry-After`; access tokens expire after the
+session lifetime (`SANDBOX_SALESFORCE_SESSION_SECONDS`, Salesforce's default two hours), and a
+`session_expired` fault ends every session issued so far, after which old tokens get 401
+`INVALID_SESSION_ID` until the client logs in again.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 import time
 from typing import Any
 
@@ -50,6 +59,44 @@ _TOKEN_KEY = hashlib.sha256(f"{SALESFORCE['client_secret']}:{SALESFORCE['org_id'
 
 cursors = salesforce_query.Cursors()
 
+# Salesforce's defaults: sessions time out after two hours; a Developer/Enterprise org gets 15,000
+# (+ per-licence) API requests per rolling 24 hours.
+DEFAULT_SESSION_SECONDS = 7200
+DEFAULT_DAILY_API_LIMIT = 15000
+
+
+class Org:
+    """The org's API usage and session revocations in this server process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.api_usage = 0
+        self.revoked_before = 0.0  # tokens issued before this time are expired
+
+    def count_request(self) -> int:
+        with self._lock:
+            self.api_usage += 1
+            return self.api_usage
+
+    def expire_sessions(self) -> None:
+        with self._lock:
+            self.revoked_before = time.time()
+
+
+org = Org()
+
+
+def session_seconds() -> float:
+    return float(os.environ.get("SANDBOX_SALESFORCE_SESSION_SECONDS") or DEFAULT_SESSION_SECONDS)
+
+
+def daily_api_limit() -> int:
+    return int(os.environ.get("SANDBOX_SALESFORCE_DAILY_API_LIMIT") or DEFAULT_DAILY_API_LIMIT)
+
+
+def limit_info() -> str:
+    return f"api-usage={org.api_usage}/{daily_api_limit()}"
+
 
 # --- errors ------------------------------------------------------------------------------------
 
@@ -73,11 +120,23 @@ def internal_error() -> Response:
     )
 
 
+def request_limit_exceeded() -> Response:
+    """Salesforce's answer to a spent allowance: 403, no Retry-After (the limit is a rolling 24 hours)."""
+    return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+
+
+def session_expired() -> Response:
+    return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+
 def fault_response(kind: str, status: int, retry_after: int) -> Response:
-    headers = {"Retry-After": str(retry_after)}
     if kind == "rate_limit":
-        return sf_error(status, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", **headers)
+        return request_limit_exceeded()
+    if kind == "session_expired":
+        org.expire_sessions()
+        return session_expired()
     if status == 503:
+        headers = {"Retry-After": str(retry_after)}
         return sf_error(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry.", **headers)
     return internal_error()
 
@@ -105,8 +164,9 @@ def _body(req: ApiRequest) -> Any:
 
 
 def issue_token() -> str:
-    """An access token the server can check without remembering it, so tokens survive restarts."""
-    nonce = secrets.token_urlsafe(24)
+    """An access token the server can check without remembering it, so tokens survive restarts;
+    it carries its issue time (milliseconds) for the session lifetime."""
+    nonce = f"{secrets.token_urlsafe(24)}.{int(time.time() * 1000)}"
     mac = hmac.new(_TOKEN_KEY, nonce.encode(), hashlib.sha256).hexdigest()[:32]
     return f"{SALESFORCE['org_id']}!{nonce}.{mac}"
 
@@ -117,14 +177,22 @@ def token_valid(token: str) -> bool:
     if prefix != SALESFORCE["org_id"] or not nonce:
         return False
     expected = hmac.new(_TOKEN_KEY, nonce.encode(), hashlib.sha256).hexdigest()[:32]
-    return hmac.compare_digest(mac, expected)
+    if not hmac.compare_digest(mac, expected):
+        return False
+    issued_ms = nonce.rpartition(".")[2]
+    if not issued_ms.isdigit():
+        return False
+    issued = int(issued_ms) / 1000
+    return issued >= org.revoked_before and time.time() - issued < session_seconds()
 
 
 def authenticate(req: ApiRequest) -> Response | None:
     scheme, _, token = (req.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() in ("bearer", "oauth") and token_valid(token.strip()):
-        return None
-    return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    if not (scheme.lower() in ("bearer", "oauth") and token_valid(token.strip())):
+        return session_expired()
+    if req.path.startswith("/services/data/") and org.count_request() > daily_api_limit():
+        return request_limit_exceeded()
+    return None
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> Response:

@@ -3,6 +3,13 @@
 Lists are newest first, paged with `limit` / `starting_after` / `ending_before` / `has_more`, and
 filtered by `created` ranges and each resource's own filters, so Stripe's python library can
 `auto_paging_iter()` through them unchanged.
+
+As the real API: objects carry their full documented shape for the requested `Stripe-Version`
+(`stripe_shapes`), every response names the version in its `Stripe-Version` header, a parameter the
+endpoint does not take answers 400 `parameter_unknown`, `expand[]` replaces an id by its object
+(`customer`, `subscription`, `latest_invoice`, `parent.subscription_details.subscription`; on lists
+prefixed `data.`), and an event listing's `types[]` takes exact event names (`type` alone takes a
+`*` wildcard).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sandbox.emulators import records
+from sandbox.emulators import records, stripe_shapes
 from sandbox.emulators.credentials import STRIPE
 from sandbox.emulators.faults import apply_to_records
 from sandbox.emulators.routing import ApiError, ApiRequest, Route, System, json_response, route
@@ -95,6 +102,105 @@ def authenticate(req: ApiRequest) -> Response | None:
     return None
 
 
+def _version(req: ApiRequest) -> str:
+    version = stripe_shapes.requested_version(req.headers.get("stripe-version"))
+    if version is None:
+        raise ApiError(
+            _error(
+                400,
+                f"Invalid Stripe API version: {req.headers.get('stripe-version')}",
+                code="api_version_invalid",
+            )
+        )
+    return version
+
+
+def _check_params(req: ApiRequest, allowed: list[str]) -> None:
+    for key, _ in req.query:
+        base = key.split("[", 1)[0]
+        if base not in allowed:
+            raise ApiError(
+                _error(
+                    400,
+                    f"Received unknown parameter: {base}",
+                    code="parameter_unknown",
+                    doc_url="https://stripe.com/docs/error-codes/parameter-unknown",
+                    param=base,
+                )
+            )
+
+
+# Reference fields that can be expanded, per object, and the object each one points at.
+EXPANDABLE = {
+    "subscription": {"customer": "customers", "latest_invoice": "invoices"},
+    "invoice": {
+        "customer": "customers",
+        "subscription": "subscriptions",
+        "parent.subscription_details.subscription": "subscriptions",
+    },
+    "customer": {},
+    "event": {},
+}
+
+
+def _expansions(req: ApiRequest, object_name: str, listing: bool) -> list[str]:
+    paths = [v for k, v in req.query if k == "expand" or k.startswith("expand[")]
+    out = []
+    for path in paths:
+        field_path = path
+        if listing:
+            if not path.startswith("data."):
+                raise ApiError(_error(400, f"This property cannot be expanded ({path}).", param="expand"))
+            field_path = path[len("data.") :]
+        known = EXPANDABLE[object_name]
+        if field_path not in known and not _expandable_null(object_name, field_path):
+            raise ApiError(_error(400, f"This property cannot be expanded ({path}).", param="expand"))
+        out.append(field_path)
+    return out
+
+
+def _expandable_null(object_name: str, field_path: str) -> bool:
+    """Other documented expandable fields (always null in the sandbox: no charges, schedules...)."""
+    spec = stripe_shapes.facts()["objects"].get(object_name, {}).get(field_path)
+    return bool(spec and spec["type"] == "expandable")
+
+
+def _expand(req: ApiRequest, rec: dict[str, Any], object_name: str, paths: list[str], shape: str) -> None:
+    for path in paths:
+        target = EXPANDABLE[object_name].get(path)
+        *parents, last = path.split(".")
+        holder: Any = rec
+        for part in parents:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if not isinstance(holder, dict) or not isinstance(holder.get(last), str) or target is None:
+            continue
+        found = records.select(req.store, STRIPE_OBJECTS[target], ["id = ?"], [holder[last]])
+        if found:
+            holder[last] = stripe_shapes.render(SINGULAR[target], found[0], shape)
+
+
+def _render(req: ApiRequest, name: str, page: list[dict[str, Any]], version: str, paths: list[str]) -> list[Any]:
+    shape = stripe_shapes.shape_of(version)
+    stored = {f.name for f in STRIPE_OBJECTS[name].fields}
+    out = []
+    for rec in page:
+        if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
+            out.append(rec)  # a record a fault broke goes out as broken as it is
+            continue
+        rendered = stripe_shapes.render(SINGULAR[name], rec, shape)
+        for key in set(rec) - stored - set(rendered):  # a field a fault added stays
+            rendered[key] = rec[key]
+        for key in stored - set(rec):  # and one it removed stays away
+            rendered.pop(key, None)
+        _expand(req, rendered, SINGULAR[name], paths, shape)
+        out.append(rendered)
+    return out
+
+
+def _headers(version: str) -> dict[str, str]:
+    return {"Request-Id": "req_" + secrets.token_hex(7), "Stripe-Version": stripe_shapes.display_version(version)}
+
+
 def _int(req: ApiRequest, name: str) -> int | None:
     raw = req.param(name)
     if raw is None:
@@ -164,10 +270,14 @@ def _resource_filters(req: ApiRequest, obj: ObjectSchema, where: list[str], para
         single = req.param("type")
         if single and types:
             raise ApiError(_error(400, "You cannot specify both `type` and `types`.", param="types"))
-        patterns = types or ([single] if single else [])
-        if patterns:
-            where.append(" OR ".join("type LIKE ?" if "*" in p else "type = ?" for p in patterns))
-            params.extend(p.replace("*", "%") for p in patterns)
+        if len(types) > stripe_shapes.facts()["max_event_types"]:
+            raise ApiError(_error(400, "`types` may contain at most 20 event types.", param="types"))
+        if types:  # exact names: `invoice.*` in `types` is a name no event has
+            where.append(" OR ".join("type = ?" for _ in types))
+            params.extend(types)
+        elif single:
+            where.append("type LIKE ?" if "*" in single else "type = ?")
+            params.append(single.replace("*", "%"))
     if obj.name in ("subscriptions", "invoices"):
         for name in ("customer", "subscription") if obj.name == "invoices" else ("customer",):
             value = req.param(name)
@@ -180,6 +290,9 @@ def list_handler(name: str):
     obj = STRIPE_OBJECTS[name]
 
     def handler(req: ApiRequest) -> Response:
+        version = _version(req)
+        _check_params(req, stripe_shapes.facts()["list_parameters"][name])
+        paths = _expansions(req, SINGULAR[name], listing=True)
         limit = _int(req, "limit")
         limit = DEFAULT_LIMIT if limit is None else limit
         if not 1 <= limit <= MAX_LIMIT:
@@ -207,7 +320,10 @@ def list_handler(name: str):
             has_more = len(page) > limit
             page = page[:limit]
         apply_to_records(req.faults, page, obj)
-        return json_response({"object": "list", "data": page, "has_more": has_more, "url": f"/v1/{name}"})
+        data = _render(req, name, page, version, paths)
+        return json_response(
+            {"object": "list", "data": data, "has_more": has_more, "url": f"/v1/{name}"}, headers=_headers(version)
+        )
 
     return handler
 
@@ -216,6 +332,9 @@ def retrieve_handler(name: str):
     obj = STRIPE_OBJECTS[name]
 
     def handler(req: ApiRequest) -> Response:
+        version = _version(req)
+        _check_params(req, stripe_shapes.facts()["retrieve_parameters"])
+        paths = _expansions(req, SINGULAR[name], listing=False)
         object_id = req.path_params["id"]
         found = records.select(req.store, obj, ["id = ?"], [object_id])
         if not found:
@@ -228,8 +347,8 @@ def retrieve_handler(name: str):
             )
         rec = found[0]
         if name == "customers" and rec.get("deleted"):
-            return json_response({"id": rec["id"], "object": "customer", "deleted": True})
-        return json_response(rec)
+            return json_response({"id": rec["id"], "object": "customer", "deleted": True}, headers=_headers(version))
+        return json_response(_render(req, name, [rec], version, paths)[0], headers=_headers(version))
 
     return handler
 

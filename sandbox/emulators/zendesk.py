@@ -4,6 +4,10 @@ Incremental exports (cursor-based for tickets and users, time-based for organiza
 users), plain lists with cursor pagination (`page[size]`, `page[after]`) or offset pagination
 (`page`, `per_page`), and single records. Shapes and paging fields follow Zendesk's, so zenpy and
 dlt's REST paginators work unchanged.
+
+As the real API: every path answers with or without its `.json` suffix, records carry every
+documented field (`zendesk_shapes`, facts in `api_facts/zendesk.json`), and incremental exports
+are limited to 10 requests a minute (429 with Retry-After past it).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from urllib.parse import urlencode
 import orjson
 from starlette.responses import Response
 
-from sandbox.emulators import records
+from sandbox.emulators import records, zendesk_shapes
 from sandbox.emulators.credentials import ZENDESK
 from sandbox.emulators.faults import apply_to_records
 from sandbox.emulators.routing import ApiError, ApiRequest, Route, System, json_response, route
@@ -112,7 +116,27 @@ def _url(req: ApiRequest, path: str, params: dict[str, Any]) -> str:
 
 def _finish(req: ApiRequest, obj: ObjectSchema, recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     apply_to_records(req.faults, recs, obj)
-    return recs
+    return [_render(req, obj, rec) for rec in recs]
+
+
+def _render(req: ApiRequest, obj: ObjectSchema, rec: dict[str, Any]) -> dict[str, Any]:
+    out = zendesk_shapes.render(obj.name, rec)
+    for name in {f.name for f in obj.fields} - set(rec):  # a field a fault removed stays away
+        out.pop(name, None)
+    return out
+
+
+def _export_limit() -> None:
+    wait = zendesk_shapes.export_limit.take()
+    if wait is not None:
+        raise ApiError(
+            _error(
+                429,
+                "APIRateLimitExceeded",
+                "Number of allowed incremental export API requests per minute exceeded",
+                **{"Retry-After": str(wait)},
+            )
+        )
 
 
 # --- incremental exports -----------------------------------------------------------------------
@@ -124,7 +148,8 @@ def _metric_sets(req: ApiRequest, tickets: list[dict[str, Any]]) -> list[dict[st
         return []
     obj = ZENDESK_OBJECTS["ticket_metrics"]
     marks = ", ".join("?" for _ in ids)
-    return records.select(req.store, obj, [f"ticket_id IN ({marks})"], ids, order="ticket_id")
+    found = records.select(req.store, obj, [f"ticket_id IN ({marks})"], ids, order="ticket_id")
+    return [_render(req, obj, rec) for rec in found]
 
 
 def cursor_export(name: str):
@@ -132,6 +157,7 @@ def cursor_export(name: str):
     obj = ZENDESK_OBJECTS[name]
 
     def handler(req: ApiRequest) -> Response:
+        _export_limit()
         per_page = _int_param(req, "per_page", EXPORT_PAGE, EXPORT_PAGE) or EXPORT_PAGE
         include = req.param("include")
         cursor = req.param("cursor")
@@ -195,6 +221,7 @@ def time_export(name: str):
     obj = ZENDESK_OBJECTS[name]
 
     def handler(req: ApiRequest) -> Response:
+        _export_limit()
         start_time = _int_param(req, "start_time", None)
         if start_time is None:
             return _error(400, "InvalidValue", "start_time is required")
@@ -310,7 +337,7 @@ def show_handler(name: str):
         found = records.select(req.store, obj, ["id = ?"], [int(req.path_params["id"])])
         if not found:
             return _error(404, "RecordNotFound", "Not found")
-        return json_response({SINGULAR[name]: found[0]})
+        return json_response({SINGULAR[name]: _render(req, obj, found[0])})
 
     return handler
 
@@ -323,7 +350,7 @@ def _routes() -> tuple[Route, ...]:
                 "zendesk",
                 f"{name}_incremental_cursor",
                 "GET",
-                rf"{API}/incremental/{name}/cursor\.json",
+                rf"{API}/incremental/{name}/cursor(?:\.json)?",
                 cursor_export(name),
                 object_of=lambda _r, n=name: n,
             )
@@ -334,21 +361,23 @@ def _routes() -> tuple[Route, ...]:
                 "zendesk",
                 f"{name}_incremental",
                 "GET",
-                rf"{API}/incremental/{name}\.json",
+                rf"{API}/incremental/{name}(?:\.json)?",
                 time_export(name),
                 object_of=lambda _r, n=name: n,
             )
         )
     for name in SINGULAR:
         out.append(
-            route("zendesk", name, "GET", rf"{API}/{name}\.json", list_handler(name), object_of=lambda _r, n=name: n)
+            route(
+                "zendesk", name, "GET", rf"{API}/{name}(?:\.json)?", list_handler(name), object_of=lambda _r, n=name: n
+            )
         )
         out.append(
             route(
                 "zendesk",
                 f"{SINGULAR[name]}_show",
                 "GET",
-                rf"{API}/{name}/(?P<id>\d+)\.json",
+                rf"{API}/{name}/(?P<id>\d+)(?:\.json)?",
                 show_handler(name),
                 object_of=lambda _r, n=name: n,
             )

@@ -86,25 +86,28 @@ def test_malformed_records_are_quarantined_with_their_reason(live: Live, tmp_pat
         )
 
 
-def test_schema_drift_evolves_or_quarantines_per_table_contract(live: Live, tmp_path: Path) -> None:
+def test_schema_drift_evolves_or_keeps_unknown_fields_per_table_setting(live: Live, tmp_path: Path) -> None:
     warehouse = fresh(live, tmp_path)
     em = live.emulator
     # Salesforce Account evolves: a new field becomes a column.
     em.fault(system="salesforce", endpoint="query*", object="Account", kind="schema_drift", change="added", count=1)
-    # Stripe invoices are frozen: a renamed amount puts the records aside.
+    # Stripe invoices keep their declared columns: a renamed amount loads, the new name is kept in
+    # `_extra_fields` and reported; nothing is put aside for a field the contract does not know.
     em.fault(system="stripe", endpoint="invoices", kind="schema_drift", change="renamed", field="amount_due", count=1)
     reports = {r.source: r for r in runner.run_all(["salesforce", "stripe"], warehouse)}
     assert reports["salesforce"].tables["account"].quarantined_total == 0
     with duckdb.connect(str(warehouse), read_only=True) as con:
         drift = con.execute("SELECT count(drift_field__c) FROM raw_salesforce.account").fetchone()[0]
+        kept = con.execute(
+            "SELECT count(*) FROM raw_stripe.invoices WHERE json_extract(_extra_fields, '$.amount_due_v2') IS NOT NULL"
+        ).fetchone()[0]
     assert drift == em.query("SELECT count(*) FROM sf_account")[0][0]
     invoices = reports["stripe"].tables["invoices"]
-    assert invoices.quarantined_total > 0
-    assert any(
-        "unexpected field(s) amount_due_v2" in r and "missing field(s) amount_due" in r for r in invoices.quarantined
-    )
-    loaded = count(warehouse, "raw_stripe.invoices")
-    assert loaded + invoices.quarantined_total == em.query("SELECT count(*) FROM st_invoices")[0][0]
+    assert invoices.quarantined_total == 0
+    world_invoices = em.query("SELECT count(*) FROM st_invoices")[0][0]
+    assert count(warehouse, "raw_stripe.invoices") == world_invoices
+    assert kept == invoices.extra_fields["amount_due_v2"] > 0
+    assert any("amount_due_v2" in line for line in reports["stripe"].lines())
 
 
 def test_a_killed_run_rerun_leaves_no_duplicates_and_loses_nothing(live: Live, tmp_path: Path) -> None:

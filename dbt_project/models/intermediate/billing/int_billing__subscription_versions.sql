@@ -20,7 +20,11 @@ with subscription_events as (
             as billing_interval_count_text,
         {{ json_text('event_data', ['object', 'metadata', 'contract_term_months']) }} as contract_term_months_text,
         {{ json_text('event_data', ['object', 'start_date']) }} as start_date_text,
-        {{ json_text('event_data', ['object', 'current_period_end']) }} as current_period_end_text
+        -- on the subscription before API 2025-03-31, on its items since
+        coalesce(
+            {{ json_text('event_data', ['object', 'current_period_end']) }},
+            {{ json_text('event_data', ['object', 'items', 'data', 0, 'current_period_end']) }}
+        ) as current_period_end_text
     from {{ ref('stg_stripe__events') }}
     where object_type = 'subscription'
 ),

@@ -13,14 +13,15 @@ renamed as (
     select
         id as invoice_id,
         customer as stripe_customer_id,
-        subscription as subscription_id,
+        -- API 2025-03-31 moved the subscription under `parent` and dropped `paid`.
+        coalesce(subscription, parent__subscription_details__subscription) as subscription_id,
         status,
         billing_reason,
         cast(amount_due as {{ type_double() }}) / 100 as amount_due,
         cast(amount_paid as {{ type_double() }}) / 100 as amount_paid,
         cast(amount_remaining as {{ type_double() }}) / 100 as amount_remaining,
         coalesce(attempt_count, 0) as attempt_count,
-        coalesce(paid, false) as is_paid,
+        coalesce(paid, status = 'paid', false) as is_paid,
         {{ unix_to_utc('due_date') }} as due_at,
         {{ unix_to_utc('period_start') }} as period_start_at,
         {{ unix_to_utc('period_end') }} as period_end_at,

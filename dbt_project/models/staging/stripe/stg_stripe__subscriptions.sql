@@ -18,6 +18,9 @@ subscription_items as (
         max(case when _dlt_list_idx = 0 then price__recurring__interval end) as billing_interval,
         max(case when _dlt_list_idx = 0 then coalesce(price__recurring__interval_count, 1) end)
             as billing_interval_count,
+        -- API 2025-03-31 bills each item for its own period (the subscription has none): the first item's.
+        max(case when _dlt_list_idx = 0 then current_period_start end) as item_period_start,
+        max(case when _dlt_list_idx = 0 then current_period_end end) as item_period_end,
         sum(quantity * price__unit_amount) as amount_per_interval_cents,
         sum(quantity * price__unit_amount
             * {{ periods_per_year('price__recurring__interval', 'price__recurring__interval_count') }}) as annual_amount_cents
@@ -46,8 +49,10 @@ renamed as (
         cast(subscription_items.annual_amount_cents as {{ type_double() }}) / 100 as annual_amount,
         cast(deduped.metadata__contract_term_months as integer) as contract_term_months,
         coalesce(deduped.cancel_at_period_end, false) as cancel_at_period_end,
-        {{ unix_to_utc('deduped.current_period_start') }} as current_period_start_at,
-        {{ unix_to_utc('deduped.current_period_end') }} as current_period_end_at,
+        {{ unix_to_utc('coalesce(deduped.current_period_start, subscription_items.item_period_start)') }}
+            as current_period_start_at,
+        {{ unix_to_utc('coalesce(deduped.current_period_end, subscription_items.item_period_end)') }}
+            as current_period_end_at,
         {{ unix_to_utc('deduped.cancel_at') }} as cancel_at,
         {{ unix_to_utc('deduped.canceled_at') }} as canceled_at,
         {{ unix_to_utc('deduped.ended_at') }} as ended_at,
