@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks import api as api_bench
+
+# The emulated Zendesk enforces the real incremental-export limit (10 requests a minute), a fixed wait
+# of minutes on a first load that says nothing about the product's own cost; the benchmark measures
+# without it (the emulators started by every stage inherit this).
+os.environ.setdefault("SANDBOX_ZENDESK_EXPORTS_PER_MINUTE", "0")
 from benchmarks import benchmark_page, sandbox_stages
 from benchmarks.measure import StageResult, run_stage
 

@@ -32,7 +32,6 @@ def deployment_env(url: str, tls_port: int, world: Path, warehouse: Path, models
         "REVERSE_ETL__SALESFORCE__LOGIN_URL": f"https://127.0.0.1:{tls_port}",
         "REVERSE_ETL__SALESFORCE__CA_BUNDLE": str(world / "tls" / "ca.pem"),
         "REVERSE_ETL__SLACK__BASE_URL": f"{url}/api/",
-        "COPILOT__SLACK_WEBHOOK_URL": f"{url}/slack/hooks/T0SANDBOX/B0ALERTS/sandboxhook",
     }
 
 
