@@ -134,7 +134,7 @@ def test_failure_notices_go_to_teams_when_it_is_the_alert_channel(
     monkeypatch.setenv(
         "REVERSE_ETL__TEAMS__CREDENTIALS__WEBHOOKS__DEFAULT", urls(emulator)["workflows"]["Data Quality"]
     )
-    monkeypatch.setenv("COPILOT__DAGSTER_UI_URL", "http://ui.example/")
+    monkeypatch.setenv("COPILOT__DAGSTER_UI_URL", "https://ui.example/")
     slack_before = len(emulator.admin_call("GET", "slack/messages")["messages"])
     for step in ("ingest_stripe", "ingest_zendesk"):
         notices.notify("daily_run", "run-in-teams", step, f"{step}: HTTP 503\nTraceback ...")
@@ -142,5 +142,5 @@ def test_failure_notices_go_to_teams_when_it_is_the_alert_channel(
     assert notice["channel"] == "Data Quality"
     assert notice["card"]["body"][0]["text"] == "daily_run failed at step ingest_stripe"
     assert notice["card"]["body"][1]["text"] == "ingest_stripe: HTTP 503"
-    assert notice["card"]["actions"][0]["url"] == "http://ui.example/runs/run-in-teams"
+    assert notice["card"]["actions"][0]["url"] == "https://ui.example/runs/run-in-teams"
     assert len(emulator.admin_call("GET", "slack/messages")["messages"]) == slack_before

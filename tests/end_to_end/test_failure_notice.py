@@ -10,7 +10,7 @@ from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_c
 from orchestration.defs.sensors import notify_slack_on_failure
 from tests.end_to_end.harness import Deployment
 
-UI = "http://dagster.example:3000"
+UI = "https://dagster.example:3000"
 
 
 def notices(deployment: Deployment) -> list[dict]:
