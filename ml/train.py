@@ -190,10 +190,12 @@ def _fit_calibrated(
     (all of them when None)."""
     booster, params, grid = fit_booster(cfg, x, y, weights, features)
     rows = np.ones(len(y["valid"]), bool) if calibration_rows is None else calibration_rows
-    model = CalibratedModel(
-        booster, features, calibrate(booster, x["valid"][rows], y["valid"][rows], cfg.calibration, features)
-    )
-    return model, params, grid
+    calibration = calibrate(booster, x["valid"][rows], y["valid"][rows], cfg.calibration, features)
+    if calibration["method"] == "platt" and calibration["a"] <= 0:
+        # A map that would reverse (or flatten) the booster's ranking: those rows do not rank churners
+        # first on validation (too few of them), so the map is fitted on every validation row instead.
+        calibration = calibrate(booster, x["valid"], y["valid"], cfg.calibration, features)
+    return CalibratedModel(booster, features, calibration), params, grid
 
 
 def importance(booster: xgb.Booster, features: list[str]) -> pd.DataFrame:
