@@ -197,7 +197,8 @@ def _ml_stage(size: str, root: Path, world: Path, warehouse: Path) -> list[dict[
     )
     m = ml.value
     keys = ("churn_train_seconds", "expansion_train_seconds", "score_seconds", "test_open_rows", "open_roc_auc",
-            "open_oracle_auc", "open_share_of_oracle_lift", "open_share_ci_low", "roc_auc", "roc_auc_health_score",
+            "open_oracle_auc", "open_share_of_oracle_lift", "open_share_ci_low", "open_share_ci_high",
+            "open_incl_decided_share_of_oracle_lift", "roc_auc", "roc_auc_health_score",
             "roc_auc_logistic_regression", "ece", "pr_auc", "top_decile_lift", "top_decile_lift_ci_low", "recall_60d",
             "roc_auc_all_rows", "auc_oracle", "auc_model_on_oracle_rows", "share_of_oracle_lift",
             "expansion_roc_auc")  # fmt: skip

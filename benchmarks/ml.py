@@ -6,11 +6,18 @@ baselines, ECE <= 0.03, training <= 120 s, scoring all accounts with reasons <= 
 scores every account, then compares the churn model with the oracle on every observation day of the
 test period: the truth's `account_days/` holds each customer's true probability of a churn date in
 the 90 days after each day (`p_churn_90d`, from the hidden state at the end of that day), exactly the
-window of the model's label. The headline is on the open rows (`is_open_row`: active, no notice
-known, contract ending within the horizon), where the outcome is still undecided; all rows, notice
-and rows that cannot churn included, are the secondary figures. The share of the oracle's lift gets
-a 95 % interval from a bootstrap that resamples accounts (an account's weekly rows move together).
-The truth is read here only, never by the product. Give it a copy of the warehouse: it writes `ml.*`.
+window of the model's label.
+
+The headline (`open_*`) is on the open rows whose outcome is still undecided: the mart's
+`is_open_row` (active, no notice known, contract ending within the horizon) and, in the truth, no
+renewal decision taken yet (`renewal_decided` false). Once a customer has decided, weeks before the
+notice reaches billing or support, the oracle reads the decision itself (probability 1 for churn,
+nearly 0 for renew) while nothing the company records has changed yet: those rows measure how early
+customers announce, not what any model could learn. The same comparison on every open row, decided
+ones included, is kept as `open_incl_decided_*`; all test rows, notice and rows that cannot churn
+included, as `all_*`. The share of the oracle's lift gets a 95 % interval from a bootstrap that
+resamples accounts (an account's weekly rows move together). The truth is read here only, never by
+the product. Give it a copy of the warehouse: it writes `ml.*`.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 from core.clock import require_as_of_date
 from core.warehouse import connect
@@ -76,14 +84,21 @@ def read_daily_truth(truth_dir: Path, days: list) -> pd.DataFrame:
             f"{folder} lacks the truth of observation day(s) {', '.join(missing[:3])}: generate the world again "
             "(the sandbox writes account_days/ since the truth was stamped per day)"
         )
-    truth = pd.concat(pd.read_parquet(f, columns=["observation_date", "sf_account_id", "p_churn_90d"]) for f in files)
+    wanted = ["observation_date", "sf_account_id", "p_churn_90d", "renewal_decided"]
+    found = pq.read_schema(files[0]).names if files else wanted
+    if "renewal_decided" not in found:
+        raise RuntimeError(
+            f"{folder} lacks renewal_decided (whether the account's renewal decision was taken by that day): "
+            "generate the world again"
+        )
+    truth = pd.concat(pd.read_parquet(f, columns=wanted) for f in files)
     truth["observation_date"] = pd.to_datetime(truth["observation_date"]).dt.date
     return truth.rename(columns={"sf_account_id": "account_id"})
 
 
 def oracle_comparison(warehouse: Path, run: Any, truth_dir: Path) -> dict[str, Any]:
     """The churn model against the oracle on every observation day of the test period: the open rows
-    (headline, keys open_*) and all rows (keys without prefix)."""
+    not yet decided (headline, keys open_*), every open row (open_incl_decided_*) and all rows (all_*)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         w = run.windows
@@ -100,9 +115,11 @@ def oracle_comparison(warehouse: Path, run: Any, truth_dir: Path) -> dict[str, A
     truth = read_daily_truth(truth_dir, list(rows["observation_date"]))
     joined = rows.merge(truth, on=["account_id", "observation_date"])
     open_rows = joined[joined[OPEN].astype(bool)]
+    undecided = open_rows[~open_rows["renewal_decided"].astype(bool)]
     figures = {
         "open_rows_without_truth": int(rows[OPEN].astype(bool).sum()) - len(open_rows),
-        **_compare(open_rows, "open_"),
+        **_compare(undecided, "open_"),
+        **_compare(open_rows, "open_incl_decided_"),
         **_compare(joined, "all_"),
     }
     # The names the benchmark table has always shown, now from every day's truth on all rows.

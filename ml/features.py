@@ -18,6 +18,26 @@ CODES = {
     "segment": {"SMB": 0, "Mid-Market": 1, "Enterprise": 2},
     "billing_interval": {"month": 0, "year": 1},
 }
+# The account against its own longer history (dbt int_account_trends): usual level over long windows,
+# recent change against it, champion, support and payment history.
+ACCOUNT_HISTORY = [
+    "events_per_active_user_day_90d",
+    "events_per_active_user_day_180d",
+    "events_per_active_user_day_365d",
+    "advanced_feature_share_180d",
+    "advanced_feature_share_365d",
+    "daily_to_monthly_active_users_180d",
+    "daily_active_users_30d_vs_180d",
+    "export_share_7d",
+    "export_share_30d_vs_180d",
+    "high_priority_ticket_share_180d",
+    "csat_bad_share_90d",
+    "payment_failures_180d",
+    "days_without_champion_180d",
+    "champion_changes_180d",
+    "champion_lost_180d",
+    "days_since_champion_active",
+]
 # Not features: `cancellation_notice` and `cancellation_tickets_90d` restate the label (every row with
 # either churned); a customer who has given notice has decided, and the churn model neither learns
 # from those rows nor is measured on them (NOTICE, OPEN below; the columns stay in the mart).
@@ -51,6 +71,7 @@ FEATURES = [
     "overdue_invoices",
     "champion_present",
     "champion_active_days_30d",
+    *ACCOUNT_HISTORY,
     "health_score",
     "usage_score",
     "adoption_score",

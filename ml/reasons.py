@@ -36,14 +36,21 @@ SEGMENTS = {0: "SMB", 1: "Mid-Market", 2: "Enterprise"}
 # theme -> (the words a CSM reads first, its features); each feature in at most one theme.
 THEMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "usage": ("Usage", ("active_users_30d", "active_users_growth_90d", "active_users_7d",
-                        "monthly_active_seat_share", "daily_active_seat_share", "events_30d_vs_90d", "usage_score")),
+                        "monthly_active_seat_share", "daily_active_seat_share", "events_30d_vs_90d", "usage_score",
+                        "daily_active_users_30d_vs_180d", "daily_to_monthly_active_users_180d")),
     "breadth": ("Breadth of use", ("advanced_feature_share", "events_per_active_user_day", "export_share_30d",
-                                   "user_invites_30d", "event_types_30d", "adoption_score")),
-    "champion": ("Champion", ("champion_present", "champion_active_days_30d", "relationship_score")),
+                                   "user_invites_30d", "event_types_30d", "adoption_score",
+                                   "events_per_active_user_day_90d", "events_per_active_user_day_180d",
+                                   "events_per_active_user_day_365d", "advanced_feature_share_180d",
+                                   "advanced_feature_share_365d", "export_share_7d", "export_share_30d_vs_180d")),
+    "champion": ("Champion", ("champion_present", "champion_active_days_30d", "relationship_score",
+                              "days_without_champion_180d", "champion_changes_180d", "champion_lost_180d",
+                              "days_since_champion_active")),
     "support": ("Support", ("high_priority_tickets_90d", "open_tickets", "tickets_90d",
-                            "feature_request_tickets_90d", "support_score")),
-    "payments": ("Payments", ("payment_failures_90d", "overdue_invoices", "billing_tickets_90d", "billing_score")),
-    "sentiment": ("Satisfaction", ("csat_bad_share_180d",)),
+                            "feature_request_tickets_90d", "support_score", "high_priority_ticket_share_180d")),
+    "payments": ("Payments", ("payment_failures_90d", "overdue_invoices", "billing_tickets_90d", "billing_score",
+                              "payment_failures_180d")),
+    "sentiment": ("Satisfaction", ("csat_bad_share_180d", "csat_bad_share_90d")),
     "contraction": ("Contraction", ("arr_change_90d",)),
 }  # fmt: skip
 # Facts about the contract and the customer: shown as context, never as a reason.
@@ -99,6 +106,11 @@ def _positive(name: str, words: Callable[[float], str]) -> Callable[[Row], str |
     return lambda row: words(float(row[name])) if _known(row.get(name)) and float(row[name]) > 0 else None
 
 
+def _negative(name: str, words: Callable[[float], str]) -> Callable[[Row], str | None]:
+    """A change that is a risk only when below zero."""
+    return lambda row: words(float(row[name])) if _known(row.get(name)) and float(row[name]) < 0 else None
+
+
 def _champion_days(row: Row) -> str | None:
     days = row.get("champion_active_days_30d")
     if not _known(days) or float(days) >= 4:  # 4 days a month is full points in the health score
@@ -150,6 +162,39 @@ PHRASES: dict[str, Callable[[Row], str | None]] = {
     "csat_bad_share_180d": _positive("csat_bad_share_180d",
                                      lambda v: f"{_pct(v)} of satisfaction ratings bad in 180 days"),
     "arr_change_90d": _arr_fall,
+    "daily_active_users_30d_vs_180d": _negative("daily_active_users_30d_vs_180d",
+                                                lambda v: f"daily active users {abs(100 * v):.0f} % below the "
+                                                "account's 6-month average"),
+    "daily_to_monthly_active_users_180d": _said("daily_to_monthly_active_users_180d",
+                                                lambda v: f"a monthly user is active on {_pct(v)} of days (6 months)"),
+    "events_per_active_user_day_90d": _said("events_per_active_user_day_90d",
+                                            lambda v: f"{v:.1f} actions per active user a day (3 months)"),
+    "events_per_active_user_day_180d": _said("events_per_active_user_day_180d",
+                                             lambda v: f"{v:.1f} actions per active user a day (6 months)"),
+    "events_per_active_user_day_365d": _said("events_per_active_user_day_365d",
+                                             lambda v: f"{v:.1f} actions per active user a day (12 months)"),
+    "advanced_feature_share_180d": _said("advanced_feature_share_180d",
+                                         lambda v: f"advanced features {_pct(v)} of activity (6 months)"),
+    "advanced_feature_share_365d": _said("advanced_feature_share_365d",
+                                         lambda v: f"advanced features {_pct(v)} of activity (12 months)"),
+    "export_share_7d": _positive("export_share_7d", lambda v: f"data exports {_pct(v)} of activity in 7 days"),
+    "export_share_30d_vs_180d": _positive("export_share_30d_vs_180d",
+                                          lambda v: f"data exports up {100 * v:.0f} points of activity against "
+                                          "the account's 6-month habit"),
+    "days_without_champion_180d": _positive("days_without_champion_180d",
+                                            lambda v: f"no champion named in the CRM on {_n(v)} of the last 180 days"),
+    "champion_changes_180d": _positive("champion_changes_180d",
+                                       lambda v: f"{_n(v)} changes of champion in the CRM in 180 days"),
+    "champion_lost_180d": lambda r: "champion lost in the last 180 days, none named since"
+    if _known(r.get("champion_lost_180d")) and float(r["champion_lost_180d"]) >= 0.5 else None,
+    "days_since_champion_active": lambda r: f"champion last used the product {_n(r['days_since_champion_active'])} "
+    "days ago" if _known(r.get("days_since_champion_active")) and float(r["days_since_champion_active"]) >= 14
+    else None,
+    "high_priority_ticket_share_180d": _positive("high_priority_ticket_share_180d",
+                                                 lambda v: f"{_pct(v)} of tickets urgent or high priority in 180 days"),
+    "csat_bad_share_90d": _positive("csat_bad_share_90d",
+                                    lambda v: f"{_pct(v)} of satisfaction ratings bad in 90 days"),
+    "payment_failures_180d": _positive("payment_failures_180d", lambda v: f"{_n(v)} failed payments in 180 days"),
 }  # fmt: skip
 
 CONTEXT_WORDS: dict[str, Callable[[float], str]] = {

@@ -231,10 +231,19 @@ def calibration_of(margin: np.ndarray, y_valid: np.ndarray, method: str) -> dict
     return {"method": "isotonic", "x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
 
 
-def _fit_calibrated(cfg, x, y, weights, features) -> tuple[CalibratedModel, dict[str, Any], list[dict[str, Any]]]:
+def _fit_calibrated(
+    cfg, x, y, weights, features, calibration_rows: np.ndarray | None = None
+) -> tuple[CalibratedModel, dict[str, Any], list[dict[str, Any]]]:
+    """The searched booster and its calibration map, fitted on the validation rows `calibration_rows`
+    (all of them when None)."""
     booster, params, grid = fit_booster(cfg, x, y, weights, features)
-    model = CalibratedModel(booster, features, calibrate(booster, x["valid"], y["valid"], cfg.calibration, features))
-    return model, params, grid
+    rows = np.ones(len(y["valid"]), bool) if calibration_rows is None else calibration_rows
+    calibration = calibrate(booster, x["valid"][rows], y["valid"][rows], cfg.calibration, features)
+    if calibration["method"] == "platt" and calibration["a"] <= 0:
+        # A map that would reverse (or flatten) the booster's ranking: those rows do not rank churners
+        # first on validation (too few of them), so the map is fitted on every validation row instead.
+        calibration = calibrate(booster, x["valid"], y["valid"], cfg.calibration, features)
+    return CalibratedModel(booster, features, calibration), params, grid
 
 
 def importance(booster: xgb.Booster, features: list[str]) -> pd.DataFrame:
@@ -446,7 +455,14 @@ def train(
     y = {p: parts[p]["label"].to_numpy() for p in PERIODS}
     weights = feedback_weights(parts["train"], data.feedback, kind, cfg)
 
-    model, params, grid = _fit_calibrated(cfg, x, y, weights, features)
+    # The churn model's probabilities are read where the outcome is open, so its calibration map is fitted
+    # on the open validation rows (notice already left out): rows like the ones its tiers are judged on.
+    # The rows that cannot churn yet (contract ending after the horizon) score low margins, which the map
+    # sends to its lowest rate. Expansion is calibrated on every validation row.
+    calibration_rows = parts["valid"][OPEN].astype(bool).to_numpy() if kind == "churn" else None
+    if calibration_rows is not None and int(y["valid"][calibration_rows].sum()) < cfg.min_positives["valid"]:
+        calibration_rows = None  # too few open positives to fit a map on: every validation row
+    model, params, grid = _fit_calibrated(cfg, x, y, weights, features, calibration_rows)
     p_test = model.predict(x["test"])
     model.reference = {f: drift.reference(x["train"][:, i]) for i, f in enumerate(features)}
     model.reference[drift.SCORE] = drift.reference(model.predict(x["train"]).astype(float))
@@ -494,7 +510,7 @@ def train(
     details["feedback"] = {"tasks_with_outcome": int(len(data.feedback)), "training_rows_weighted": weighted}
     if weighted:
         # The effect of the CSM feedback: the same search without the weights, on the same test rows.
-        plain, _, _ = _fit_calibrated(cfg, x, y, np.ones(len(y["train"])), features)
+        plain, _, _ = _fit_calibrated(cfg, x, y, np.ones(len(y["train"])), features, calibration_rows)
         details["feedback"]["test_without_feedback"] = evaluate(y_test, plain.predict(x["test"])[scope])
 
     window = f"{windows['test_start']} to {windows['test_end']}" + (" (open rows)" if kind == "churn" else "")

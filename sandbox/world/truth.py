@@ -5,7 +5,9 @@
   and flags. Written when the month starts, so `advance` adds new months as it reaches them.
 - account_days/YYYY-MM-DD.parquet: each customer at the end of that day (the observation day): the
   true probability that its churn date falls in the 90 days after it (the day after to 90 days
-  later, the window of the product's churn label), and whether it has given notice by then. Written
+  later, the window of the product's churn label), whether it has given notice by then, whether its
+  hidden decision at the current term's end is churn (`churn_decided`) and whether it is taken at all,
+  churn or renew (`renewal_decided`: the oracle knows the outcome then, the customer has not said). Written
   at the start of the next day, so every simulated day has one file.
 - accounts.parquet: every account: ids in all systems, plan, won / churn dates, churn cause.
 - events.parquet: the hidden happenings (champion left, budget cut, decisions, renewals, ...).
@@ -25,7 +27,7 @@ from sandbox.world.calendar import EPOCH_ORDINAL, add_months, date_of
 from sandbox.world.context import Day
 from sandbox.world.health import engagement
 from sandbox.world.oracle import churn_probability, expansion_probability
-from sandbox.world.state import CHURN_SIGNAL, CUSTOMER, HISTORY_KINDS, PROSPECT, World
+from sandbox.world.state import CHURN_SIGNAL, CUSTOMER, HISTORY_KINDS, PROSPECT, UNDECIDED, World
 
 CAUSES = P.SIGNAL_CAUSES + P.UNPREDICTABLE_CAUSES
 HORIZON_DAYS = 90
@@ -103,6 +105,7 @@ def write_day(d: Day, data_dir: Path) -> None:
             "p_churn_90d": churn_probability(w, rows, now, d.day, now + HORIZON_DAYS),
             "notice_given": acc["noticed"][rows].astype(bool),
             "churn_decided": acc["decided"][rows] >= CHURN_SIGNAL,
+            "renewal_decided": acc["decided"][rows] != UNDECIDED,
         }
     )
     _write(table, truth_dir(data_dir) / "account_days" / f"{date_of(now).isoformat()}.parquet")

@@ -26,6 +26,7 @@ COMPARED = [
     "intermediate.int_account_days",
     "intermediate.int_product__users",
     "intermediate.int_account_health_metrics",
+    "intermediate.int_account_trends",
     "marts.account_daily_activity",
     "marts.health_score_history",
     "marts.health_scores",

@@ -50,6 +50,10 @@ metrics as (
     select * from {{ ref('int_account_health_metrics') }}
 ),
 
+trends as (
+    select * from {{ ref('int_account_trends') }}
+),
+
 health as (
     select account_id, snapshot_date, health_score, usage_score, adoption_score, support_score, billing_score,
         relationship_score
@@ -169,6 +173,23 @@ select
     metrics.cancellation_notice,
     metrics.champion_present,
     metrics.champion_active_days_30d,
+    -- the account against its own longer history (int_account_trends)
+    trends.events_per_active_user_day_90d,
+    trends.events_per_active_user_day_180d,
+    trends.events_per_active_user_day_365d,
+    trends.advanced_feature_share_180d,
+    trends.advanced_feature_share_365d,
+    trends.daily_to_monthly_active_users_180d,
+    trends.daily_active_users_30d_vs_180d,
+    trends.export_share_7d,
+    trends.export_share_30d_vs_180d,
+    trends.high_priority_ticket_share_180d,
+    trends.csat_bad_share_90d,
+    trends.payment_failures_180d,
+    trends.days_without_champion_180d,
+    trends.champion_changes_180d,
+    trends.champion_lost_180d,
+    trends.days_since_champion_active,
     health.health_score,
     health.usage_score,
     health.adoption_score,
@@ -201,6 +222,8 @@ from observations
 cross join clock
 inner join metrics
     on observations.account_id = metrics.account_id and observations.observation_date = metrics.snapshot_date
+left join trends
+    on observations.account_id = trends.account_id and observations.observation_date = trends.snapshot_date
 left join health
     on observations.account_id = health.account_id and observations.observation_date = health.snapshot_date
 left join billing
