@@ -106,11 +106,13 @@ def warehouse_config() -> list[str]:
 
 
 def _configured_source_names() -> dict[str, str]:
-    """Source name -> where it is configured: `[sources.<name>]` in .dlt/*.toml, SOURCES__<NAME>__* env."""
+    """Source name -> where it is configured: `[sources.<name>]` in .dlt/*.toml, SOURCES__<NAME>__* env.
+    Plain values under `[sources]` (e.g. `quarantine_max_share`) are settings of every source, not names."""
     names: dict[str, str] = {}
     for where, document in config.documents():
-        for name in document.get("sources", {}):
-            names.setdefault(name, f"[sources.{name}] in {where}")
+        for name, value in document.get("sources", {}).items():
+            if isinstance(value, dict):
+                names.setdefault(name, f"[sources.{name}] in {where}")
     for var in os.environ:
         parts = var.split("__")
         if len(parts) >= 3 and parts[0] == "SOURCES" and parts[1]:
