@@ -42,6 +42,7 @@ UPSTREAM = [
     AssetKey(["reverse_etl", "salesforce_accounts"]),
     AssetKey(["reverse_etl", "salesforce_tasks"]),
     AssetKey(["reverse_etl", "slack_alerts"]),
+    AssetKey(["reverse_etl", "teams_alerts"]),
 ]
 
 # Lines of the build's output that name what went wrong (the first one is the failure's reason).

@@ -17,7 +17,7 @@ def test_site_asset_follows_marts_scores_alerts_and_sync() -> None:
     graph = defs.resolve_asset_graph()
     parents = graph.get(AssetKey(["reports", "site"])).parent_keys
     syncs = {k for k in graph.executable_asset_keys if k.path[0] == "reverse_etl"}
-    assert len(syncs) == 3
+    assert len(syncs) == 4  # Salesforce accounts and tasks, Slack, Teams
     assert {AssetKey(["marts", "customer_360"]), AssetKey(["ml", "account_scores"]), AssetKey(["alerts", "alerts"])} | (
         syncs
     ) <= parents

@@ -49,7 +49,7 @@ def test_build_passes_every_model_and_test(built_warehouse: tuple[Path, DbtRun])
     assert {"model", "seed", "test", "unit_test"} <= kinds
 
 
-def test_health_score_unit_tests_ran_and_passed(built_warehouse: tuple[Path, DbtRun]) -> None:
+def test_dbt_unit_tests_ran_and_passed(built_warehouse: tuple[Path, DbtRun]) -> None:
     _, run = built_warehouse
     unit = {
         r["unique_id"].rsplit(".", 1)[-1]: r["status"] for r in run.results if r["unique_id"].startswith("unit_test.")
@@ -60,6 +60,7 @@ def test_health_score_unit_tests_ran_and_passed(built_warehouse: tuple[Path, Dbt
         "health_tier_cut_offs_and_segment_overrides": "pass",
         "health_reasons_name_the_weakest_measure_its_value_and_points": "pass",
         "subscription_versions_arr_by_interval_count_and_seats_without_add_ons": "pass",
+        "subscription_versions_read_the_period_of_either_api_version": "pass",
     }
 
 
