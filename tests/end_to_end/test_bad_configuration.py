@@ -25,9 +25,9 @@ def run_preflight(clean_run: CleanRun, **env: str) -> subprocess.CompletedProces
     [
         ("SOURCES__STRIPE__CREDENTIALS__API_KEY", "sk_test_wrong",
          "preflight: stripe: the API key was refused: check SOURCES__STRIPE__CREDENTIALS__API_KEY"),
-        ("SOURCES__HUBSPOT__ENABLED", "true",
-         "preflight: unknown source 'hubspot' (SOURCES__HUBSPOT__ENABLED): the sources are salesforce, zendesk, "
-         "stripe, product_events"),
+        ("SOURCES__INTERCOM__ENABLED", "true",
+         "preflight: unknown source 'intercom' (SOURCES__INTERCOM__ENABLED): the sources are salesforce, hubspot, "
+         "zendesk, stripe, product_events"),
         ("REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN", "xoxb-wrong",
          "preflight: reverse ETL: the Slack token was refused: check REVERSE_ETL__SLACK__CREDENTIALS__BOT_TOKEN"),
         ("COPILOT_DUCKDB_MEMORY_LIMIT", "abc",
@@ -57,9 +57,9 @@ def test_daily_run_with_a_wrong_credential_stops_before_loading_anything(clean_r
     assert "configuration: salesforce: the login was refused (invalid_client: invalid client credentials)" in run.output
     assert not run.started("ingest_sources")
     requests = deployment.requests()["requests"]
-    # The preflight's few checks, nothing loaded, nothing written.
+    # The preflight's few checks, nothing loaded, nothing written but the run's failure notice.
     assert {r["endpoint"] for r in requests if r["system"] == "salesforce"} == {"token"}
-    assert deployment.requests()["writes"] == 0
+    assert_only_the_failure_notice_was_written(deployment)
 
 
 def test_an_as_of_date_that_is_not_a_date_stops_the_run_first(clean_run: CleanRun) -> None:
@@ -69,7 +69,14 @@ def test_an_as_of_date_that_is_not_a_date_stops_the_run_first(clean_run: CleanRu
     assert run.returncode != 0
     assert "configuration: copilot/as_of_date='last friday' is not a date: use YYYY-MM-DD" in run.output
     assert not run.started("ingest_sources")
-    assert deployment.requests()["writes"] == 0
+    assert_only_the_failure_notice_was_written(deployment)
+
+
+def assert_only_the_failure_notice_was_written(deployment: Deployment) -> None:
+    """Nothing reached the CRM; the one write is the failed run's notice in Slack."""
+    seen = deployment.requests()
+    assert seen["by_system"].get("salesforce", {}).get("writes", 0) == 0
+    assert seen["writes"] == seen["by_system"]["slack"]["writes"] == 1
 
 
 def test_the_s_world_runs_with_the_shipped_ml_settings(deployment: Deployment) -> None:
