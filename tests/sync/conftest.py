@@ -3,9 +3,15 @@ scores come from the ML part), alerts evaluated, and a private Salesforce/Slack 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -14,8 +20,10 @@ import pytest
 from alerts import lifecycle
 from core.clock import require_as_of_date
 from reverse_etl.config import SyncConfig
-from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
+from tests.conftest import REPO, RunningEmulator, copy_world, start_emulator, stop_emulator
 from tests.pipeline import DbtRun, LoadedWorld, dbt
+
+WAIT = 60  # seconds a test waits for the emulator to reach a state (never asserted on)
 
 # Scores derived from the health score, shaped like the ML contract (ml.account_scores[_latest]).
 FAKE_SCORES = """
@@ -103,3 +111,34 @@ def sync_world(alerts_warehouse: Path, loaded_s_world: LoadedWorld, tmp_path: Pa
         yield SyncWorld(warehouse, em, sync_config(em))
     finally:
         stop_emulator(em)
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def kill_sync_after(world: SyncWorld, destination: str, what: str, delivered: Callable[[], int], count: int) -> None:
+    """Run the sync of `destination` in its own process and SIGKILL it once `count` messages have reached
+    the emulator (the emulator holds the last one's answer, by a fault the test sets)."""
+    cfg = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(world.cfg).items()}
+    script = (
+        "import json, sys, duckdb\n"
+        "from reverse_etl import sync\n"
+        "from reverse_etl.config import SyncConfig\n"
+        "cfg = SyncConfig(**json.loads(sys.argv[2]))\n"
+        "with duckdb.connect(sys.argv[1]) as con:\n"
+        "    sync.sync(con, sys.argv[3], cfg)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(world.warehouse), json.dumps(cfg), destination], env=env)
+    try:
+        wait_for(what, lambda: delivered() == count)
+        assert proc.poll() is None, "the sync ended before it could be killed mid-post"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -4,26 +4,18 @@ bot cannot use fall back to the default one; no transport error ends in a traceb
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from dataclasses import asdict, replace
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 
 from reverse_etl import records, sync
 from reverse_etl.state import SyncRun
 from sandbox.emulators.credentials import SLACK
-from tests.conftest import REPO, start_emulator
-from tests.sync.conftest import SyncWorld
-
-WAIT = 60  # seconds the test waits for the emulator to reach a state (never asserted on)
+from tests.conftest import start_emulator
+from tests.sync.conftest import SyncWorld, kill_sync_after, wait_for
 
 
 def _slack(world: SyncWorld) -> SyncRun:
@@ -55,14 +47,6 @@ def _fault(world: SyncWorld, **spec: object) -> None:
     )
 
 
-def _wait_for(what: str, check, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def _exactly_once(world: SyncWorld) -> None:
     wanted = _alerts(world)
     assert len(wanted) > 3
@@ -88,7 +72,7 @@ def test_a_reply_slower_than_the_timeout_posts_once(sync_world: SyncWorld, phase
         assert first.status == "failed" and first.succeeded == 2 and "no answer from Slack" in first.message
         assert len(errors) == 1 and "outcome unknown" in errors[0][1] and pending == [(errors[0][0],)]
         # The held request lands; the next run finds it in the channel's history instead of posting it again.
-        _wait_for("the held message", lambda: _per_alert(sync_world)[errors[0][0]] == 1)
+        wait_for("the held message", lambda: _per_alert(sync_world)[errors[0][0]] == 1)
         second = _slack(sync_world)
         assert second.status == "ok" and "1 message(s) found already posted" in second.message
     _exactly_once(sync_world)
@@ -97,25 +81,8 @@ def test_a_reply_slower_than_the_timeout_posts_once(sync_world: SyncWorld, phase
 
 def test_a_process_killed_while_slack_holds_the_reply_does_not_post_twice(sync_world: SyncWorld) -> None:
     _fault(sync_world, delay_ms=20_000, skip=1, count=1, phase="after")
-    cfg = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(sync_world.cfg).items()}
-    script = (
-        "import json, sys, duckdb\n"
-        "from reverse_etl import sync\n"
-        "from reverse_etl.config import SyncConfig\n"
-        "cfg = SyncConfig(**json.loads(sys.argv[2]))\n"
-        "with duckdb.connect(sys.argv[1]) as con:\n"
-        "    sync.sync(con, 'slack', cfg)\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", script, str(sync_world.warehouse), json.dumps(cfg)], env=env)
-    try:
-        # The second message is in the channel and its answer is held: kill the poster there.
-        _wait_for("the second message", lambda: len(_posted(sync_world)) == 2)
-        assert proc.poll() is None
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
+    # The second message is in the channel and its answer is held: kill the poster there.
+    kill_sync_after(sync_world, "slack", "the second message", lambda: len(_posted(sync_world)), 2)
     resumed = _slack(sync_world)
     assert resumed.status == "ok" and "1 message(s) found already posted" in resumed.message
     _exactly_once(sync_world)
@@ -130,9 +97,9 @@ def test_an_emulator_restart_mid_post_posts_once(sync_world: SyncWorld, phase: s
 
     def crash_and_restart() -> None:
         faults = lambda: em.admin_call("GET", "faults")["faults"]  # noqa: E731
-        _wait_for("the held post", lambda: faults()[0]["fired"] == 1)
+        wait_for("the held post", lambda: faults()[0]["fired"] == 1)
         if phase == "after":
-            _wait_for("the second message", lambda: len(_posted(sync_world)) == 2)
+            wait_for("the second message", lambda: len(_posted(sync_world)) == 2)
         em.process.send_signal(signal.SIGKILL)
         em.process.wait()
         em.process = start_emulator(em.data_dir, ports=em.ports).process

@@ -5,25 +5,16 @@ URL (at most one through an incoming webhook), and a refused card in the sync lo
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from dataclasses import asdict, replace
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 
 from reverse_etl import records, sync, teams
 from reverse_etl.state import SyncRun
 from sandbox.emulators.credentials import teams_urls
-from tests.conftest import REPO
-from tests.sync.conftest import SyncWorld
-
-WAIT = 60  # seconds the test waits for the emulator to reach a state (never asserted on)
+from tests.sync.conftest import SyncWorld, kill_sync_after, wait_for
 
 
 @pytest.fixture
@@ -82,14 +73,6 @@ def _pending(world: SyncWorld) -> list[str]:
 
 def _fault(world: SyncWorld, **spec: object) -> None:
     world.emulator.admin_call("POST", "faults", json={"system": "teams", **spec})
-
-
-def _wait_for(what: str, check, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def test_each_alert_is_one_card_with_its_content_and_a_rerun_posts_nothing(world: SyncWorld) -> None:
@@ -180,7 +163,7 @@ def test_a_reply_slower_than_the_timeout_through_a_workflow_posts_once(world: Sy
     _fault(world, endpoint="workflow", kind="slow", delay_ms=4000, skip=2, count=1, phase=phase)
     run = _teams(world)
     assert run.status == "ok" and run.failed == 0 and _pending(world) == []
-    _wait_for("the held request", lambda: world.emulator.admin_call("GET", "faults")["faults"][0]["fired"] == 1)
+    wait_for("the held request", lambda: world.emulator.admin_call("GET", "faults")["faults"][0]["fired"] == 1)
     time.sleep(4)  # let a held request finish in the emulator before counting
     _exactly_once(world)
 
@@ -202,25 +185,8 @@ def test_a_reply_slower_than_the_timeout_through_a_webhook_is_never_posted_twice
 
 def test_a_process_killed_mid_post_ends_with_one_card_per_alert(world: SyncWorld) -> None:
     _fault(world, endpoint="workflow", kind="slow", delay_ms=20_000, skip=1, count=1, phase="after")
-    cfg = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(world.cfg).items()}
-    script = (
-        "import json, sys, duckdb\n"
-        "from reverse_etl import sync\n"
-        "from reverse_etl.config import SyncConfig\n"
-        "cfg = SyncConfig(**json.loads(sys.argv[2]))\n"
-        "with duckdb.connect(sys.argv[1]) as con:\n"
-        "    sync.sync(con, 'teams', cfg)\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", script, str(world.warehouse), json.dumps(cfg)], env=env)
-    try:
-        # The second card is in the channel and its answer is held: kill the poster there.
-        _wait_for("the second card", lambda: len(_cards(world)) == 2)
-        assert proc.poll() is None
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
+    # The second card is in the channel and its answer is held: kill the poster there.
+    kill_sync_after(world, "teams", "the second card", lambda: len(_cards(world)), 2)
     assert len(_pending(world)) == 1
     resumed = _teams(world)
     assert resumed.status == "ok" and "1 card(s) of an interrupted run sent again" in resumed.message
