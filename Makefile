@@ -23,7 +23,7 @@ export DAGSTER_HOME := $(CURDIR)
 # (.dlt/sandbox.toml). A deployment sets COPILOT_ENV=production itself (core/config.py: no default).
 demo test test-unit bench dagster emulators api: export COPILOT_ENV ?= sandbox
 
-.PHONY: install demo test test-unit lint bench dbt-parse dagster sandbox emulators reports-install reports reports-serve api clean
+.PHONY: install spark-env demo test test-unit lint bench dbt-parse dagster sandbox emulators reports-install reports reports-serve api clean
 
 install: .venv/.synced
 
@@ -36,10 +36,21 @@ install: .venv/.synced
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
+# The dbt project on Apache Spark runs from its own environment (dbt-spark with pyspark, the lock's
+# `spark` group): Great Expectations imports pyspark wherever it is installed, which would cost every
+# process of the product seconds at start. Java 17 comes from the system.
+spark-env: .venv-spark/.synced
+
+.venv-spark/.synced: pyproject.toml uv.lock Makefile
+	@command -v java >/dev/null 2>&1 || (echo "installing Java 17 for Spark..." && apt-get update -qq && \
+		apt-get install -y -qq openjdk-17-jre-headless) || (echo "the Spark target needs Java 17: apt-get install openjdk-17-jre-headless" && exit 1)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-spark $(UV) sync --frozen --only-group spark --compile-bytecode
+	@touch $@
+
 lint: install
 	$(RUN) ruff check .
 
-test: install lint reports-install dbt-parse
+test: install spark-env lint reports-install dbt-parse
 	$(RUN) pytest
 
 # The unit tier: pure logic (settings, warehouse helpers, auth, import layering, ...), no world,
