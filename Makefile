@@ -82,7 +82,8 @@ emulators: sandbox
 	$(RUN) python -m sandbox --data-dir $(DATA_DIR) serve --port $(PORT) --tls-port $(TLS_PORT)
 
 # The demo: the sandbox company, its APIs, the daily run through Dagster (ingest, dbt, scores, alerts,
-# gate, sync to Salesforce and Slack, reports), then the reports and the Dagster UI until Ctrl-C.
+# gate, sync to Salesforce and Slack, reports), then the Dagster UI and the Copilot API (which serves the
+# reports behind sign-in) until Ctrl-C.
 # AS_OF_DATE=YYYY-MM-DD rebuilds that past day instead of the latest.
 demo: sandbox
 	reports/scripts/install.sh --no-browser
@@ -100,6 +101,8 @@ reports-install:
 reports: reports-install
 	reports/scripts/build.sh
 
+# A developer's local preview of a build, WITHOUT sign-in (loopback only): users get the site through
+# the Copilot API, behind the sign-in (make demo, make api).
 reports-serve:
 	reports/scripts/serve.sh $(REPORTS_PORT)
 

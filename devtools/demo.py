@@ -7,8 +7,9 @@
    them, sync to Salesforce and Slack, build the reports. Steps run in separate processes (two at a
    time on two cores) and each finished step is printed as it ends.
 3. Print a summary (accounts scored, alerts raised, records synced, time per stage, what failed),
-   then serve the reports and the Dagster UI next to the emulators until Ctrl-C, a failed run too
-   (the UI is where it is read; its failure notice is in Slack).
+   then serve the Dagster UI and the Copilot API next to the emulators until Ctrl-C, a failed run too
+   (the UI is where it is read; its failure notice is in Slack). The reports are served by the API,
+   behind the sign-in, to the roles that may see the whole portfolio; nothing serves them without it.
 
 Run it again, or after `python -m sandbox advance`, and the run is incremental. A developer command
 (`python -m devtools.demo`), not part of the code location: it drives the product from outside, as
@@ -364,7 +365,6 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--tls-port", type=int, default=8766)
     parser.add_argument("--ui-port", type=int, default=3000)
-    parser.add_argument("--reports-port", type=int, default=3001)
     parser.add_argument("--api-port", type=int, default=8770)
     parser.add_argument("--no-ui", action="store_true", help="stop after the run instead of serving the UI")
     parser.add_argument("--as-of-date", default=None, help="rebuild this past day (YYYY-MM-DD) instead of the latest")
@@ -392,17 +392,19 @@ def main() -> int:
         # A failed run is shown too: the UI is where its steps, logs and errors are read.
         _, sample = warehouse_summary()
         base = f"http://127.0.0.1:{args.port}"
-        print("\nstarting the Dagster UI, the report server and the Copilot API...", flush=True)
+        print("\nstarting the Dagster UI and the Copilot API (which serves the reports behind sign-in)...", flush=True)
         ui_cmd = ["dagster", "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(args.ui_port)]
         ui = serve(ui_cmd, DAGSTER_LOGS / "ui.log")
-        site = serve(["reports/scripts/serve.sh", str(args.reports_port)], DAGSTER_LOGS / "reports-server.log")
         api_cmd = [sys.executable, "-m", "api", "serve", "--port", str(args.api_port)]
         api = serve(api_cmd, DAGSTER_LOGS / "api-server.log")
         wait_until_up(f"{ui_url}/server_info", ui, "Dagster UI")
+        api_url = f"http://127.0.0.1:{args.api_port}"
         print(
-            f"\nReports:      http://127.0.0.1:{args.reports_port}\n"
+            f"\nReports:      {api_url}/  (sign in through the sandbox's sign-in page as admin@copilot.sandbox,\n"
+            "              ops@copilot.sandbox or analyst@copilot.sandbox: the roles that see the whole portfolio;\n"
+            "              a CSM or a manager is refused)\n"
             f"Dagster UI:   {ui_url}\n"
-            f"Copilot API:  http://127.0.0.1:{args.api_port}/docs  (a token: python -m api token --user "
+            f"Copilot API:  {api_url}/docs  (a token: python -m api token --user "
             "edward.morgan@copilot.sandbox)\n"
             + (
                 f"Salesforce:   {base}/__admin/salesforce/Account/{sample}  (riskiest account, as the CRM holds it)\n"
@@ -411,7 +413,7 @@ def main() -> int:
             )
             + f"APIs:         {base}/services/data/v61.0/ (Zendesk {base}/api/v2/, Stripe {base}/v1/, Slack "
             f"{base}/__admin/slack/messages)\n"
-            f"Server logs:  {DAGSTER_LOGS / 'ui.log'}, {DAGSTER_LOGS / 'reports-server.log'}\n"
+            f"Server logs:  {DAGSTER_LOGS / 'ui.log'}, {DAGSTER_LOGS / 'api-server.log'}\n"
             "Ctrl-C stops everything.",
             flush=True,
         )
@@ -420,9 +422,9 @@ def main() -> int:
         try:
             ui.wait()
         except KeyboardInterrupt:
-            for proc in (ui, site, api):
+            for proc in (ui, api):
                 proc.send_signal(signal.SIGINT)
-            for proc in (ui, site, api):
+            for proc in (ui, api):
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:

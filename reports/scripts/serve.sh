@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Serves the built site (reports/build/) on 127.0.0.1 only.
+# A developer's local preview of the built site (reports/build/), on 127.0.0.1 only and WITHOUT sign-in.
+# Users get the site from the Copilot API (python -m api serve), behind the sign-in, for the roles that
+# may see the whole portfolio.
 # Usage: reports/scripts/serve.sh [port]   (default: $REPORTS_PORT or 3001; Dagster has 3000)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -143,6 +143,7 @@ def make_api(
     signing_key,
     people: People,
     rate: tuple[int, int] = (60_000, 10_000),  # noqa: ANN001
+    database_url: str | None = None,
 ) -> ApiWorld:
     serving = tmp / "serving"
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -157,7 +158,7 @@ def make_api(
     settings = ApiSettings(
         host="127.0.0.1",
         port=0,
-        database_url=f"sqlite:///{tmp / 'app.sqlite'}",
+        database_url=database_url or f"sqlite:///{tmp / 'app.sqlite'}",
         serving_dir=serving,
         access_file=access,
         cors_origins=(),
