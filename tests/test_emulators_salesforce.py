@@ -387,6 +387,44 @@ def test_sobject_rest_create_read_update_upsert_delete(emulator: RunningEmulator
     assert sf.query(f"SELECT COUNT() FROM Task WHERE Id = '{created['id']}'")["totalSize"] == 0
 
 
+def test_standard_fields_through_simple_salesforce(emulator: RunningEmulator, sf: Salesforce) -> None:
+    """describe, query_all and a Task's create and update with standard fields the world does not
+    simulate, as an integration written against a real org uses them."""
+    contact = {f["name"]: f for f in sf.Contact.describe()["fields"]}
+    assert contact["MailingAddress"]["type"] == "address" and contact["MailingAddress"]["updateable"] is False
+    assert contact["MobilePhone"]["type"] == "phone" and contact["MobilePhone"]["createable"] is True
+    everything = sf.query_all(
+        "SELECT Id, Name, NextStep, Probability, IsPrivate FROM Opportunity", include_deleted=True
+    )
+    opportunities = store_rows(emulator, SALESFORCE_OBJECTS["Opportunity"])
+    assert everything["totalSize"] == len(opportunities) == len(everything["records"])
+    assert all(r["IsPrivate"] is False and isinstance(r["Probability"], float) for r in everything["records"])
+
+    account = store_rows(emulator, SF_ACCOUNT, "Product_Account_Id__c = 'ws_000051'")[0]
+    created = sf.Task.create(
+        {"WhatId": account["Id"], "Subject": "Call", "CallType": "Outbound", "CallDurationInSeconds": 300}
+    )
+    fields = "Subject, Status, IsClosed, CompletedDateTime, CallType, CallDurationInSeconds, AccountId"
+    query = f"SELECT {fields} FROM Task WHERE Id = '{created['id']}'"
+    (task,) = sf.query(query)["records"]
+    assert (task["Status"], task["IsClosed"], task["CompletedDateTime"]) == ("Not Started", False, None)
+    assert (task["CallType"], task["CallDurationInSeconds"], task["AccountId"]) == ("Outbound", 300, account["Id"])
+    assert sf.Task.update(created["id"], {"Status": "Completed", "CallDisposition": "Left a voicemail"}) == 204
+    (task,) = sf.query(query.replace("AccountId", "AccountId, CallDisposition"))["records"]
+    assert (task["IsClosed"], task["CallDisposition"], task["CallType"]) == (True, "Left a voicemail", "Outbound")
+    assert task["CompletedDateTime"] is not None
+    # Fields Salesforce computes are not writable, and a field it does not have is refused.
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Task.update(created["id"], {"IsClosed": True})
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Task.update(created["id"], {"Mood__c": "calm"})
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD"
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query("SELECT Id, Mood__c FROM Task")
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
 def test_collections_create_and_update_mixed_types(emulator: RunningEmulator, sf: Salesforce) -> None:
     account = store_rows(emulator, SF_ACCOUNT, "Product_Account_Id__c = 'ws_000060'")[0]
     created = sf.restful(

@@ -575,7 +575,7 @@ def sobject_delete(req: ApiRequest) -> Response:
         found = req.store.count(obj, '"Id" = ? AND COALESCE("IsDeleted", 0) = 0', (rid,))
         if not found:
             return not_found()
-        req.store.soft_delete(obj, [rid], req.store.next_write_time())
+        req.store.soft_delete(salesforce_fields.stored_schema(req.store, obj), [rid], req.store.next_write_time())
     return Response(status_code=204)
 
 
@@ -698,7 +698,7 @@ def composite_delete(req: ApiRequest) -> Response:
                 )
                 continue
             at = at or req.store.next_write_time()
-            req.store.soft_delete(obj, [rid], at)
+            req.store.soft_delete(salesforce_fields.stored_schema(req.store, obj), [rid], at)
             results.append({"id": rid, "success": True, "errors": []})
     return json_response(results)
 

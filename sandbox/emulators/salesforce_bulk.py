@@ -210,7 +210,7 @@ def _delete(req: ApiRequest, obj: ObjectSchema, records: list[dict[str, str]]) -
         for rec in records:
             rid = next((v for k, v in rec.items() if k.lower() == "id"), "")
             if req.store.count(obj, '"Id" = ? AND COALESCE("IsDeleted", 0) = 0', (rid,)):
-                req.store.soft_delete(obj, [rid], at)
+                req.store.soft_delete(salesforce_fields.stored_schema(req.store, obj), [rid], at)
                 outcomes.append({"id": rid, "created": False, "error": None})
             else:
                 outcomes.append(

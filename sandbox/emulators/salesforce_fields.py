@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from sandbox.emulators.credentials import SALESFORCE
-from sandbox.schema import BOOLEAN, SALESFORCE_OBJECTS, Field, ObjectSchema
+from sandbox.schema import BOOLEAN, SALESFORCE_OBJECTS, SF_ACCOUNT, Field, ObjectSchema
 from sandbox.store import Store
 
 FACTS_FILE = Path(__file__).with_name("api_facts") / "salesforce.json"
@@ -72,7 +72,13 @@ _USER = SALESFORCE["user_id"]
 DERIVED: dict[str, dict[str, str]] = {
     "*": {"CreatedById": f"'{_USER}'", "LastModifiedById": f"'{_USER}'"},
     "Account": {"PhotoUrl": "'/services/images/photo/' || t.\"Id\""},
-    "Contact": {"PhotoUrl": "'/services/images/photo/' || t.\"Id\""},
+    "Contact": {
+        "PhotoUrl": "'/services/images/photo/' || t.\"Id\"",
+        # The world's contacts have no owner of their own: served as their account's owner (the usual
+        # assignment rule), else the integration user.
+        "OwnerId": f'COALESCE((SELECT a."OwnerId" FROM "{SF_ACCOUNT.table}" AS a WHERE a."Id" = t."AccountId"), '
+        f"'{_USER}')",
+    },
     "Opportunity": {
         "Probability": _PROBABILITY,
         "ExpectedRevenue": f'(t."Amount" * ({_PROBABILITY}) / 100.0)',
@@ -185,11 +191,13 @@ def _address_sql(obj: ObjectSchema, f: Field, columns: frozenset[str]) -> str:
 
 def value_sql(obj: ObjectSchema, f: Field, columns: frozenset[str]) -> str:
     """SQL for a field's stored value: its column, or what Salesforce fills in when the world has none."""
+    derived = DERIVED.get(obj.name, {}).get(f.name) or DERIVED["*"].get(f.name)
     if f.name in columns:
-        return f't."{f.name}"'
+        # A column a client's write added holds values for the records written since, only.
+        added = derived and not SALESFORCE_OBJECTS[obj.name].has_field(f.name)
+        return f'COALESCE(t."{f.name}", {derived})' if added else f't."{f.name}"'
     if f.type == ADDRESS:
         return _address_sql(obj, f, columns)
-    derived = DERIVED.get(obj.name, {}).get(f.name) or DERIVED["*"].get(f.name)
     if derived:
         return derived
     return "0" if f.type == BOOLEAN else "NULL"

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sandbox.emulators import faults, salesforce_fields
+from sandbox.emulators.credentials import SALESFORCE
 from sandbox.emulators.routing import FaultHit, write_lock
 from sandbox.schema import (
     BOOLEAN,
@@ -33,6 +34,7 @@ from sandbox.schema import (
 from sandbox.store import Store, sf_datetime
 
 MAX_COLLECTION_RECORDS = 200
+API_USER_ID = SALESFORCE["user_id"]  # the integration user every client authenticates as
 
 # Fields Salesforce requires on create (the rest are nillable or defaulted).
 REQUIRED_ON_CREATE = {
@@ -175,6 +177,9 @@ def plan(
                     error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
                 )
     _check_references(store, obj, plans)
+    for p in plans:
+        if p.ok and p.created and obj.has_field("OwnerId") and not p.values.get("OwnerId"):
+            p.values["OwnerId"] = API_USER_ID  # Salesforce: a record's owner defaults to its creator
     return plans
 
 
