@@ -28,6 +28,7 @@ class TableReport:
     refetched: int = 0  # open quarantined records asked for again by id
     recovered: int = 0  # open quarantined records loaded by this run
     not_found: int = 0  # open quarantined records the source no longer returns
+    deleted: int = 0  # open quarantined records the source deleted since (resolved, nothing to load)
     reread: bool = False  # read in full again for keyless quarantined records
     drift_reread: bool = False  # read in full again because the last run lacked a field
     open_quarantine: int = 0  # records in quarantine after the run, not loaded since nor discarded
@@ -89,6 +90,7 @@ class SourceReport:
             if t.refetched or t.reread:
                 how = "read the table in full again" if t.reread else f"re-fetched {t.refetched} by id"
                 gone = f", {t.not_found} no longer at the source" if t.not_found else ""
+                gone += f", {t.deleted} deleted at the source (resolved)" if t.deleted else ""
                 out.append(f"  {name}: quarantine recovery: {how}, {t.recovered} recovered{gone}")
             if t.open_quarantine:
                 out.append(
@@ -176,9 +178,11 @@ def add_recovery(
         t.refetched = len(todo.keys.get(table, []))
         t.reread = table in todo.keyless
         t.not_found = todo.not_found.get(table, 0)
+        t.deleted = len(todo.deleted.get(table, []))
         # Keyless records count as recovered by the full re-read (a still broken one is quarantined anew).
         keyed = {k for k in before if k is not None}
-        t.recovered = len(keyed - open_keys.get(table, set())) + len(todo.keyless.get(table, []))
+        deleted = set(todo.deleted.get(table, []))
+        t.recovered = len(keyed - open_keys.get(table, set()) - deleted) + len(todo.keyless.get(table, []))
     for table in todo.drifted:
         report.table(table).drift_reread = True
     for table, lines in drift_lines.items():

@@ -11,6 +11,10 @@ load, and merges them into the same raw table through the same contract check:
   query selects; Stripe: `GET /v1/<object>/<id>`; Zendesk: `GET /api/v2/<object>/<id>.json`.
 - A record still broken goes back to quarantine (a newer quarantine row); one the source no longer
   has stays open and is reported, until an operator discards it.
+- A Stripe customer deleted since answers `{"id": ..., "object": "customer", "deleted": true}`:
+  nothing is left to load (the deletion itself arrives with its `customer.deleted` event), so the
+  stub is not loaded (it would blank the stored customer) and the record is resolved as deleted at
+  the source (`quarantine_resolutions.how = 'deleted'`), with a line in the run's report and log.
 
 Why by id rather than holding the incremental cursor back at the oldest quarantined record: a held
 cursor re-reads everything changed since that record on every run (one bad record in January makes
@@ -30,6 +34,7 @@ and its records resolve the quarantine the same way.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +48,8 @@ from core.clock import utc_now
 from core.warehouse import columns, ensure_tables, insert_rows, table_exists
 from dlt_pipelines import contracts, settings
 from dlt_pipelines.contracts import QUARANTINE_TABLE, TableSpec
+
+log = logging.getLogger("copilot.ingest")
 
 RESOLUTIONS = "raw_quality.quarantine_resolutions"
 RESOLUTIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {RESOLUTIONS} (
@@ -167,6 +174,7 @@ class Plan:
     keys: dict[str, list[str]] = field(default_factory=dict)  # table -> keys fetched by id
     keyless: dict[str, list[OpenRecord]] = field(default_factory=dict)  # table -> re-read in full
     not_found: dict[str, int] = field(default_factory=dict)  # table -> keys the source did not return
+    deleted: dict[str, list[str]] = field(default_factory=dict)  # table -> keys the source deleted since
     before: dict[str, set[str | None]] = field(default_factory=dict)  # table -> open keys before the run
     drifted: list[str] = field(default_factory=list)  # tables read in full after a field went missing
 
@@ -190,6 +198,25 @@ def reset_for_reread(pipeline: dlt.Pipeline, source: str, tables: Sequence[str])
         resources = state.get("sources", {}).get(source, {}).get("resources", {})
         for name in names:
             resources.pop(name, None)
+
+
+def is_deletion(record: Any) -> bool:
+    """Stripe's answer for a deleted object fetched by id: its id, object and `deleted: true` only."""
+    return isinstance(record, dict) and record.get("deleted") is True and set(record) <= {"id", "object", "deleted"}
+
+
+def mark_deleted(con: duckdb.DuckDBPyConnection, source: str, todo: Plan) -> int:
+    """Open records the source answered as deleted are resolved: there is nothing left to fetch."""
+    done = 0
+    for table, keys in todo.deleted.items():
+        wanted = set(keys)
+        records = [r for r in open_records(con, source, table) if r.key in wanted]
+        done += _resolve(con, source, records, "deleted", "deleted at the source")
+        log.warning(
+            "%s.%s: %d quarantined record(s) deleted at the source since, no longer fetched: %s",
+            source, table, len(records), ", ".join(sorted(wanted)),
+        )  # fmt: skip
+    return done
 
 
 def mark_reread(con: duckdb.DuckDBPyConnection, source: str, records: Mapping[str, Sequence[OpenRecord]]) -> None:
@@ -294,6 +321,10 @@ def _records(fetch: Fetch, spec: TableSpec, keys: list[str], todo: Plan) -> Iter
     found: set[str] = set()
     for page in fetch(spec, keys):
         found |= {str(r.get(spec.primary_key)) for r in page if isinstance(r, dict)}
+        gone = [r for r in page if is_deletion(r)]
+        if gone:
+            todo.deleted.setdefault(spec.table, []).extend(str(r.get(spec.primary_key)) for r in gone)
+            page = [r for r in page if not is_deletion(r)]
         if page:
             yield page
     todo.not_found[spec.table] = len(set(keys) - found)

@@ -135,6 +135,8 @@ def run_source(
         raise describe_failure(name, exc) from exc
     if todo.keyless:
         recovery.mark_reread(con, name, todo.keyless)
+    if todo.deleted:
+        recovery.mark_deleted(con, name, todo)
     drift.store(con, name, fields_seen)
     built = load_report.build(report, pipeline, row_counts, before)
     load_report.add_recovery(built, todo, recovery.open_records(con, name), drift.report_lines(fields_seen))
