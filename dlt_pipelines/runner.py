@@ -117,8 +117,10 @@ def run_source(
             info = pipeline.load()
             info.raise_on_failed_jobs()
             report.load_ids += list(info.loads_ids)
-        if todo.keyless or todo.drifted:
-            recovery.reset_for_reread(pipeline, name, sorted({*todo.keyless, *todo.drifted}))
+        # Keyless quarantined records: read again from the earliest of them, or in full.
+        full = recovery.rewind_for_reread(pipeline, name, todo) if todo.keyless else []
+        if full or todo.drifted:
+            recovery.reset_for_reread(pipeline, name, sorted({*full, *todo.drifted}))
         source = build_source(name)
         source.resources.add(*recovery.resources(cfg, todo))
         with drift.collecting(cfg.dataset, con) as fields_seen:

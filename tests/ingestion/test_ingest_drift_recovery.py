@@ -203,6 +203,30 @@ def test_quarantine_then_fix_then_recover_equals_a_clean_load(live: Live, tmp_pa
         assert got == want, table
 
 
+def test_records_quarantined_without_their_id_are_read_again_from_the_earliest(live: Live, tmp_path: Path) -> None:
+    em = live.emulator
+    warehouse = fresh(live, tmp_path)
+    runner.run_source("salesforce", warehouse)
+    total = em.query("SELECT count(*) FROM sf_account")[0][0]
+    # 20 accounts change; the CRM sends half of them without their Id (keyless: no by-id fetch).
+    touched = touch_accounts(live, 20, "Copilot_Health_Score__c", 42.0)
+    em.fault(**SF_ACCOUNT_QUERY, kind="malformed", fraction=0.5, breakage="missing_id", count=1)
+    report = runner.run_source("salesforce", warehouse)
+    held = still_quarantined(warehouse, "salesforce")
+    assert held and all(r.key is None and r.cursor_value for r in held)
+    assert len(held) == report.tables["account"].quarantined_total < len(touched)
+    earliest = min(r.cursor_value for r in held)
+    # The next run reads the accounts again from the earliest of them, not the whole table.
+    report = runner.run_source("salesforce", warehouse)
+    account = report.tables["account"]
+    since = em.query("SELECT count(*) FROM sf_account WHERE SystemModstamp >= ?", (earliest[:19] + ".000Z",))[0][0]
+    assert account.reread and account.reread_from == earliest
+    assert len(held) <= account.rows_loaded <= since <= len(touched) < total
+    assert any(f"account: quarantine recovery: read again from {earliest}" in line for line in report.lines())
+    assert still_quarantined(warehouse, "salesforce") == []
+    assert differences(warehouse, em.world, dataset="raw_salesforce") == {}
+
+
 def test_an_operator_discards_what_the_source_will_never_send_right(live: Live, tmp_path: Path) -> None:
     em = live.emulator
     warehouse = fresh(live, tmp_path)
