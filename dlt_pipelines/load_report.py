@@ -28,7 +28,9 @@ class TableReport:
     refetched: int = 0  # open quarantined records asked for again by id
     recovered: int = 0  # open quarantined records loaded by this run
     not_found: int = 0  # open quarantined records the source no longer returns
-    reread: bool = False  # read in full again for keyless quarantined records
+    deleted: int = 0  # open quarantined records the source deleted since (resolved, nothing to load)
+    reread: bool = False  # read again for keyless quarantined records (in full, or from `reread_from`)
+    reread_from: Any = None  # the cursor value a keyless re-read started from, when not in full
     drift_reread: bool = False  # read in full again because the last run lacked a field
     open_quarantine: int = 0  # records in quarantine after the run, not loaded since nor discarded
     extra_fields: dict[str, int] = field(default_factory=dict)  # unknown field kept in _extra_fields -> records
@@ -87,8 +89,11 @@ class SourceReport:
                 out.append(f"  {name}: read in full again after a field went missing ({len(t.drift)} still missing)")
             out += [f"  {self.dataset}.{name}: {line}" for line in t.drift]
             if t.refetched or t.reread:
-                how = "read the table in full again" if t.reread else f"re-fetched {t.refetched} by id"
+                how = f"re-fetched {t.refetched} by id"
+                if t.reread:
+                    how = f"read again from {t.reread_from}" if t.reread_from else "read the table in full again"
                 gone = f", {t.not_found} no longer at the source" if t.not_found else ""
+                gone += f", {t.deleted} deleted at the source (resolved)" if t.deleted else ""
                 out.append(f"  {name}: quarantine recovery: {how}, {t.recovered} recovered{gone}")
             if t.open_quarantine:
                 out.append(
@@ -175,10 +180,13 @@ def add_recovery(
         t = report.table(table)
         t.refetched = len(todo.keys.get(table, []))
         t.reread = table in todo.keyless
+        t.reread_from = todo.rewound.get(table)
         t.not_found = todo.not_found.get(table, 0)
+        t.deleted = len(todo.deleted.get(table, []))
         # Keyless records count as recovered by the full re-read (a still broken one is quarantined anew).
         keyed = {k for k in before if k is not None}
-        t.recovered = len(keyed - open_keys.get(table, set())) + len(todo.keyless.get(table, []))
+        deleted = set(todo.deleted.get(table, []))
+        t.recovered = len(keyed - open_keys.get(table, set()) - deleted) + len(todo.keyless.get(table, []))
     for table in todo.drifted:
         report.table(table).drift_reread = True
     for table, lines in drift_lines.items():

@@ -11,6 +11,10 @@ load, and merges them into the same raw table through the same contract check:
   query selects; Stripe: `GET /v1/<object>/<id>`; Zendesk: `GET /api/v2/<object>/<id>.json`.
 - A record still broken goes back to quarantine (a newer quarantine row); one the source no longer
   has stays open and is reported, until an operator discards it.
+- A Stripe customer deleted since answers `{"id": ..., "object": "customer", "deleted": true}`:
+  nothing is left to load (the deletion itself arrives with its `customer.deleted` event), so the
+  stub is not loaded (it would blank the stored customer) and the record is resolved as deleted at
+  the source (`quarantine_resolutions.how = 'deleted'`), with a line in the run's report and log.
 
 Why by id rather than holding the incremental cursor back at the oldest quarantined record: a held
 cursor re-reads everything changed since that record on every run (one bad record in January makes
@@ -18,9 +22,13 @@ every run re-read the year), it stops no other record from loading anyway, and S
 Zendesk's ticket export have no cursor that could be held (events and an opaque export cursor).
 By id costs one request per record (per 200 for Salesforce), only while something is quarantined.
 
-A record quarantined *without* its key cannot be asked for by id: the table's incremental state is
-reset instead, so the next run re-reads that table in full (a merge: nothing is duplicated), and
-the keyless records quarantined before that run count as resolved by it.
+A record quarantined *without* its key cannot be asked for by id: the table is read again from the
+earliest such record instead (a merge: nothing is duplicated), and the keyless records quarantined
+before that run count as resolved by it. Where the quarantined records all carry the table's cursor
+and the source's incremental state holds that same value (Salesforce's `SystemModstamp`), the
+cursor is moved back to the earliest of them, so only what changed since is read again; otherwise
+(a record without its cursor too, Zendesk's opaque export cursor, Stripe's events) the table's
+incremental state is reset and the table read in full.
 
 File exports (`mode = "files"`) have no by-id call: a fixed file (new size or time) is read again
 and its records resolve the quarantine the same way.
@@ -30,6 +38,7 @@ and its records resolve the quarantine the same way.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +53,8 @@ from core.warehouse import columns, ensure_tables, insert_rows, table_exists
 from dlt_pipelines import contracts, settings
 from dlt_pipelines.contracts import QUARANTINE_TABLE, TableSpec
 
+log = logging.getLogger("copilot.ingest")
+
 RESOLUTIONS = "raw_quality.quarantine_resolutions"
 RESOLUTIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {RESOLUTIONS} (
     resolved_at TIMESTAMPTZ NOT NULL, source VARCHAR NOT NULL, source_table VARCHAR NOT NULL,
@@ -56,6 +67,10 @@ STATE_RESOURCES: dict[tuple[str, str], str] = {
 }
 
 
+# Sources whose incremental state is the cursor field's value as the records carry it.
+REWINDABLE = ("salesforce",)
+
+
 @dataclass(frozen=True)
 class OpenRecord:
     table: str
@@ -63,6 +78,7 @@ class OpenRecord:
     reason: str
     quarantined_at: datetime
     load_id: str
+    cursor_value: Any = None  # the table's cursor field in the record as received, if it had one
 
 
 def _specs(source: str) -> dict[str, TableSpec]:
@@ -80,6 +96,9 @@ def open_records(con: duckdb.DuckDBPyConnection, source: str, table: str | None 
     if source == "product_events" or not table_exists(con, quarantine):
         return []
     resolutions = table_exists(con, RESOLUTIONS)
+    # dlt creates no column for a value that was always null: a quarantine holding keyless records
+    # only has no record_key column.
+    no_key = "" if "record_key" in columns(con, quarantine) else ", CAST(NULL AS VARCHAR) AS record_key"
     out: list[OpenRecord] = []
     for name, spec in _specs(source).items():
         if table is not None and name != table:
@@ -92,7 +111,7 @@ def open_records(con: duckdb.DuckDBPyConnection, source: str, table: str | None 
                     WHERE CAST(r."{identifier(spec.primary_key)}" AS VARCHAR) = q.record_key
                     AND CAST(r._dlt_load_id AS DOUBLE) >= CAST(q.load_id AS DOUBLE)))"""
             )
-        params: list[Any] = [name]
+        params: list[Any] = [name, f'$."{spec.cursor}"' if spec.cursor else "$.__no_cursor__"]
         if resolutions:
             conditions.append(
                 f"""NOT EXISTS (SELECT 1 FROM {RESOLUTIONS} d WHERE d.source = ? AND d.source_table = ?
@@ -101,17 +120,18 @@ def open_records(con: duckdb.DuckDBPyConnection, source: str, table: str | None 
             )
             params += [source, name]
         rows = con.execute(
-            f"""WITH q AS (
+            f"""WITH k AS (SELECT *{no_key} FROM {quarantine} WHERE source_table = ?), q AS (
                     SELECT record_key, reason, quarantined_at, _dlt_load_id AS load_id,
+                           CASE WHEN record_key IS NULL THEN json_extract_string(record, ?) END AS cursor_value,
                            row_number() OVER (PARTITION BY coalesce(record_key, _dlt_id)
                                               ORDER BY CAST(_dlt_load_id AS DOUBLE) DESC, quarantined_at DESC) AS rn
-                    FROM {quarantine} WHERE source_table = ?)
-                SELECT record_key, reason, quarantined_at, load_id FROM q
+                    FROM k)
+                SELECT record_key, reason, quarantined_at, load_id, cursor_value FROM q
                 WHERE rn = 1 {"".join(f" AND {c}" for c in conditions)}
                 ORDER BY quarantined_at, record_key""",
             params,
         ).fetchall()
-        out += [OpenRecord(name, key, reason, at, load_id) for key, reason, at, load_id in rows]
+        out += [OpenRecord(name, *row) for row in rows]
     return out
 
 
@@ -165,8 +185,10 @@ class Plan:
 
     source: str
     keys: dict[str, list[str]] = field(default_factory=dict)  # table -> keys fetched by id
-    keyless: dict[str, list[OpenRecord]] = field(default_factory=dict)  # table -> re-read in full
+    keyless: dict[str, list[OpenRecord]] = field(default_factory=dict)  # table -> read again
+    rewound: dict[str, Any] = field(default_factory=dict)  # table -> cursor it was read again from
     not_found: dict[str, int] = field(default_factory=dict)  # table -> keys the source did not return
+    deleted: dict[str, list[str]] = field(default_factory=dict)  # table -> keys the source deleted since
     before: dict[str, set[str | None]] = field(default_factory=dict)  # table -> open keys before the run
     drifted: list[str] = field(default_factory=list)  # tables read in full after a field went missing
 
@@ -182,6 +204,30 @@ def plan(con: duckdb.DuckDBPyConnection, source: str, mode: str) -> Plan:
     return out
 
 
+def rewind_for_reread(pipeline: dlt.Pipeline, source: str, todo: Plan) -> list[str]:
+    """Move each table's incremental cursor back to its earliest keyless quarantined record, where
+    the source allows it; returns the tables that must be read in full instead."""
+    specs = _specs(source)
+    full: list[str] = []
+    with pipeline.managed_state(extract_state=True) as state:
+        resources = state.get("sources", {}).get(source, {}).get("resources", {})
+        for table, records in todo.keyless.items():
+            spec = specs[table]
+            values = [r.cursor_value for r in records]
+            cursor = resources.get(table, {}).get("incremental", {}).get(spec.cursor or "", {})
+            last = cursor.get("last_value")
+            usable = source in REWINDABLE and spec.cursor and all(isinstance(v, str) and v for v in values)
+            if not usable or not isinstance(last, str) or table in todo.drifted:
+                full.append(table)
+                continue
+            earliest = min(values)
+            todo.rewound[table] = min(earliest, last)
+            if earliest < last:
+                cursor["last_value"] = earliest
+                cursor["unique_hashes"] = []
+    return full
+
+
 def reset_for_reread(pipeline: dlt.Pipeline, source: str, tables: Sequence[str]) -> None:
     """Forget the incremental state of the resources that feed `tables`: the next extraction reads
     them in full."""
@@ -190,6 +236,25 @@ def reset_for_reread(pipeline: dlt.Pipeline, source: str, tables: Sequence[str])
         resources = state.get("sources", {}).get(source, {}).get("resources", {})
         for name in names:
             resources.pop(name, None)
+
+
+def is_deletion(record: Any) -> bool:
+    """Stripe's answer for a deleted object fetched by id: its id, object and `deleted: true` only."""
+    return isinstance(record, dict) and record.get("deleted") is True and set(record) <= {"id", "object", "deleted"}
+
+
+def mark_deleted(con: duckdb.DuckDBPyConnection, source: str, todo: Plan) -> int:
+    """Open records the source answered as deleted are resolved: there is nothing left to fetch."""
+    done = 0
+    for table, keys in todo.deleted.items():
+        wanted = set(keys)
+        records = [r for r in open_records(con, source, table) if r.key in wanted]
+        done += _resolve(con, source, records, "deleted", "deleted at the source")
+        log.warning(
+            "%s.%s: %d quarantined record(s) deleted at the source since, no longer fetched: %s",
+            source, table, len(records), ", ".join(sorted(wanted)),
+        )  # fmt: skip
+    return done
 
 
 def mark_reread(con: duckdb.DuckDBPyConnection, source: str, records: Mapping[str, Sequence[OpenRecord]]) -> None:
@@ -294,6 +359,10 @@ def _records(fetch: Fetch, spec: TableSpec, keys: list[str], todo: Plan) -> Iter
     found: set[str] = set()
     for page in fetch(spec, keys):
         found |= {str(r.get(spec.primary_key)) for r in page if isinstance(r, dict)}
+        gone = [r for r in page if is_deletion(r)]
+        if gone:
+            todo.deleted.setdefault(spec.table, []).extend(str(r.get(spec.primary_key)) for r in gone)
+            page = [r for r in page if not is_deletion(r)]
         if page:
             yield page
     todo.not_found[spec.table] = len(set(keys) - found)

@@ -117,8 +117,10 @@ def run_source(
             info = pipeline.load()
             info.raise_on_failed_jobs()
             report.load_ids += list(info.loads_ids)
-        if todo.keyless or todo.drifted:
-            recovery.reset_for_reread(pipeline, name, sorted({*todo.keyless, *todo.drifted}))
+        # Keyless quarantined records: read again from the earliest of them, or in full.
+        full = recovery.rewind_for_reread(pipeline, name, todo) if todo.keyless else []
+        if full or todo.drifted:
+            recovery.reset_for_reread(pipeline, name, sorted({*full, *todo.drifted}))
         source = build_source(name)
         source.resources.add(*recovery.resources(cfg, todo))
         with drift.collecting(cfg.dataset, con) as fields_seen:
@@ -135,6 +137,8 @@ def run_source(
         raise describe_failure(name, exc) from exc
     if todo.keyless:
         recovery.mark_reread(con, name, todo.keyless)
+    if todo.deleted:
+        recovery.mark_deleted(con, name, todo)
     drift.store(con, name, fields_seen)
     built = load_report.build(report, pipeline, row_counts, before)
     load_report.add_recovery(built, todo, recovery.open_records(con, name), drift.report_lines(fields_seen))

@@ -197,7 +197,10 @@ def test_query_errors_are_salesforce_errors(sf: Salesforce) -> None:
 
 def test_describe_matches_the_schema(emulator: RunningEmulator, sf: Salesforce) -> None:
     described = sf.Account.describe()
-    assert [f["name"] for f in described["fields"]] == SF_ACCOUNT.field_names
+    # The world's fields first, then the other documented standard fields (api_facts/salesforce.json).
+    names = [f["name"] for f in described["fields"]]
+    assert names[: len(SF_ACCOUNT.field_names)] == SF_ACCOUNT.field_names
+    assert {"BillingAddress", "Phone", "CreatedById", "ParentId"} <= set(names[len(SF_ACCOUNT.field_names) :])
     by_name = {f["name"]: f for f in described["fields"]}
     tier = by_name["Copilot_Health_Tier__c"]
     assert (tier["type"], tier["custom"], tier["updateable"], tier["restrictedPicklist"]) == (
@@ -382,6 +385,44 @@ def test_sobject_rest_create_read_update_upsert_delete(emulator: RunningEmulator
     gone = sf.query_all(f"SELECT Id, IsDeleted FROM Task WHERE Id = '{created['id']}'", include_deleted=True)
     assert gone["records"][0]["IsDeleted"] is True
     assert sf.query(f"SELECT COUNT() FROM Task WHERE Id = '{created['id']}'")["totalSize"] == 0
+
+
+def test_standard_fields_through_simple_salesforce(emulator: RunningEmulator, sf: Salesforce) -> None:
+    """describe, query_all and a Task's create and update with standard fields the world does not
+    simulate, as an integration written against a real org uses them."""
+    contact = {f["name"]: f for f in sf.Contact.describe()["fields"]}
+    assert contact["MailingAddress"]["type"] == "address" and contact["MailingAddress"]["updateable"] is False
+    assert contact["MobilePhone"]["type"] == "phone" and contact["MobilePhone"]["createable"] is True
+    everything = sf.query_all(
+        "SELECT Id, Name, NextStep, Probability, IsPrivate FROM Opportunity", include_deleted=True
+    )
+    opportunities = store_rows(emulator, SALESFORCE_OBJECTS["Opportunity"])
+    assert everything["totalSize"] == len(opportunities) == len(everything["records"])
+    assert all(r["IsPrivate"] is False and isinstance(r["Probability"], float) for r in everything["records"])
+
+    account = store_rows(emulator, SF_ACCOUNT, "Product_Account_Id__c = 'ws_000051'")[0]
+    created = sf.Task.create(
+        {"WhatId": account["Id"], "Subject": "Call", "CallType": "Outbound", "CallDurationInSeconds": 300}
+    )
+    fields = "Subject, Status, IsClosed, CompletedDateTime, CallType, CallDurationInSeconds, AccountId"
+    query = f"SELECT {fields} FROM Task WHERE Id = '{created['id']}'"
+    (task,) = sf.query(query)["records"]
+    assert (task["Status"], task["IsClosed"], task["CompletedDateTime"]) == ("Not Started", False, None)
+    assert (task["CallType"], task["CallDurationInSeconds"], task["AccountId"]) == ("Outbound", 300, account["Id"])
+    assert sf.Task.update(created["id"], {"Status": "Completed", "CallDisposition": "Left a voicemail"}) == 204
+    (task,) = sf.query(query.replace("AccountId", "AccountId, CallDisposition"))["records"]
+    assert (task["IsClosed"], task["CallDisposition"], task["CallType"]) == (True, "Left a voicemail", "Outbound")
+    assert task["CompletedDateTime"] is not None
+    # Fields Salesforce computes are not writable, and a field it does not have is refused.
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Task.update(created["id"], {"IsClosed": True})
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.Task.update(created["id"], {"Mood__c": "calm"})
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD"
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query("SELECT Id, Mood__c FROM Task")
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD"
 
 
 def test_collections_create_and_update_mixed_types(emulator: RunningEmulator, sf: Salesforce) -> None:

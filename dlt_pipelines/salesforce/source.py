@@ -142,7 +142,9 @@ def describe_fields(cfg: SourceSettings, auth: SalesforceOAuth, objects: Iterabl
         fields = dict(spec.fields)
         for f in resp.json().get("fields", []):
             fields.setdefault(f["name"], DESCRIBE_TYPES.get(f.get("type", ""), "str"))
-        out[name] = TableSpec(**{**spec.__dict__, "fields": fields})
+        # Compound fields (BillingAddress, MailingAddress, ...) are kept whole, one JSON column each.
+        compound = tuple(n for n, t in fields.items() if t == "json" and n not in spec.json_columns)
+        out[name] = TableSpec(**{**spec.__dict__, "fields": fields, "json_columns": spec.json_columns + compound})
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from sandbox.emulators import salesforce_bulk, salesforce_query, salesforce_writes
+from sandbox.emulators import salesforce_bulk, salesforce_fields, salesforce_query, salesforce_writes
 from sandbox.emulators.credentials import SALESFORCE
 from sandbox.emulators.faults import apply_to_records
 from sandbox.emulators.routing import ApiError, ApiRequest, Route, System, json_response, route, write_lock
@@ -42,7 +42,6 @@ from sandbox.schema import (
     INT,
     PERCENT,
     REFERENCE,
-    SALESFORCE_OBJECTS,
     TEXTAREA,
     Field,
     ObjectSchema,
@@ -141,12 +140,15 @@ def fault_response(kind: str, status: int, retry_after: int) -> Response:
     return internal_error()
 
 
+# The served objects: the world's fields and every other documented standard field.
+OBJECTS = salesforce_fields.SERVED
+
+
 def _object(req: ApiRequest) -> ObjectSchema:
-    name = req.path_params["object"]
-    for obj in SALESFORCE_OBJECTS.values():
-        if obj.name.lower() == name.lower():
-            return obj
-    raise ApiError(not_found())
+    obj = salesforce_fields.served(req.path_params["object"])
+    if obj is None:
+        raise ApiError(not_found())
+    return obj
 
 
 def _version(req: ApiRequest) -> str:
@@ -282,6 +284,40 @@ def _relationship_name(f: Field) -> str | None:
 
 
 def describe_field(obj: ObjectSchema, f: Field) -> dict[str, Any]:
+    doc = salesforce_fields.field_facts(obj, f.name)
+    out = _describe_world_field(obj, f)
+    if doc is None or f.custom:
+        return out
+    # A standard field: its documented properties (Object Reference), not the world's guesses.
+    props = doc["properties"]
+    numeric = f.type in (DOUBLE, CURRENCY, PERCENT, INT)
+    out.update(
+        {
+            "label": doc["label"],
+            "type": doc["type"],
+            "soapType": _SOAP_TYPES.get(f.type, "urn:address" if f.type == "address" else "xsd:string"),
+            "length": 0 if numeric or f.type in (BOOLEAN, DATE, DATETIME, "address") else doc.get("length", 255),
+            "createable": "C" in props,
+            "updateable": "U" in props,
+            "nillable": "N" in props,
+            "defaultedOnCreate": "D" in props,
+            "filterable": "F" in props,
+            "groupable": "G" in props,
+            "sortable": "S" in props,
+            "restrictedPicklist": "R" in props,
+            "calculated": not ("C" in props or "U" in props) and f.name in salesforce_fields.DERIVED.get(obj.name, {}),
+            "referenceTo": doc.get("referenceTo", []),
+        }
+    )
+    if doc.get("picklistValues") and not out["picklistValues"]:
+        out["picklistValues"] = [
+            {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
+            for v in doc["picklistValues"]
+        ]
+    return out
+
+
+def _describe_world_field(obj: ObjectSchema, f: Field) -> dict[str, Any]:
     required = f.name in salesforce_writes.required_fields(obj)
     writable = f.updateable and f.name != obj.key
     text_length = {ID: 18, REFERENCE: 18, TEXTAREA: 32768}.get(f.type, 255)
@@ -348,7 +384,7 @@ def describe_global(req: ApiRequest) -> Response:
         {
             "encoding": "UTF-8",
             "maxBatchSize": salesforce_writes.MAX_COLLECTION_RECORDS,
-            "sobjects": [_object_summary(o, version) for o in SALESFORCE_OBJECTS.values()],
+            "sobjects": [_object_summary(o, version) for o in OBJECTS.values()],
         }
     )
 
@@ -389,7 +425,7 @@ def _page(req: ApiRequest, cursor: salesforce_query.Cursor, start: int) -> Respo
 def _query(req: ApiRequest, include_deleted: bool) -> Response:
     version = _version(req)
     try:
-        query = compile_query(req.param("q") or "", SALESFORCE_OBJECTS)
+        query = compile_query(req.param("q") or "", OBJECTS)
     except SoqlError as exc:
         return sf_error(400, exc.error_code, exc.message)
     result = salesforce_query.run(req.store, query, include_deleted)
@@ -539,7 +575,7 @@ def sobject_delete(req: ApiRequest) -> Response:
         found = req.store.count(obj, '"Id" = ? AND COALESCE("IsDeleted", 0) = 0', (rid,))
         if not found:
             return not_found()
-        req.store.soft_delete(obj, [rid], req.store.next_write_time())
+        req.store.soft_delete(salesforce_fields.stored_schema(req.store, obj), [rid], req.store.next_write_time())
     return Response(status_code=204)
 
 
@@ -568,7 +604,7 @@ def _collection(req: ApiRequest) -> tuple[list[dict[str, Any]], bool]:
 def _record_type(rec: dict[str, Any]) -> ObjectSchema | None:
     attributes = rec.get("attributes")
     name = attributes.get("type") if isinstance(attributes, dict) else None
-    return next((o for o in SALESFORCE_OBJECTS.values() if name and o.name.lower() == str(name).lower()), None)
+    return next((o for o in OBJECTS.values() if name and o.name.lower() == str(name).lower()), None)
 
 
 def _write_mixed(
@@ -581,7 +617,7 @@ def _write_mixed(
         obj = _record_type(rec)
         if obj is None:
             plans[i] = salesforce_writes.fail(
-                SALESFORCE_OBJECTS["Account"],
+                OBJECTS["Account"],
                 salesforce_writes.error("INVALID_TYPE", "Must send a concrete entity type."),
             )
         else:
@@ -589,7 +625,7 @@ def _write_mixed(
     with write_lock:
         for name, indexes in groups.items():
             planned = salesforce_writes.plan(
-                req.store, SALESFORCE_OBJECTS[name], [_lowered_id(records[i]) for i in indexes], operation
+                req.store, OBJECTS[name], [_lowered_id(records[i]) for i in indexes], operation
             )
             for i, p in zip(indexes, planned, strict=True):
                 plans[i] = p
@@ -650,7 +686,7 @@ def composite_delete(req: ApiRequest) -> Response:
     with write_lock:
         at = None
         for rid in ids:
-            obj = next((o for o in SALESFORCE_OBJECTS.values() if rid.startswith(o.id_prefix)), None)
+            obj = next((o for o in OBJECTS.values() if rid.startswith(o.id_prefix)), None)
             live = obj is not None and req.store.count(obj, '"Id" = ? AND COALESCE("IsDeleted", 0) = 0', (rid,))
             if not live:
                 results.append(
@@ -662,7 +698,7 @@ def composite_delete(req: ApiRequest) -> Response:
                 )
                 continue
             at = at or req.store.next_write_time()
-            req.store.soft_delete(obj, [rid], at)
+            req.store.soft_delete(salesforce_fields.stored_schema(req.store, obj), [rid], at)
             results.append({"id": rid, "success": True, "errors": []})
     return json_response(results)
 

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from sandbox.emulators import salesforce_writes
+from sandbox.emulators import salesforce_fields, salesforce_writes
 from sandbox.emulators.credentials import SALESFORCE
 from sandbox.emulators.routing import ApiError, ApiRequest, Route, json_response, route, write_lock
-from sandbox.schema import SALESFORCE_OBJECTS, ObjectSchema
+from sandbox.schema import ObjectSchema
 from sandbox.store import salesforce_id, sf_datetime
 
 OPERATIONS = ("insert", "update", "upsert", "delete")
@@ -100,7 +100,7 @@ def create_job(req: ApiRequest) -> Response:
     if not isinstance(body, dict):
         return _error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
     name = str(body.get("object") or "")
-    obj = next((o for o in SALESFORCE_OBJECTS.values() if o.name.lower() == name.lower()), None)
+    obj = salesforce_fields.served(name)
     if obj is None:
         return _error(400, "INVALIDENTITY", f"sObject type '{name}' is not supported.")
     operation = body.get("operation")
@@ -171,7 +171,7 @@ def _parse(job: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 def _process(req: ApiRequest, job: dict[str, Any]) -> None:
     """Run the job's rows; a bad header fails the whole job as Salesforce does."""
-    obj = SALESFORCE_OBJECTS[job["object"]]
+    obj = salesforce_fields.SERVED[job["object"]]
     header, rows = _parse(job)
     unknown = [h for h in header if not obj.has_field(h)]
     needed = {"update": "Id", "delete": "Id", "upsert": job["external_id_field"]}.get(job["operation"])
@@ -210,7 +210,7 @@ def _delete(req: ApiRequest, obj: ObjectSchema, records: list[dict[str, str]]) -
         for rec in records:
             rid = next((v for k, v in rec.items() if k.lower() == "id"), "")
             if req.store.count(obj, '"Id" = ? AND COALESCE("IsDeleted", 0) = 0', (rid,)):
-                req.store.soft_delete(obj, [rid], at)
+                req.store.soft_delete(salesforce_fields.stored_schema(req.store, obj), [rid], at)
                 outcomes.append({"id": rid, "created": False, "error": None})
             else:
                 outcomes.append(

@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from sandbox.emulators.soql import Query
+from sandbox.emulators import salesforce_fields
+from sandbox.emulators.soql import COMPOUND_TYPES, Query
 from sandbox.schema import BOOLEAN, CURRENCY, DATETIME, DOUBLE, INT, PERCENT, ObjectSchema
 from sandbox.store import Store, salesforce_id
 
@@ -24,11 +25,15 @@ MIN_BATCH = 200
 MAX_CURSORS = 200  # oldest cursors are dropped beyond this, as Salesforce expires idle ones
 
 
-def _column(obj: ObjectSchema, name: str) -> str:
+def _column(obj: ObjectSchema, name: str, columns: frozenset[str]) -> str:
     """The SQL for one field in its API form; conversions run in SQLite, far faster than per value
-    in Python. Booleans are the exception: SQLite has none, so they become bool in Python."""
+    in Python. Booleans are the exception: SQLite has none, so they become bool in Python; so are
+    compound addresses, built as JSON text and parsed. A documented field the world does not store
+    is what Salesforce fills in (salesforce_fields)."""
     f = obj.field(name)
-    col = f't."{f.name}"'
+    col = salesforce_fields.value_sql(obj, f, columns)
+    if col == "NULL":
+        return col
     if f.type == DATETIME:
         # Stored 2025-01-31T14:05:09.000Z, served 2025-01-31T14:05:09.000+0000.
         return f"CASE WHEN substr({col}, -1) = 'Z' THEN substr({col}, 1, length({col}) - 1) || '+0000' ELSE {col} END"
@@ -45,6 +50,7 @@ def _column(obj: ObjectSchema, name: str) -> str:
 def _records(obj: ObjectSchema, fields: list[str], rows: list[tuple[Any, ...]], version: str) -> list[dict[str, Any]]:
     """Rows of (Id, *fields) as API records: attributes first, then the fields in SELECT order."""
     booleans = [n for n in fields if obj.field(n).type == BOOLEAN]
+    compounds = [n for n in fields if obj.field(n).type in COMPOUND_TYPES]
     url = f"/services/data/v{version}/sobjects/{obj.name}/"
     otype = obj.name
     out = []
@@ -53,12 +59,16 @@ def _records(obj: ObjectSchema, fields: list[str], rows: list[tuple[Any, ...]], 
         rec.update(zip(fields, row[1:], strict=True))
         for name in booleans:
             rec[name] = bool(rec[name])
+        for name in compounds:
+            if rec[name] is not None:
+                rec[name] = orjson.loads(rec[name])
         out.append(rec)
     return out
 
 
 def _select(store: Store, obj: ObjectSchema, fields: list[str], tail: str, params: tuple[Any, ...]) -> list[tuple]:
-    cols = ", ".join(['t."Id"', *(_column(obj, name) for name in fields)])
+    columns = salesforce_fields.stored_columns(store, obj)
+    cols = ", ".join(['t."Id"', *(_column(obj, name, columns) for name in fields)])
     cursor = store.conn.cursor()
     cursor.row_factory = None  # plain tuples: sqlite3.Row costs more than the rest of a page
     return cursor.execute(f'SELECT {cols} FROM "{obj.table}" AS t {tail}', params).fetchall()
@@ -138,11 +148,12 @@ def batch_size(header: str | None) -> int:
 
 def run(store: Store, query: Query, include_deleted: bool) -> list[int] | int:
     """The cursor's rowids, or the count for COUNT() / COUNT(field) queries."""
-    sql, params = query.rowid_sql(include_deleted)
+    source = salesforce_fields.source_sql(query.obj, query.filtered, salesforce_fields.stored_columns(store, query.obj))
+    sql, params = query.rowid_sql(include_deleted, source)
     if query.count == "rows":
         return store.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
     if query.count == "aggregate":
         return store.conn.execute(
-            f'SELECT count("{query.count_field}") FROM "{query.obj.table}" WHERE rowid IN ({sql})', params
+            f'SELECT count("{query.count_field}") FROM {source} WHERE rowid IN ({sql})', params
         ).fetchone()[0]
     return [r[0] for r in store.conn.execute(sql, params)]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sandbox.emulators import faults
+from sandbox.emulators import faults, salesforce_fields
+from sandbox.emulators.credentials import SALESFORCE
 from sandbox.emulators.routing import FaultHit, write_lock
 from sandbox.schema import (
     BOOLEAN,
@@ -33,6 +34,7 @@ from sandbox.schema import (
 from sandbox.store import Store, sf_datetime
 
 MAX_COLLECTION_RECORDS = 200
+API_USER_ID = SALESFORCE["user_id"]  # the integration user every client authenticates as
 
 # Fields Salesforce requires on create (the rest are nillable or defaulted).
 REQUIRED_ON_CREATE = {
@@ -175,6 +177,9 @@ def plan(
                     error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
                 )
     _check_references(store, obj, plans)
+    for p in plans:
+        if p.ok and p.created and obj.has_field("OwnerId") and not p.values.get("OwnerId"):
+            p.values["OwnerId"] = API_USER_ID  # Salesforce: a record's owner defaults to its creator
     return plans
 
 
@@ -314,11 +319,17 @@ def _check_references(store: Store, obj: ObjectSchema, plans: list[Planned]) -> 
     for f in obj.fields:
         if f.type != REFERENCE or not f.reference_to:
             continue
-        target = SALESFORCE_OBJECTS[f.reference_to]
         wanted = list({p.values[f.name] for p in plans if p.ok and p.values.get(f.name)})
         if not wanted:
             continue
-        live = {v for v, rows in _lookup(store, target, "Id", wanted).items() if any(not d for _, d in rows)}
+        # A documented reference to an object the org has no records of (Campaign, Pricebook2, ...)
+        # can only point at nothing.
+        target = SALESFORCE_OBJECTS.get(f.reference_to)
+        live = (
+            {v for v, rows in _lookup(store, target, "Id", wanted).items() if any(not d for _, d in rows)}
+            if target is not None
+            else set()
+        )
         for p in plans:
             value = p.values.get(f.name)
             if p.ok and value and value not in live:
@@ -374,8 +385,10 @@ def commit(store: Store, plans: list[Planned]) -> None:
         by_obj.setdefault(p.obj.name, []).append(p)
     at = store.next_write_time()
     try:
-        for name, group in by_obj.items():
-            obj = SALESFORCE_OBJECTS[name]
+        for group in by_obj.values():
+            # Documented fields the world does not store get their column on the first write.
+            written = {n for p in group for n in p.values}
+            obj = salesforce_fields.stored_schema(store, group[0].obj, written)
             new = [p for p in group if p.created]
             for p, new_id in zip(new, store.new_ids(obj, len(new)), strict=True):
                 p.id = new_id

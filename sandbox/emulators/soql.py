@@ -35,7 +35,9 @@ from sandbox.schema import (
 )
 from sandbox.store import sf_datetime
 
-STRING_TYPES = {ID, REFERENCE, STRING, TEXTAREA, PICKLIST, EMAIL, URL}
+# phone and combobox are Salesforce's documented types of standard fields the world does not store.
+STRING_TYPES = {ID, REFERENCE, STRING, TEXTAREA, PICKLIST, EMAIL, URL, "phone", "combobox"}
+COMPOUND_TYPES = {"address", "location"}
 MAX_OFFSET = 2000
 FIELDS_FUNCTION_MAX_LIMIT = 200
 
@@ -115,13 +117,16 @@ class Query:
     order_sql: str = ""
     limit: int | None = None
     offset: int | None = None
+    filtered: list[str] = field(default_factory=list)  # fields the WHERE, ORDER BY or COUNT read
 
-    def rowid_sql(self, include_deleted: bool) -> tuple[str, list[Any]]:
-        """SQL for the rowids of the matching records in result order (the query's cursor)."""
+    def rowid_sql(self, include_deleted: bool, source: str | None = None) -> tuple[str, list[Any]]:
+        """SQL for the rowids of the matching records in result order (the query's cursor).
+        `source` replaces the table (a subquery adding columns the table lacks)."""
         conditions = [f"({self.where_sql})"] if self.where_sql else []
         if not include_deleted:
             conditions.append('COALESCE("IsDeleted", 0) = 0')
-        sql = f'SELECT rowid FROM "{self.obj.table}"'
+        table = source or f'"{self.obj.table}"'
+        sql = f"SELECT rowid FROM {table}"
         if conditions:
             sql += " WHERE " + " AND ".join(conditions)
         sql += f" ORDER BY {self.order_sql or 'rowid'}"
@@ -193,6 +198,7 @@ class _Parser:
         self.i = 0
         self.objects = {name.lower(): o for name, o in objects.items()}
         self.params: list[Any] = []
+        self.filtered: list[str] = []
 
     # token helpers -------------------------------------------------------------------------
 
@@ -295,6 +301,7 @@ class _Parser:
                 f"The SOQL FIELDS function must have a LIMIT of at most {FIELDS_FUNCTION_MAX_LIMIT}",
             )
         query.params = self.params
+        query.filtered = list(dict.fromkeys(self.filtered))
         return query
 
     def select_list(self) -> list[tuple[str, str, Token, str | None]]:
@@ -340,6 +347,7 @@ class _Parser:
             _, arg, tok, alias = counts[0]
             if arg:
                 query.count_field = self.field_of(obj, arg, tok).name
+                self.filtered.append(query.count_field)
                 query.count = "aggregate"
                 query.aggregate_alias = alias or "expr0"
             else:
@@ -380,6 +388,15 @@ class _Parser:
             )
         raise SoqlError("INVALID_FIELD", _located(self.soql, tok.pos, message))
 
+    def filterable(self, obj: ObjectSchema, t: Token, how: str):
+        """A field a WHERE or ORDER BY reads: compound fields (addresses) can only be selected."""
+        f = self.field_of(obj, t.value, t)
+        if f.type in COMPOUND_TYPES:
+            message = f"field '{f.name}' can not be {how} in a query call"
+            raise SoqlError("INVALID_FIELD", _located(self.soql, t.pos, message))
+        self.filtered.append(f.name)
+        return f
+
     def condition(self, obj: ObjectSchema) -> str:
         parts = [self.unary(obj)]
         joiner: str | None = None
@@ -405,7 +422,7 @@ class _Parser:
         t = self.next()
         if t.kind != "ident":
             raise self.unexpected(t)
-        f = self.field_of(obj, t.value, t)
+        f = self.filterable(obj, t, "filtered")
         col = f'"{f.name}"'
         if f.type == BOOLEAN:
             col = f"COALESCE({col}, 0)"
@@ -521,7 +538,7 @@ class _Parser:
             t = self.next()
             if t.kind != "ident":
                 raise self.unexpected(t)
-            f = self.field_of(obj, t.value, t)
+            f = self.filterable(obj, t, "sorted")
             expr = f'COALESCE("{f.name}", 0)' if f.type == BOOLEAN else f'"{f.name}"'
             if f.type in STRING_TYPES - {ID, REFERENCE}:
                 expr += " COLLATE NOCASE"

@@ -5,6 +5,7 @@ table's check and blocks activation. After each fix the raw tables equal a clean
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -202,6 +203,30 @@ def test_quarantine_then_fix_then_recover_equals_a_clean_load(live: Live, tmp_pa
         assert got == want, table
 
 
+def test_records_quarantined_without_their_id_are_read_again_from_the_earliest(live: Live, tmp_path: Path) -> None:
+    em = live.emulator
+    warehouse = fresh(live, tmp_path)
+    runner.run_source("salesforce", warehouse)
+    total = em.query("SELECT count(*) FROM sf_account")[0][0]
+    # 20 accounts change; the CRM sends half of them without their Id (keyless: no by-id fetch).
+    touched = touch_accounts(live, 20, "Copilot_Health_Score__c", 42.0)
+    em.fault(**SF_ACCOUNT_QUERY, kind="malformed", fraction=0.5, breakage="missing_id", count=1)
+    report = runner.run_source("salesforce", warehouse)
+    held = still_quarantined(warehouse, "salesforce")
+    assert held and all(r.key is None and r.cursor_value for r in held)
+    assert len(held) == report.tables["account"].quarantined_total < len(touched)
+    earliest = min(r.cursor_value for r in held)
+    # The next run reads the accounts again from the earliest of them, not the whole table.
+    report = runner.run_source("salesforce", warehouse)
+    account = report.tables["account"]
+    since = em.query("SELECT count(*) FROM sf_account WHERE SystemModstamp >= ?", (earliest[:19] + ".000Z",))[0][0]
+    assert account.reread and account.reread_from == earliest
+    assert len(held) <= account.rows_loaded <= since <= len(touched) < total
+    assert any(f"account: quarantine recovery: read again from {earliest}" in line for line in report.lines())
+    assert still_quarantined(warehouse, "salesforce") == []
+    assert differences(warehouse, em.world, dataset="raw_salesforce") == {}
+
+
 def test_an_operator_discards_what_the_source_will_never_send_right(live: Live, tmp_path: Path) -> None:
     em = live.emulator
     warehouse = fresh(live, tmp_path)
@@ -226,6 +251,44 @@ def test_an_operator_discards_what_the_source_will_never_send_right(live: Live, 
     assert done.returncode == 0 and "quarantined record(s) discarded" in done.stdout, done.stderr
     assert still_quarantined(warehouse, "salesforce") == []
     assert checks(warehouse, "salesforce")[("account", "quarantine_share")].success
+
+
+def test_a_quarantined_customer_deleted_at_stripe_is_resolved_not_chased(
+    live: Live, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    em = live.emulator
+    warehouse = fresh(live, tmp_path)
+    # The first page of customers arrives with a flag as text (a frozen contract: quarantined).
+    em.fault(system="stripe", endpoint="customers", kind="schema_drift", change="type_changed", count=1)
+    first = runner.run_source("stripe", warehouse)
+    held = still_quarantined(warehouse, "stripe")
+    assert held and len(held) == first.tables["customers"].quarantined_total
+    # One of them is deleted at Stripe before the next run, its event long gone: by id, Stripe now
+    # answers {"id": ..., "object": "customer", "deleted": true}.
+    gone = held[0].key
+    world = sqlite3.connect(em.world, timeout=30)
+    try:
+        (was,) = world.execute("SELECT deleted FROM st_customers WHERE id = ?", (gone,)).fetchone()
+        with world:
+            world.execute("UPDATE st_customers SET deleted = 1 WHERE id = ?", (gone,))
+        with caplog.at_level("WARNING", logger="copilot.ingest"):
+            report = runner.run_source("stripe", warehouse)
+        again = runner.run_source("stripe", warehouse)
+    finally:
+        with world:
+            world.execute("UPDATE st_customers SET deleted = ? WHERE id = ?", (was, gone))
+        world.close()
+    customers = report.tables["customers"]
+    assert (customers.refetched, customers.recovered, customers.deleted) == (len(held), len(held) - 1, 1)
+    assert customers.open_quarantine == 0 and still_quarantined(warehouse, "stripe") == []
+    assert any("1 deleted at the source (resolved)" in line for line in report.lines())
+    assert any(gone in r.getMessage() and "deleted at the source" in r.getMessage() for r in caplog.records)
+    # Resolved as deleted, not loaded as a blank customer, and not fetched again.
+    how = rows(warehouse, f"SELECT how FROM {recovery.RESOLUTIONS} WHERE record_key = '{gone}'")  # noqa: S608
+    assert how == [("deleted",)]
+    assert rows(warehouse, f"SELECT count(*) FROM raw_stripe.customers WHERE id = '{gone}'") == [(0,)]  # noqa: S608
+    assert again.table("customers").refetched == 0
+    assert checks(warehouse, "stripe")[("customers", "quarantine_share")].success
 
 
 def test_the_dagster_run_shows_a_vanished_field_as_a_failed_check_and_a_warning(live: Live, tmp_path: Path) -> None:

@@ -67,6 +67,25 @@ def test_fields_the_contract_does_not_know_load_are_kept_and_reported(live: Live
     assert "balance" not in columns and "invoice_settings__footer" not in columns
 
 
+def test_salesforces_standard_fields_load_as_columns_without_quarantine(live: Live, tmp_path: Path) -> None:
+    """The emulator serves every documented standard field, as a real org does; describe lists them,
+    the loader selects them all, and they arrive as columns (compound addresses as one JSON column)."""
+    warehouse = fresh(live, tmp_path)
+    report = runner.run_source("salesforce", warehouse)
+    assert report.quarantined_total == 0
+    salesforce_matches_the_world(warehouse, live.emulator)
+    columns = {r[0]: r[1] for r in rows(warehouse, "DESCRIBE raw_salesforce.account")}
+    for name in ("phone", "parent_id", "created_by_id", "account_source", "billing_city"):
+        assert name in columns, name
+    assert columns["billing_address"] == "JSON" and not any(c.startswith("billing_address__") for c in columns)
+    addresses = rows(warehouse, "SELECT billing_address ->> 'country', billing_country FROM raw_salesforce.account")
+    assert addresses and all(a == b for a, b in addresses)
+    contact_columns = {r[0] for r in rows(warehouse, "DESCRIBE raw_salesforce.contact")}
+    assert {"owner_id", "is_email_bounced", "photo_url", "has_opted_out_of_email"} <= contact_columns
+    stages = rows(warehouse, "SELECT DISTINCT stage_name, probability FROM raw_salesforce.opportunity")
+    assert ("Closed Won", 100.0) in stages and ("Closed Lost", 0.0) in stages
+
+
 def test_a_salesforce_session_that_ends_mid_run_does_not_stop_the_load(live: Live, tmp_path: Path) -> None:
     warehouse = fresh(live, tmp_path)
     live.emulator.fault(system="salesforce", endpoint="query*", kind="session_expired", skip=2, count=1)
