@@ -21,7 +21,7 @@ export DAGSTER_HOME := $(CURDIR)
 
 # The developer targets run on the sandbox company: its emulators' URLs and published credentials
 # (.dlt/sandbox.toml). A deployment sets COPILOT_ENV=production itself (core/config.py: no default).
-demo test test-unit bench dagster emulators api: export COPILOT_ENV ?= sandbox
+demo test test-unit bench dagster emulators api dbt-parse: export COPILOT_ENV ?= sandbox
 
 .PHONY: install demo test test-unit lint bench dbt-parse dagster sandbox emulators reports-install reports reports-serve api clean
 

@@ -17,7 +17,7 @@ the account on at least one evaluation since (the condition cleared and came bac
 account's health tier is worse than when the alert was closed. While neither happens the closed
 alert's `last_fired_on` keeps moving, which is how the next evaluation knows it never cleared.
 
-Outcomes come back through ingestion: `staging.stg_salesforce__tasks` carries each Task's
+Outcomes come back through ingestion: `staging.stg_crm__tasks` carries each Task's
 Copilot_Alert_Id__c, Status and Copilot_Outcome__c, and `staging.stg_copilot_app__alert_feedback`
 what CSMs recorded in the Copilot API, in the same shape; for each alert the latest of the two wins
 (`apply_feedback`). `alerts.rule_precision`
@@ -42,7 +42,7 @@ CANDIDATES = "alerts.alert_candidates"
 RULES = "alerts.alert_rule_config"
 PRECISION = "alerts.rule_precision"
 EVALUATIONS = "alerts.evaluations"
-TASKS = "staging.stg_salesforce__tasks"
+TASKS = "staging.stg_crm__tasks"
 APP_FEEDBACK = "staging.stg_copilot_app__alert_feedback"
 SETTINGS = "config.alert_settings"
 LIVE = ("open", "sent", "acknowledged")
