@@ -60,11 +60,12 @@ dagster: dbt-parse
 	$(RUN) dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
 
 # The sandbox company (generated once; `make sandbox SIZE=S` for a small one) and its APIs.
+# CRM=hubspot makes it a HubSpot shop, and the product reads and writes HubSpot (`crm` setting).
 sandbox: install
 	@if [ -f $(DATA_DIR)/world.sqlite ]; then \
 		echo "sandbox world already in $(DATA_DIR) (to start over with a new company: make clean, then make demo)"; \
 	else \
-		$(RUN) python -m sandbox --data-dir $(DATA_DIR) generate --size $(SIZE) --seed $(SEED); \
+		$(RUN) python -m sandbox --data-dir $(DATA_DIR) generate --size $(SIZE) --seed $(SEED) $(if $(CRM),--crm $(CRM)); \
 	fi
 
 emulators: sandbox

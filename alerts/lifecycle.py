@@ -202,7 +202,19 @@ SALESFORCE_USER_ID = re.compile(r"005[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?")
 
 def default_owner() -> tuple[str, str]:
     """Who gets the alerts of an account without a CSM: `[alerts] default_owner_user_id` (a Salesforce
-    User id, 005...) and `default_owner_name`, a deployment's setting (the sandbox's in .dlt/sandbox.toml)."""
+    User id, 005...; with HubSpot as the CRM `default_hubspot_owner_id`, an owner id) and
+    `default_owner_name`, a deployment's setting (the sandbox's in .dlt/sandbox.toml)."""
+    from dlt_pipelines.settings import crm
+
+    if crm() == "hubspot":
+        # A HubSpot owner id (digits): `[alerts] default_hubspot_owner_id`.
+        owner = config.get("alerts.default_hubspot_owner_id", str).strip()
+        if not owner.isdigit():
+            raise ConfigError(
+                f"`alerts.default_hubspot_owner_id` = {owner!r} is not a HubSpot owner id (digits): set "
+                "ALERTS__DEFAULT_HUBSPOT_OWNER_ID or fix it in .dlt/config.toml"
+            )
+        return owner, config.get("alerts.default_owner_name", str, "Head of Customer Success")
     user = config.get("alerts.default_owner_user_id", str).strip()
     if not SALESFORCE_USER_ID.fullmatch(user):
         raise ConfigError(
