@@ -108,6 +108,17 @@ def _teams_webhooks() -> dict[str, str]:
     return hooks
 
 
+def _account_url(crm: str, salesforce_login_url: str) -> str:
+    """The default link to an account in the CRM (`{account_id}` filled in per card)."""
+    if crm == "salesforce":
+        return salesforce_login_url.rstrip("/") + "/lightning/r/Account/{account_id}/view"
+    portal = config.get("reverse_etl.hubspot.portal_id", str, "")
+    if portal:
+        return f"https://app.hubspot.com/contacts/{portal}/record/0-2/{{account_id}}"
+    base = config.get("reverse_etl.hubspot.base_url", str, "") or config.get("sources.hubspot.base_url", str, "")
+    return base.rstrip("/") + "/crm/v3/objects/companies/{account_id}"
+
+
 def load() -> SyncConfig:
     from dlt_pipelines.settings import crm as configured_crm
 
@@ -167,8 +178,6 @@ def load() -> SyncConfig:
         teams_webhooks=hooks,
         teams_route=config.get("reverse_etl.teams.route", str, "csm"),
         teams_csm_team={str(k): str(v) for k, v in config.section("reverse_etl.teams.csm_team").items()},
-        teams_account_url=config.get(
-            "reverse_etl.teams.account_url", str, login_url.rstrip("/") + "/lightning/r/Account/{account_id}/view"
-        ),
+        teams_account_url=config.get("reverse_etl.teams.account_url", str, _account_url(crm, login_url)),
         teams_timeout=config.get("reverse_etl.teams.timeout", float, 30.0),
     )

@@ -53,7 +53,9 @@ def make_world_a_hubspot_shop(world: Path) -> None:
             meta = json.loads(raw) if raw else {}
             if "salesforce_account_id" in meta:
                 meta = {"hubspot_company_id": hubspot_id(meta.pop("salesforce_account_id")), **meta}
-                con.execute("UPDATE st_customers SET metadata = ? WHERE id = ?", (json.dumps(meta), key))
+                con.execute(
+                    "UPDATE st_customers SET metadata = ? WHERE id = ?", (json.dumps(meta, separators=(",", ":")), key)
+                )
         orgs = con.execute("SELECT id, external_id FROM zd_organizations WHERE external_id IS NOT NULL").fetchall()
         con.executemany(
             "UPDATE zd_organizations SET external_id = ? WHERE id = ?", [(hubspot_id(e), k) for k, e in orgs]

@@ -66,10 +66,11 @@ class Portal:
             store.conn.close()
 
     def copilot_tasks(self) -> list[tuple]:
-        return self.world(
+        rows = self.world(
             'SELECT "Copilot_Alert_Id__c", "WhatId", "OwnerId", "Subject", "Priority", "ActivityDate" FROM sf_task '
             'WHERE "Copilot_Alert_Id__c" IS NOT NULL AND COALESCE("IsDeleted", 0) = 0'
         )
+        return [tuple(r) for r in rows]
 
 
 @pytest.fixture
@@ -122,7 +123,7 @@ def test_scores_reach_the_companies_and_each_alert_one_owned_associated_task(por
         assert hubspot_id(company) == task["account_id"]
         assert hubspot_id(owner) == task["owner_user_id"]
         assert subject == task["subject"] and priority == priorities[task["priority"]]
-        assert due == task["due_date"].isoformat()
+        assert due == task["due_date"].date().isoformat()
     with portal.connect() as con:
         assert con.execute("SELECT count(*) FROM alerts.alerts WHERE status = 'open'").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM alerts.alerts WHERE salesforce_task_id IS NULL").fetchone()[0] == 0
