@@ -98,9 +98,7 @@ def load_feedback(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     parts = []
     if table_exists(con, "staging.stg_crm__tasks"):
         decided = (
-            "system_modstamp_at"
-            if "system_modstamp_at" in wh.columns(con, "staging.stg_crm__tasks")
-            else "created_at"
+            "system_modstamp_at" if "system_modstamp_at" in wh.columns(con, "staging.stg_crm__tasks") else "created_at"
         )
         parts.append(
             "select copilot_alert_id as alert_id, account_id, cast(created_at as date) as task_date, "
