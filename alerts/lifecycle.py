@@ -204,7 +204,7 @@ def default_owner() -> tuple[str, str]:
     """Who gets the alerts of an account without a CSM: `[alerts] default_owner_user_id` (a Salesforce
     User id, 005...; with HubSpot as the CRM `default_hubspot_owner_id`, an owner id) and
     `default_owner_name`, a deployment's setting (the sandbox's in .dlt/sandbox.toml)."""
-    from dlt_pipelines.settings import crm
+    from core.crm import crm
 
     if crm() == "hubspot":
         # A HubSpot owner id (digits): `[alerts] default_hubspot_owner_id`.

@@ -34,8 +34,8 @@ import requests
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogEntry, RunsFilter
 
 from core.clock import AS_OF_DATE_TAG
+from core.crm import crm
 from devtools import prepare_dbt
-from dlt_pipelines.settings import crm
 from orchestration.progress import progress_text
 
 REPO = Path(__file__).resolve().parent.parent

@@ -91,7 +91,7 @@ FEEDBACK_COLUMNS = ["account_id", "task_date", "outcome", "is_expansion"]
 
 
 def load_feedback(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """CSMs' verdicts on alerts: the Salesforce Tasks' outcomes and those recorded in the Copilot API
+    """CSMs' verdicts on alerts: the CRM tasks' outcomes (Salesforce or HubSpot) and those recorded in the Copilot API
     (`staging.stg_copilot_app__alert_feedback`); for an alert with both, the latest wins. The day of a
     verdict is the day its alert's Task was created (the alert's first day in the CSM's hands), or for
     an alert without a Task, the day the outcome was recorded."""

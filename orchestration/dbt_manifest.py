@@ -41,7 +41,7 @@ CRM_PROBE = "model.customer_success_copilot.stg_crm__accounts"
 
 def configured_crm() -> str:
     """The CRM the configuration names (`crm` in .dlt/config.toml): dbt's var `crm`."""
-    from dlt_pipelines.settings import crm
+    from core.crm import crm
 
     return crm()
 

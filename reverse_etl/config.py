@@ -120,7 +120,7 @@ def _account_url(crm: str, salesforce_login_url: str) -> str:
 
 
 def load() -> SyncConfig:
-    from dlt_pipelines.settings import crm as configured_crm
+    from core.crm import crm as configured_crm
 
     crm = configured_crm()
     salesforce_on = crm == "salesforce" and config.get("reverse_etl.salesforce.enabled", bool, True)
