@@ -21,7 +21,7 @@ export DAGSTER_HOME := $(CURDIR)
 
 # The developer targets run on the sandbox company: its emulators' URLs and published credentials
 # (.dlt/sandbox.toml). A deployment sets COPILOT_ENV=production itself (core/config.py: no default).
-demo test test-unit bench dagster emulators api: export COPILOT_ENV ?= sandbox
+demo test test-unit bench dagster emulators api dbt-parse: export COPILOT_ENV ?= sandbox
 
 .PHONY: install spark-env demo test test-unit lint bench dbt-parse dagster sandbox emulators reports-install reports reports-serve api clean
 
@@ -71,11 +71,12 @@ dagster: dbt-parse
 	$(RUN) dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
 
 # The sandbox company (generated once; `make sandbox SIZE=S` for a small one) and its APIs.
+# CRM=hubspot makes it a HubSpot shop, and the product reads and writes HubSpot (`crm` setting).
 sandbox: install
 	@if [ -f $(DATA_DIR)/world.sqlite ]; then \
 		echo "sandbox world already in $(DATA_DIR) (to start over with a new company: make clean, then make demo)"; \
 	else \
-		$(RUN) python -m sandbox --data-dir $(DATA_DIR) generate --size $(SIZE) --seed $(SEED); \
+		$(RUN) python -m sandbox --data-dir $(DATA_DIR) generate --size $(SIZE) --seed $(SEED) $(if $(CRM),--crm $(CRM)); \
 	fi
 
 emulators: sandbox

@@ -17,7 +17,7 @@ the account on at least one evaluation since (the condition cleared and came bac
 account's health tier is worse than when the alert was closed. While neither happens the closed
 alert's `last_fired_on` keeps moving, which is how the next evaluation knows it never cleared.
 
-Outcomes come back through ingestion: `staging.stg_salesforce__tasks` carries each Task's
+Outcomes come back through ingestion: `staging.stg_crm__tasks` carries each Task's
 Copilot_Alert_Id__c, Status and Copilot_Outcome__c, and `staging.stg_copilot_app__alert_feedback`
 what CSMs recorded in the Copilot API, in the same shape; for each alert the latest of the two wins
 (`apply_feedback`). `alerts.rule_precision`
@@ -42,7 +42,7 @@ CANDIDATES = "alerts.alert_candidates"
 RULES = "alerts.alert_rule_config"
 PRECISION = "alerts.rule_precision"
 EVALUATIONS = "alerts.evaluations"
-TASKS = "staging.stg_salesforce__tasks"
+TASKS = "staging.stg_crm__tasks"
 APP_FEEDBACK = "staging.stg_copilot_app__alert_feedback"
 SETTINGS = "config.alert_settings"
 LIVE = ("open", "sent", "acknowledged")
@@ -202,7 +202,19 @@ SALESFORCE_USER_ID = re.compile(r"005[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?")
 
 def default_owner() -> tuple[str, str]:
     """Who gets the alerts of an account without a CSM: `[alerts] default_owner_user_id` (a Salesforce
-    User id, 005...) and `default_owner_name`, a deployment's setting (the sandbox's in .dlt/sandbox.toml)."""
+    User id, 005...; with HubSpot as the CRM `default_hubspot_owner_id`, an owner id) and
+    `default_owner_name`, a deployment's setting (the sandbox's in .dlt/sandbox.toml)."""
+    from core.crm import crm
+
+    if crm() == "hubspot":
+        # A HubSpot owner id (digits): `[alerts] default_hubspot_owner_id`.
+        owner = config.get("alerts.default_hubspot_owner_id", str).strip()
+        if not owner.isdigit():
+            raise ConfigError(
+                f"`alerts.default_hubspot_owner_id` = {owner!r} is not a HubSpot owner id (digits): set "
+                "ALERTS__DEFAULT_HUBSPOT_OWNER_ID or fix it in .dlt/config.toml"
+            )
+        return owner, config.get("alerts.default_owner_name", str, "Head of Customer Success")
     user = config.get("alerts.default_owner_user_id", str).strip()
     if not SALESFORCE_USER_ID.fullmatch(user):
         raise ConfigError(

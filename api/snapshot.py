@@ -107,10 +107,10 @@ def _tables(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, str]:
               AND day(snapshot_date) = 1""",
         "users": """
             SELECT user_id, user_name, email, title, department, is_active, manager_user_id
-            FROM staging.stg_salesforce__users""",
+            FROM staging.stg_crm__users""",
         "contacts": """
             SELECT contact_id, account_id, first_name, last_name, email, title, is_champion, has_left_company
-            FROM staging.stg_salesforce__contacts""",
+            FROM staging.stg_crm__contacts""",
     }
     if table_exists(con, "alerts.alerts"):
         tables["alerts"] = "SELECT * FROM alerts.alerts"
@@ -129,8 +129,8 @@ def _sources_exist(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
     for table in (
         "marts.customer_360",
         "marts.health_score_history",
-        "staging.stg_salesforce__users",
-        "staging.stg_salesforce__contacts",
+        "staging.stg_crm__users",
+        "staging.stg_crm__contacts",
     ):
         if table in sql and not table_exists(con, table):
             return False

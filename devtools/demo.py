@@ -35,6 +35,7 @@ import requests
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogEntry, RunsFilter
 
 from core.clock import AS_OF_DATE_TAG
+from core.crm import crm
 from devtools import prepare_dbt
 from orchestration.progress import progress_text
 
@@ -359,6 +360,29 @@ def failed_run_line(outcome: RunOutcome, ui_url: str, emulators: str) -> str:
     )
 
 
+def crm_mismatch(data_dir: Path) -> str | None:
+    """Why the sandbox company and the configuration disagree on the CRM, or None: a HubSpot shop's
+    Stripe and Zendesk records keep HubSpot ids, which a Salesforce build would not match."""
+    from sandbox.store import Store
+    from sandbox.world.crm_shop import world_crm
+
+    world_file = data_dir / "world.sqlite"
+    if not world_file.exists():
+        return None
+    store = Store.open(world_file)
+    try:
+        world = world_crm(store)
+    finally:
+        store.close()
+    configured = crm()
+    if world == configured:
+        return None
+    return (
+        f'the sandbox company in {data_dir} runs on {world}, the configuration says crm = "{configured}": '
+        f"run `make demo CRM={world}`, or `make clean` then `make demo CRM={configured}` for a new company"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("data/sandbox"))
@@ -370,6 +394,9 @@ def main() -> int:
     parser.add_argument("--as-of-date", default=None, help="rebuild this past day (YYYY-MM-DD) instead of the latest")
     args = parser.parse_args()
 
+    if problem := crm_mismatch(args.data_dir):
+        print(f"demo: {problem}", flush=True)
+        return 2
     emulators = start_emulators(args.data_dir, args.port, args.tls_port)
     try:
         # Configuration problems (a wrong credential, a weight that is not a number, a memory limit
@@ -408,6 +435,9 @@ def main() -> int:
             "edward.morgan@copilot.sandbox)\n"
             + (
                 f"Salesforce:   {base}/__admin/salesforce/Account/{sample}  (riskiest account, as the CRM holds it)\n"
+                if sample and crm() == "salesforce"
+                else f"HubSpot:      {base}/crm/v3/objects/companies/{sample}?properties=copilot_health_score,"
+                "copilot_churn_risk  (riskiest company; bearer token in .dlt/sandbox.toml)\n"
                 if sample
                 else ""
             )

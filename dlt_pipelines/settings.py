@@ -14,19 +14,28 @@ from typing import TypeVar
 
 from core import config
 from core.config import ConfigError, resolve_path
+from core.crm import CRMS, crm
 from core.warehouse import RAW_DATASETS
 
 SOURCES = ("salesforce", "hubspot", "zendesk", "stripe", "product_events")
 DATASETS = RAW_DATASETS
 MODES = ("api", "files")
-# The CRM sources: the one named by the `crm` setting runs, the other is off whatever it says.
-CRMS = ("salesforce", "hubspot")
+# The CRM sources (core/crm.py `CRMS`): the one named by the `crm` setting runs, the other is off.
 # The base URL of a source built only to declare its assets: never requested.
 DECLARE_ONLY_URL = "https://declare-only.invalid"
 T = TypeVar("T")
 REQUIRED = config.REQUIRED
 
-__all__ = ["ConfigError", "SourceSettings", "bucket_url", "enabled_sources", "pipelines_dir", "source_settings"]
+__all__ = [
+    "CRMS",
+    "ConfigError",
+    "SourceSettings",
+    "bucket_url",
+    "crm",
+    "enabled_sources",
+    "pipelines_dir",
+    "source_settings",
+]
 
 
 def pipelines_dir(warehouse: Path) -> Path:
@@ -59,14 +68,6 @@ class SourceSettings:
         """A service URL setting (no trailing slash). Declaring assets (`connect=False`) sends no
         request, so it needs no URL: a deployment can load its definitions before it is configured."""
         return config.get(f"sources.{self.name}.{key}", str).rstrip("/") if connect else DECLARE_ONLY_URL
-
-
-def crm() -> str:
-    """The CRM the customers live in: `crm = "salesforce"` (default) or `"hubspot"`."""
-    value = config.get("crm", str, "salesforce")
-    if value not in CRMS:
-        raise ConfigError(f"crm must be one of {', '.join(CRMS)}, got {value!r}")
-    return value
 
 
 def source_settings(name: str) -> SourceSettings:

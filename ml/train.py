@@ -91,22 +91,20 @@ FEEDBACK_COLUMNS = ["account_id", "task_date", "outcome", "is_expansion"]
 
 
 def load_feedback(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """CSMs' verdicts on alerts: the Salesforce Tasks' outcomes and those recorded in the Copilot API
+    """CSMs' verdicts on alerts: the CRM tasks' outcomes (Salesforce or HubSpot) and those recorded in the Copilot API
     (`staging.stg_copilot_app__alert_feedback`); for an alert with both, the latest wins. The day of a
     verdict is the day its alert's Task was created (the alert's first day in the CSM's hands), or for
     an alert without a Task, the day the outcome was recorded."""
     parts = []
-    if table_exists(con, "staging.stg_salesforce__tasks"):
+    if table_exists(con, "staging.stg_crm__tasks"):
         decided = (
-            "system_modstamp_at"
-            if "system_modstamp_at" in wh.columns(con, "staging.stg_salesforce__tasks")
-            else "created_at"
+            "system_modstamp_at" if "system_modstamp_at" in wh.columns(con, "staging.stg_crm__tasks") else "created_at"
         )
         parts.append(
             "select copilot_alert_id as alert_id, account_id, cast(created_at as date) as task_date, "
             "copilot_outcome as outcome, coalesce(lower(subject) like '%expansion%', false) as is_expansion, "
             f"{decided} as decided_at "
-            "from staging.stg_salesforce__tasks where copilot_alert_id is not null and copilot_outcome is not null"
+            "from staging.stg_crm__tasks where copilot_alert_id is not null and copilot_outcome is not null"
         )
     if table_exists(con, "staging.stg_copilot_app__alert_feedback"):
         parts.append(
@@ -123,7 +121,7 @@ def load_feedback(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     # An API verdict on an alert that also has a Task keeps the Task's day (the alert's first day).
     task_days = (
         f"select alert_id, min(task_date) as task_date from ({parts[0]}) group by alert_id"
-        if table_exists(con, "staging.stg_salesforce__tasks")
+        if table_exists(con, "staging.stg_crm__tasks")
         else "select null::varchar as alert_id, null::date as task_date where false"
     )
     return con.execute(

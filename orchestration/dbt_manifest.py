@@ -15,6 +15,7 @@ edits a model sees the change after "Reload definitions" in the UI.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import sys
@@ -32,6 +33,32 @@ PREPARE_COMMAND = "make dbt-parse"
 
 # What dbt reads of a project: a change in any of these files makes the parsed project stale.
 PROJECT_SOURCE_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+
+
+# The neutral staging model whose parent names the CRM a manifest was parsed for (var `crm`).
+CRM_PROBE = "model.customer_success_copilot.stg_crm__accounts"
+
+
+def configured_crm() -> str:
+    """The CRM the configuration names (`crm` in .dlt/config.toml): dbt's var `crm`."""
+    from core.crm import crm
+
+    return crm()
+
+
+def dbt_vars(**extra: str) -> str:
+    """The `--vars` every dbt invocation of the product passes: the configured CRM, and `extra`."""
+    return json.dumps({"crm": configured_crm(), **extra})
+
+
+def manifest_crm(manifest: Path) -> str | None:
+    """The CRM the manifest was parsed for (its neutral staging reads that CRM's model), or None."""
+    try:
+        node = json.loads(manifest.read_text())["nodes"][CRM_PROBE]
+    except (KeyError, ValueError, OSError):
+        return None
+    parents = [p.rsplit(".", 1)[-1] for p in node.get("depends_on", {}).get("nodes", [])]
+    return next((p.removeprefix("stg_").split("__")[0] for p in parents if p.startswith("stg_")), None)
 
 
 class ManifestNotReady(Exception):
@@ -62,6 +89,10 @@ def manifest_problem(project_dir: Path = DBT_PROJECT_DIR, manifest: Path = MANIF
         changed = max(newer, key=lambda p: p.stat().st_mtime)
         more = f" and {len(newer) - 1} other file(s)" if len(newer) > 1 else ""
         return f"the dbt manifest ({_shown(manifest)}) is older than {_shown(changed)}{more}"
+    parsed_for, configured = manifest_crm(manifest), configured_crm()
+    if parsed_for is not None and parsed_for != configured:
+        said = f'the configuration says crm = "{configured}"'
+        return f'the dbt manifest ({_shown(manifest)}) was parsed for crm = "{parsed_for}", {said}'
     return None
 
 
@@ -75,7 +106,12 @@ def dbt_project() -> DbtProject:
     here = Path(sys.executable).parent
     if (here / "dbt").exists() and shutil.which("dbt") != str(here / "dbt"):
         os.environ["PATH"] = f"{here}{os.pathsep}{os.environ.get('PATH', '')}"
-    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    # The manifest depends on the configured CRM (var `crm`: which staging models the neutral layer reads).
+    return DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        prepare_project_cli_args=["parse", "--quiet", "--vars", dbt_vars()],
+    )
 
 
 def parse(project: DbtProject | None = None) -> None:

@@ -41,7 +41,7 @@ from orchestration import analyst_settings
 
 # What each part of the daily run needs checked, by the first element of its asset keys.
 PARTS = {
-    "sources": ("raw_salesforce", "raw_zendesk", "raw_stripe", "raw_product"),
+    "sources": ("raw_salesforce", "raw_hubspot", "raw_zendesk", "raw_stripe", "raw_product"),
     "health_config": ("config", "staging", "intermediate", "marts"),
     "ml": ("ml",),
     "alerts": ("alerts",),

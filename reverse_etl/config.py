@@ -3,7 +3,8 @@
 example REVERSE_ETL__SALESFORCE__LOGIN_URL, REVERSE_ETL__SALESFORCE__CREDENTIALS__CLIENT_SECRET).
 
 Each destination switches off like a source: `[reverse_etl.salesforce] enabled = false` (or
-REVERSE_ETL__SALESFORCE__ENABLED=false) and `[reverse_etl.slack] enabled = false`. A destination that
+REVERSE_ETL__SALESFORCE__ENABLED=false), `[reverse_etl.hubspot] enabled = false` and
+`[reverse_etl.slack] enabled = false`. Only the configured CRM's write-back runs (`crm`). A destination that
 is off needs neither URL nor credentials, and its sync step says it is off."""
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class SyncConfig:
     max_failed_share: float = 0.5  # a destination step fails when more of its records than this share fail
     salesforce_enabled: bool = True
     slack_enabled: bool = True
+    crm: str = "salesforce"  # the configured CRM (`crm`): its write-back runs, the other's is off
+    hubspot_enabled: bool = True
+    hubspot_base_url: str = ""
+    hubspot_token: str = ""
     alert_channels: tuple[str, ...] = ("slack",)  # where alerts (and failure notices) go: slack, teams
     # Microsoft Teams: webhook / Workflows URLs (credentials) by route name, `default` for the rest.
     teams_webhooks: dict[str, str] = field(default_factory=dict)
@@ -48,10 +53,17 @@ class SyncConfig:
         """Whether the destination is switched on (`teams` is chosen by alert_channel alone)."""
         if destination == "teams":
             return True
-        return self.slack_enabled if destination == "slack" else self.salesforce_enabled
+        if destination == "slack":
+            return self.slack_enabled
+        system = destination.split("_")[0]
+        if system != self.crm:
+            return False
+        return self.hubspot_enabled if system == "hubspot" else self.salesforce_enabled
 
     def off_message(self, destination: str) -> str:
-        system = "slack" if destination == "slack" else "salesforce"
+        system = destination.split("_")[0]
+        if system in ("salesforce", "hubspot") and system != self.crm:
+            return f'not the configured CRM (crm = "{self.crm}"): nothing sent'
         return f"switched off (reverse_etl.{system}.enabled = false): nothing sent"
 
     @property
@@ -96,8 +108,23 @@ def _teams_webhooks() -> dict[str, str]:
     return hooks
 
 
+def _account_url(crm: str, salesforce_login_url: str) -> str:
+    """The default link to an account in the CRM (`{account_id}` filled in per card)."""
+    if crm == "salesforce":
+        return salesforce_login_url.rstrip("/") + "/lightning/r/Account/{account_id}/view"
+    portal = config.get("reverse_etl.hubspot.portal_id", str, "")
+    if portal:
+        return f"https://app.hubspot.com/contacts/{portal}/record/0-2/{{account_id}}"
+    base = config.get("reverse_etl.hubspot.base_url", str, "") or config.get("sources.hubspot.base_url", str, "")
+    return base.rstrip("/") + "/crm/v3/objects/companies/{account_id}"
+
+
 def load() -> SyncConfig:
-    salesforce_on = config.get("reverse_etl.salesforce.enabled", bool, True)
+    from core.crm import crm as configured_crm
+
+    crm = configured_crm()
+    salesforce_on = crm == "salesforce" and config.get("reverse_etl.salesforce.enabled", bool, True)
+    hubspot_on = crm == "hubspot" and config.get("reverse_etl.hubspot.enabled", bool, True)
     slack_on = config.get("reverse_etl.slack.enabled", bool, True)
     ca = config.get("reverse_etl.salesforce.ca_bundle", str, "") if salesforce_on else ""
     channels = _alert_channels()
@@ -107,6 +134,18 @@ def load() -> SyncConfig:
         raise ConfigError(f"missing secret `{key}`: set {env_name(key)} or add it to .dlt/secrets.toml")
     login_url = config.get("reverse_etl.salesforce.login_url", str) if salesforce_on else ""
     return SyncConfig(
+        crm=crm,
+        hubspot_enabled=hubspot_on,
+        hubspot_base_url=(
+            config.get("reverse_etl.hubspot.base_url", str, "") or config.get("sources.hubspot.base_url", str)
+        )
+        if hubspot_on
+        else "",
+        hubspot_token=_secret(
+            "reverse_etl.hubspot.credentials.access_token", "sources.hubspot.credentials.access_token"
+        )
+        if hubspot_on
+        else "",
         salesforce_enabled=salesforce_on,
         slack_enabled=slack_on,
         salesforce_login_url=login_url,
@@ -139,8 +178,6 @@ def load() -> SyncConfig:
         teams_webhooks=hooks,
         teams_route=config.get("reverse_etl.teams.route", str, "csm"),
         teams_csm_team={str(k): str(v) for k, v in config.section("reverse_etl.teams.csm_team").items()},
-        teams_account_url=config.get(
-            "reverse_etl.teams.account_url", str, login_url.rstrip("/") + "/lightning/r/Account/{account_id}/view"
-        ),
+        teams_account_url=config.get("reverse_etl.teams.account_url", str, _account_url(crm, login_url)),
         teams_timeout=config.get("reverse_etl.teams.timeout", float, 30.0),
     )

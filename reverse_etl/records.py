@@ -1,4 +1,5 @@
-"""What each destination should hold: one `Record` per Salesforce Account, Task or Slack message,
+"""What each destination should hold: one `Record` per Salesforce Account or Task, HubSpot company or
+task, Slack message or Teams card,
 with the hash that decides whether it changed since the last delivery.
 
 The shapes themselves (which values, computed how) are contracted dbt views in the `activation`
@@ -40,6 +41,18 @@ SALESFORCE_TASK_FIELDS = {
     "priority": "Priority",
     "due_date": "ActivityDate",
 }
+
+
+# Column of crm_account_fields -> HubSpot company property (custom properties the portal defines).
+HUBSPOT_COMPANY_PROPERTIES = {
+    "health_score": "copilot_health_score",
+    "health_tier": "copilot_health_tier",
+    "churn_risk_percent": "copilot_churn_risk",
+    "risk_drivers": "copilot_risk_drivers",
+    "expansion_score": "copilot_expansion_score",
+}
+HUBSPOT_SCORED_AT = "copilot_scored_at"
+HUBSPOT_TASK_PRIORITY = {"High": "HIGH", "Normal": "MEDIUM", "Low": "LOW"}
 
 
 class ShapeMissing(Exception):
@@ -91,6 +104,47 @@ def tasks(con: duckdb.DuckDBPyConnection) -> list[Record]:
     for row in _rows(con, ALERT_TASKS):
         values = {field: row[column] for column, field in SALESFORCE_TASK_FIELDS.items()}
         values["ActivityDate"] = row["due_date"].isoformat() if row["due_date"] else None
+        out.append(Record(row["alert_id"], values, payload_hash(values)))
+    return out
+
+
+def hubspot_value(value: Any) -> str:
+    """A property value as HubSpot takes it: text; an empty string clears the property."""
+    if value is None:
+        return ""
+    if isinstance(value, (datetime, date)):
+        return salesforce_datetime(value) or ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def hubspot_companies(con: duckdb.DuckDBPyConnection) -> list[Record]:
+    """The Copilot properties of every current customer's HubSpot company (keyed by company id); the
+    same values and change rule as `accounts`."""
+    out = []
+    for row in _rows(con, ACCOUNT_FIELDS):
+        values = {prop: row[column] for column, prop in HUBSPOT_COMPANY_PROPERTIES.items()}
+        digest = payload_hash(values)
+        values[HUBSPOT_SCORED_AT] = row["scored_at"]
+        properties = {k: hubspot_value(v) for k, v in values.items()}
+        out.append(Record(row["account_id"], {"id": row["account_id"], "properties": properties}, digest))
+    return out
+
+
+def hubspot_tasks(con: duckdb.DuckDBPyConnection) -> list[Record]:
+    """One HubSpot task per live alert, keyed by the alert id (the task's `copilot_alert_id`), owned
+    by the alert's owner and associated with its company. Status and outcome are the CSM's: never sent."""
+    out = []
+    for row in _rows(con, ALERT_TASKS):
+        properties = {
+            "hs_task_subject": row["subject"],
+            "hs_task_body": row["description"],
+            "hs_task_priority": HUBSPOT_TASK_PRIORITY.get(row["priority"], "MEDIUM"),
+            "hs_timestamp": hubspot_value(row["due_date"]),
+            "hubspot_owner_id": row["owner_user_id"],
+        }
+        values = {"alert_id": row["alert_id"], "company_id": row["account_id"], "properties": properties}
         out.append(Record(row["alert_id"], values, payload_hash(values)))
     return out
 

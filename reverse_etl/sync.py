@@ -21,17 +21,30 @@ from slack_sdk.errors import SlackApiError
 
 from alerts import lifecycle
 from core.auth import LoginRefused
-from reverse_etl import gate, records, salesforce, slack, state, teams
+from reverse_etl import gate, hubspot, records, salesforce, slack, state, teams
 from reverse_etl.config import SyncConfig
 from reverse_etl.records import Record
 
-DESTINATIONS = ("salesforce_account", "salesforce_task", "slack", "teams")
+DESTINATIONS = ("salesforce_account", "salesforce_task", "hubspot_company", "hubspot_task", "slack", "teams")
 ALERT_CHANNELS = ("slack", "teams")  # run only when chosen by `[reverse_etl] alert_channel`
+# Each CRM's write-back: its account destination, then its task destination (only the configured CRM's run).
+CRM_DESTINATIONS = {
+    "salesforce": ("salesforce_account", "salesforce_task"),
+    "hubspot": ("hubspot_company", "hubspot_task"),
+}
+TASK_DESTINATIONS = ("salesforce_task", "hubspot_task")
+# The Dagster asset (["reverse_etl", name]) of each CRM destination.
+SYNC_ASSETS = {
+    "salesforce_account": "salesforce_accounts",
+    "salesforce_task": "salesforce_tasks",
+    "hubspot_company": "hubspot_companies",
+    "hubspot_task": "hubspot_tasks",
+}
 
 
 def destinations(cfg: SyncConfig) -> tuple[str, ...]:
-    """The destinations a run syncs: both Salesforce ones and the chosen alert channels."""
-    return tuple(d for d in DESTINATIONS if d not in ALERT_CHANNELS or d in cfg.alert_channels)
+    """The destinations a run syncs: the configured CRM's two and the chosen alert channels."""
+    return CRM_DESTINATIONS[cfg.crm] + tuple(d for d in ALERT_CHANNELS if d in cfg.alert_channels)
 
 
 SALESFORCE_TARGETS = {"salesforce_account": ("Account", "Id"), "salesforce_task": ("Task", "Copilot_Alert_Id__c")}
@@ -42,6 +55,10 @@ def desired(con: duckdb.DuckDBPyConnection, destination: str, cfg: SyncConfig) -
         return records.accounts(con)
     if destination == "salesforce_task":
         return records.tasks(con)
+    if destination == "hubspot_company":
+        return records.hubspot_companies(con)
+    if destination == "hubspot_task":
+        return records.hubspot_tasks(con)
     if destination == "teams":
         return records.teams_cards(con)
     return records.slack_messages(con, cfg.slack_fallback_channel)
@@ -131,7 +148,7 @@ def _send(
         run.sent += len(outcome)
         run.succeeded += len(ok)
         run.failed += len(errors)
-        if destination == "salesforce_task":
+        if destination in TASK_DESTINATIONS:
             lifecycle.mark_sent(con, {k: ids.get(k) for k in ok})
 
     try:
@@ -149,6 +166,15 @@ def _send(
             resent = teams.deliver(con, clients["teams"], changed, run.run_id, batch_done)
             if resent:
                 run.message = f"{resent} card(s) of an interrupted run sent again with their key (flows drop repeats)"
+        elif destination in CRM_DESTINATIONS["hubspot"]:
+            run.api = "hubspot_batch"
+            if "hubspot" not in clients:
+                clients["hubspot"] = hubspot.connect(cfg)
+            values = [r.values for r in changed]
+            if destination == "hubspot_company":
+                hubspot.update_companies(clients["hubspot"], values, batch_done)
+            else:
+                hubspot.upsert_tasks(clients["hubspot"], values, batch_done)
         else:
             sobject, key_field = SALESFORCE_TARGETS[destination]
             if "salesforce" not in clients:

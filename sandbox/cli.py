@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="last simulated day (the sandbox's 'today')",
     )
     gen.add_argument("--force", action="store_true", help="replace an existing world")
+    gen.add_argument(
+        "--crm",
+        choices=("salesforce", "hubspot"),
+        default="salesforce",
+        help="the CRM the company runs its customers in (its Stripe and Zendesk records keep that CRM's ids)",
+    )
 
     adv = sub.add_parser("advance", help="move the world forward by N days")
     adv.add_argument("--days", type=_days, default=1)
@@ -85,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             from sandbox.world import generate
 
-            generate(args.data_dir, size=args.size, seed=args.seed, end_date=args.end_date, force=args.force)
+            generate(
+                args.data_dir, size=args.size, seed=args.seed, end_date=args.end_date, force=args.force, crm=args.crm
+            )
         elif args.command == "advance":
             from sandbox.world import advance
 

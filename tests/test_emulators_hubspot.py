@@ -329,3 +329,51 @@ def test_a_rate_limit_fault_answers_in_hubspots_shape_then_stops(portal: Running
 def test_record_faults_are_refused_for_hubspot() -> None:
     with pytest.raises(faults.FaultError):
         faults.validate({"system": "hubspot", "kind": "malformed"})
+
+
+def test_batch_update_by_id_and_default_task_company_associations(portal: RunningEmulator, client: HubSpot) -> None:
+    """What the write-back calls: company properties updated by id (a missing id refuses the batch,
+    as HubSpot does), and a task's default association with a company, idempotent."""
+    from hubspot.crm.associations.v4 import (
+        BatchInputPublicDefaultAssociationMultiPost,
+        PublicDefaultAssociationMultiPost,
+        PublicObjectId,
+    )
+    from hubspot.crm.companies import ApiException as CompaniesApiException
+    from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
+
+    accounts = rows(portal, SF_ACCOUNT, '"IsDeleted" = 0 ORDER BY "Id" LIMIT 2')
+    ids = [str(hubspot.hs_id(a["Id"])) for a in accounts]
+    update = BatchInputSimplePublicObjectBatchInput(
+        inputs=[
+            SimplePublicObjectBatchInput(id=i, properties={"copilot_health_score": str(50 + n)})
+            for n, i in enumerate(ids)
+        ]
+    )
+    done = client.crm.companies.batch_api.update(batch_input_simple_public_object_batch_input=update)
+    assert sorted(r.id for r in done.results) == sorted(ids)
+    assert [
+        a["Copilot_Health_Score__c"]
+        for a in rows(portal, SF_ACCOUNT, '"Id" IN (?, ?) ORDER BY "Id"', tuple(a["Id"] for a in accounts))
+    ] == [50, 51]
+    missing = BatchInputSimplePublicObjectBatchInput(
+        inputs=[SimplePublicObjectBatchInput(id="999999999", properties={"copilot_health_score": "1"})]
+    )
+    with pytest.raises(CompaniesApiException) as refused:
+        client.crm.companies.batch_api.update(batch_input_simple_public_object_batch_input=missing)
+    assert refused.value.status == 404
+
+    task = rows(portal, SF_TASK, '"IsDeleted" = 0 ORDER BY "Id" LIMIT 1')[0]
+    target = next(a for a in accounts if a["Id"] != task["WhatId"])
+    pair = PublicDefaultAssociationMultiPost(
+        _from=PublicObjectId(id=str(hubspot.hs_id(task["Id"]))), to=PublicObjectId(id=str(hubspot.hs_id(target["Id"])))
+    )
+    body = BatchInputPublicDefaultAssociationMultiPost(inputs=[pair])
+    for _ in range(2):
+        made = client.crm.associations.v4.batch_api.create_default(
+            "tasks", "companies", batch_input_public_default_association_multi_post=body
+        )
+        assert [(r.association_spec.association_type_id, r.to.id) for r in made.results] == [
+            (192, str(hubspot.hs_id(target["Id"])))
+        ]
+    assert rows(portal, SF_TASK, '"Id" = ?', (task["Id"],))[0]["WhatId"] == target["Id"]

@@ -2,7 +2,8 @@
     The history of the CRM accounts' segment (the health-score weights and the ML snapshots read it
     per day): a version whenever the segment changed, valid from the account's SystemModstamp of that
     change. Only the segment is compared: the copilot writes its score fields to every account every
-    day, which moves SystemModstamp without changing anything this history is for.
+    day, which moves SystemModstamp without changing anything this history is for. It reads the
+    CRM-neutral accounts, so it keeps its name (and its history) whichever CRM feeds it (var `crm`).
 -#}
 {% snapshot snap_salesforce__accounts %}
 {{
@@ -15,5 +16,5 @@
     )
 }}
 select account_id, segment, system_modstamp_at
-from {{ ref('stg_salesforce__accounts') }}
+from {{ ref('stg_crm__accounts') }}
 {% endsnapshot %}

@@ -25,7 +25,7 @@ copilot_alert_dbt_assets = dbt_step("copilot_alert_dbt_assets", select=ALERTS_SE
     key=ALERTS_KEY,
     deps=[
         AssetKey(["alerts", "alert_candidates"]),
-        AssetKey(["staging", "stg_salesforce__tasks"]),
+        AssetKey(["staging", "stg_crm__tasks"]),
         AssetKey(["staging", "stg_copilot_app__alert_feedback"]),
     ],
     group_name=ALERTS_GROUP,

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, Definitions, Failure, MaterializeResult, MetadataValue, asset
 
+from orchestration import dbt_manifest
 from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
 from orchestration.resources import WarehouseResource
+from reverse_etl.sync import CRM_DESTINATIONS, SYNC_ASSETS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,8 +41,7 @@ UPSTREAM = [
     AssetKey(["ml", "account_scores"]),
     AssetKey(["alerts", "alerts"]),
     # The data-quality page shows the day's syncs: the site is built after them.
-    AssetKey(["reverse_etl", "salesforce_accounts"]),
-    AssetKey(["reverse_etl", "salesforce_tasks"]),
+    *(AssetKey(["reverse_etl", SYNC_ASSETS[d]]) for d in CRM_DESTINATIONS[dbt_manifest.configured_crm()]),
     AssetKey(["reverse_etl", "slack_alerts"]),
     AssetKey(["reverse_etl", "teams_alerts"]),
 ]

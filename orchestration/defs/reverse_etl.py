@@ -4,15 +4,16 @@
   what the CRM and Slack receive, built by the run's third dbt step after the alert lifecycle;
 - the data-quality gate (`reverse_etl/gate.py`): one blocking check per run, on the alert lifecycle's
   asset, evaluated once and stored under the run's id; when it fails nothing downstream runs;
-- the syncs: Salesforce Account fields, Salesforce Tasks, Slack messages. Each reads its run's stored
-  gate; when it failed nothing is pushed, the run is logged as 'blocked' in `reverse_etl.sync_runs`
-  and the step fails with the gate's reason."""
+- the syncs: the CRM's account fields and tasks (Salesforce or HubSpot, `crm`), Slack messages,
+  Teams cards. Each reads its run's stored gate; when it failed nothing is pushed, the run is
+  logged as 'blocked' in `reverse_etl.sync_runs` and the step fails with the gate's reason."""
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
+    AssetsDefinition,
     AssetSelection,
     Definitions,
     Failure,
@@ -23,6 +24,7 @@ from dagster import (
     define_asset_job,
 )
 
+from orchestration import dbt_manifest
 from orchestration.defs.alerts import ALERTS_KEY
 from orchestration.defs.sensors import notify_slack_on_step_failure
 from orchestration.defs.transform import ACTIVATION_SELECTION, asset_key, dbt_step
@@ -87,30 +89,51 @@ def _run(context: AssetExecutionContext, warehouse: WarehouseResource, destinati
     )
 
 
-@asset(
-    key=["reverse_etl", "salesforce_accounts"],
-    deps=[ACCOUNT_FIELDS, ALERTS_KEY],
-    group_name=GROUP,
-    kinds={"salesforce"},
-    pool=WAREHOUSE_POOL,
-    op_tags=WAREHOUSE_WRITE_TAG,
-    description="Health score, tier, churn risk, drivers, expansion score and scored-at on each Salesforce Account.",
-)
-def salesforce_accounts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    return _run(context, warehouse, "salesforce_account")
+# The configured CRM's two syncs (`crm`): Salesforce Account fields and Tasks, or HubSpot company
+# properties and tasks.
+CRM = dbt_manifest.configured_crm()
+CRM_SYNCS = {
+    "salesforce_account": (
+        [ACCOUNT_FIELDS, ALERTS_KEY],
+        "Health score, tier, churn risk, drivers, expansion score and scored-at on each Salesforce Account.",
+    ),
+    "salesforce_task": (
+        [ALERT_TASKS],
+        "One Salesforce Task per live alert (external id Copilot_Alert_Id__c), owned by the CSM.",
+    ),
+    "hubspot_company": (
+        [ACCOUNT_FIELDS, ALERTS_KEY],
+        "Health score, tier, churn risk, drivers, expansion score and scored-at on each HubSpot company "
+        "(batch update, 100 a call).",
+    ),
+    "hubspot_task": (
+        [ALERT_TASKS],
+        "One HubSpot task per live alert (unique property copilot_alert_id), owned by the CSM and "
+        "associated with the company.",
+    ),
+}
 
 
-@asset(
-    key=["reverse_etl", "salesforce_tasks"],
-    deps=[ALERT_TASKS],
-    group_name=GROUP,
-    kinds={"salesforce"},
-    pool=WAREHOUSE_POOL,
-    op_tags=WAREHOUSE_WRITE_TAG,
-    description="One Salesforce Task per live alert (external id Copilot_Alert_Id__c), owned by the CSM.",
-)
-def salesforce_tasks(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    return _run(context, warehouse, "salesforce_task")
+def crm_sync(destination: str) -> AssetsDefinition:
+    deps, description = CRM_SYNCS[destination]
+
+    @asset(
+        name=sync.SYNC_ASSETS[destination],
+        key_prefix="reverse_etl",
+        deps=deps,
+        group_name=GROUP,
+        kinds={destination.split("_")[0]},
+        pool=WAREHOUSE_POOL,
+        op_tags=WAREHOUSE_WRITE_TAG,
+        description=description,
+    )
+    def crm_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        return _run(context, warehouse, destination)
+
+    return crm_asset
+
+
+crm_accounts, crm_tasks = (crm_sync(d) for d in sync.CRM_DESTINATIONS[CRM])
 
 
 @asset(
@@ -145,10 +168,10 @@ def definitions() -> Definitions:
         selection=AssetSelection.groups("alerts", GROUP) | AssetSelection.assets(ALERTS_KEY),
         tags=WAREHOUSE_WRITE_TAG,
         hooks={notify_slack_on_step_failure},
-        description="Evaluate alerts, run the gate, push scores and alerts to Salesforce and Slack.",
+        description="Evaluate alerts, run the gate, push scores and alerts to the CRM and the alert channels.",
     )
     return Definitions(
-        assets=[copilot_activation_dbt_assets, salesforce_accounts, salesforce_tasks, slack_alerts, teams_alerts],
+        assets=[copilot_activation_dbt_assets, crm_accounts, crm_tasks, slack_alerts, teams_alerts],
         asset_checks=[activation_gate],
         jobs=[job],
     )

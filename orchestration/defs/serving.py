@@ -15,7 +15,9 @@ from dagster import AssetExecutionContext, AssetKey, Definitions, MaterializeRes
 
 from api import snapshot, store
 from api.settings import database_url
+from orchestration import dbt_manifest
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
+from reverse_etl.sync import CRM_DESTINATIONS, SYNC_ASSETS
 
 FEEDBACK_KEY = AssetKey(["raw_copilot_app", "alert_feedback"])
 FEEDBACK_TABLE = "raw_copilot_app.alert_feedback"
@@ -37,10 +39,10 @@ SERVED = [
 ] + [
     AssetKey(["ml", "account_scores"]),
     AssetKey(["alerts", "alerts"]),
-    AssetKey(["staging", "stg_salesforce__users"]),
-    AssetKey(["staging", "stg_salesforce__contacts"]),
-    # The alerts' statuses after the CRM sync (sent, with their Task).
-    AssetKey(["reverse_etl", "salesforce_tasks"]),
+    AssetKey(["staging", "stg_crm__users"]),
+    AssetKey(["staging", "stg_crm__contacts"]),
+    # The alerts' statuses after the CRM sync (sent, with their task).
+    AssetKey(["reverse_etl", SYNC_ASSETS[CRM_DESTINATIONS[dbt_manifest.configured_crm()][1]]]),
 ]
 
 

@@ -15,7 +15,6 @@ dlt child tables (`tickets__tags`, ...) are sources keyed like their parent tabl
 since the same dlt asset loads both.
 """
 
-import json
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -95,11 +94,11 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
     # the warehouse resource, and so the loaders, use.
     os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
-    args = list(BUILD_ARGS)
-    if pinned := context.run.tags.get(AS_OF_DATE_TAG):
-        # The operator's as-of date for this run (e.g. to rebuild a past day): dbt's clock takes it,
-        # and every later step reads the clock dbt built (core/clock.py).
-        args += ["--vars", json.dumps({"as_of_date": parse_as_of_date(pinned).isoformat()})]
+    # The configured CRM (var `crm`), and the operator's as-of date for this run if pinned (e.g. to
+    # rebuild a past day): dbt's clock takes it, and every later step reads the clock dbt built (core/clock.py).
+    pinned = context.run.tags.get(AS_OF_DATE_TAG)
+    dbt_vars = {"as_of_date": parse_as_of_date(pinned).isoformat()} if pinned else {}
+    args = [*BUILD_ARGS, "--vars", dbt_manifest.dbt_vars(**dbt_vars)]
     total = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
     done, told = 0, time.monotonic()
     for event in dbt.cli(args, context=context, target_path=BUILD_TARGET).stream():

@@ -7,9 +7,10 @@ numbers inside the Salesforce ids; property values are strings, as HubSpot sends
 
 Served: private-app bearer auth; object lists (`limit`, `after`, `properties`, `archived`) and single
 records; search (`filterGroups`, one sort, `limit` up to 200, 10,000 results per query, 5 requests a
-second); batch read and batch upsert (up to 100 inputs); owners with their teams; v4 associations
-(per record and batch read). Limits, property names and types come from `api_facts/hubspot.json`,
-which says where HubSpot publishes each of them. Errors use HubSpot's shapes and categories.
+second); batch read, update and upsert (up to 100 inputs); owners with their teams; v4 associations
+(per record, batch read, and the default association of a batch of pairs). Limits, property names
+and types come from `api_facts/hubspot.json`, which says where HubSpot publishes each of them.
+Errors use HubSpot's shapes and categories.
 """
 
 from __future__ import annotations
@@ -757,6 +758,36 @@ def batch_upsert(req: ApiRequest) -> Response:
     return _batch_envelope(results, [], started)
 
 
+def batch_update(req: ApiRequest) -> Response:
+    """Update records by id (`hs_object_id`, or another unique property with `idProperty`). Every
+    input must name a live record: one that does not fails the whole batch, as HubSpot does."""
+    obj = _object(req)
+    started = _now_iso()
+    inputs = _inputs(_body(req), LIMITS["batch_inputs_max"])
+    changes: list[tuple[str, Prop, dict[str, Any]]] = []
+    for item in inputs:
+        if item.get("id") in (None, ""):
+            raise _invalid("Each update input needs an id")
+        prop = _unique_prop(obj, item.get("idProperty"))
+        changes.append((str(item["id"]), prop, _writable(obj, item.get("properties") or {})))
+    with write_lock:
+        found: dict[str, dict[str, Any]] = {}
+        for value, prop, _ in changes:
+            found.update(_find(req, obj, prop, [value]))
+        missing = [value for value, _, _ in changes if value not in found]
+        if missing:
+            return hs_error(
+                404, "OBJECT_NOT_FOUND", f"Could not update some {obj.name}: {', '.join(missing)} not found"
+            )
+        at = req.store.next_write_time()
+        req.store.write(obj.sf, [{obj.sf.key: found[value]["Id"], **fields} for value, _, fields in changes], at)
+    keys = list(dict.fromkeys(found[value]["Id"] for value, _, _ in changes))
+    rows = {r["Id"]: r for r in _rows(req, obj, '"Id" IN (' + ", ".join("?" for _ in keys) + ")", keys)}
+    written = {column for _, _, fields in changes for column in fields} | {"Id"}
+    props = [p for p in obj.props if p.column in written and not p.domain]
+    return _batch_envelope([_record(obj, rows[key], props) for key in keys], [], started)
+
+
 # --- associations (v4) -------------------------------------------------------------------------
 
 
@@ -834,6 +865,52 @@ def associations_batch_read(req: ApiRequest) -> Response:
         }
         for w in wanted
         if w not in found
+    ]
+    return _batch_envelope(results, errors, started)
+
+
+def _live(req: ApiRequest, obj: HsObject, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The live (not deleted) rows among `keys` (Salesforce ids), by id."""
+    marks = ", ".join("?" for _ in keys)
+    return {r["Id"]: r for r in _rows(req, obj, f'"Id" IN ({marks}) AND "IsDeleted" = 0', keys)} if keys else {}
+
+
+def associate_default(req: ApiRequest) -> Response:
+    """POST /crm/v4/associations/{from}/{to}/batch/associate/default: the default (unlabelled)
+    association of each pair. Only pairs the sandbox keeps as the `from` record's one reference
+    (a contact's, deal's or task's company) can be made; making one again changes nothing."""
+    started = _now_iso()
+    from_name, to_name, (holder, column, from_holder) = _association(req)
+    if not from_holder:
+        raise _invalid(f"Associate from {to_name} to {from_name} in the sandbox (one company per {to_name[:-1]})")
+    inputs = _inputs(_body(req), LIMITS["batch_inputs_max"])
+    pairs = []
+    for item in inputs:
+        src, dst = (item.get(k) or {} for k in ("from", "to"))
+        from_key = sf_id(holder.sf.id_prefix, src.get("id"))
+        to_key = sf_id(SF_ACCOUNT.id_prefix, dst.get("id"))
+        if from_key is None or to_key is None:
+            raise _invalid("Each input needs from.id and to.id (record ids)")
+        pairs.append((str(src["id"]), str(dst["id"]), from_key, to_key))
+    default = next(t for t in _types(from_name, to_name) if t["label"] is None)
+    spec = {"associationCategory": default["category"], "associationTypeId": default["typeId"]}
+    with write_lock:
+        holders = _live(req, holder, [p[2] for p in pairs])
+        companies = _live(req, COMPANIES, [p[3] for p in pairs])
+        good = [p for p in pairs if p[2] in holders and p[3] in companies]
+        changed = [{holder.sf.key: p[2], column: p[3]} for p in good if holders[p[2]][column] != p[3]]
+        if changed:
+            req.store.write(holder.sf, changed, req.store.next_write_time(), returning=False)
+    results = [{"associationSpec": spec, "from": {"id": p[0]}, "to": {"id": p[1]}} for p in good]
+    errors = [
+        {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "message": f"No {from_name[:-1]} {p[0]} or {to_name[:-1]} {p[1]} to associate.",
+            "context": {"fromObjectId": [p[0]], "toObjectId": [p[1]]},
+        }
+        for p in pairs
+        if p not in good
     ]
     return _batch_envelope(results, errors, started)
 
@@ -927,11 +1004,19 @@ def _routes() -> tuple[Route, ...]:
         r("objects.search", "POST", obj + "/search", search, object_of=_object_of),
         r("objects.batch.read", "POST", obj + "/batch/read", batch_read, object_of=_object_of),
         r("objects.batch.upsert", "POST", obj + "/batch/upsert", batch_upsert, write=True, object_of=_object_of),
+        r("objects.batch.update", "POST", obj + "/batch/update", batch_update, write=True, object_of=_object_of),
         r("objects.list", "GET", obj, list_objects, object_of=_object_of),
         r("objects.get", "GET", obj + r"/(?P<id>\d+)", get_object, object_of=_object_of),
         r("owners.list", "GET", r"/crm/v3/owners", list_owners),
         r("owners.get", "GET", r"/crm/v3/owners/(?P<id>\d+)", get_owner),
         r("associations.batch.read", "POST", r"/crm/v4/associations/" + assoc + "/batch/read", associations_batch_read),
+        r(
+            "associations.batch.associate_default",
+            "POST",
+            r"/crm/v4/associations/" + assoc + "/batch/associate/default",
+            associate_default,
+            write=True,
+        ),
         r(
             "associations.list",
             "GET",

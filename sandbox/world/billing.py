@@ -15,6 +15,7 @@ from sandbox.world import names
 from sandbox.world import params as P
 from sandbox.world.calendar import DAY_SECONDS, add_months_day, day_start_unix
 from sandbox.world.context import Day
+from sandbox.world.crm_shop import stripe_metadata, world_crm
 from sandbox.world.population import price_id
 from sandbox.world.rng import Stream
 from sandbox.world.state import CUSTOMER, SUB_ACTIVE, SUB_CANCELED, SUB_PAST_DUE, World
@@ -79,6 +80,7 @@ def open_accounts(d: Day, rows: np.ndarray, rng: np.random.Generator, initial: b
     acc["cus_id"][rows] = d.store.new_ids(ST_CUSTOMERS, n)
     acc["sub_id"][rows] = d.store.new_ids(ST_SUBSCRIPTIONS, n)
     linked = rng.random(n) < 0.9
+    crm = world_crm(d.store)
     customers, subs = [], []
     stamps = d.work_hours(rng, n)
     for i, r in enumerate(rows.tolist()):
@@ -90,7 +92,7 @@ def open_accounts(d: Day, rows: np.ndarray, rng: np.random.Generator, initial: b
                 "email": _billing_email(w, r),
                 "currency": "usd",
                 "delinquent": False,
-                "metadata": {"salesforce_account_id": str(acc["sf_id"][r])} if linked[i] else {},
+                "metadata": stripe_metadata(crm, str(acc["sf_id"][r])) if linked[i] else {},
                 "deleted": False,
                 "created": since,
             }

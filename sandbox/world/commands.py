@@ -21,6 +21,7 @@ from sandbox.schema import ALL_OBJECTS
 from sandbox.store import Store, StoreError
 from sandbox.world import truth
 from sandbox.world.calendar import clock_after, date_of, day_of, history_start
+from sandbox.world.crm_shop import CRMS, world_crm
 from sandbox.world.event_files import EventFiles
 from sandbox.world.founding import found
 from sandbox.world.product import events_dir
@@ -35,7 +36,13 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def generate(data_dir: Path, size: str, seed: int, end_date: date, force: bool = False) -> dict[str, Any]:
+def generate(
+    data_dir: Path, size: str, seed: int, end_date: date, force: bool = False, crm: str = "salesforce"
+) -> dict[str, Any]:
+    """`crm`: the CRM the company runs its customers in (sandbox/world/crm_shop.py); the same seed
+    makes the same company either way, only the CRM ids its other systems keep differ."""
+    if crm not in CRMS:
+        raise StoreError(f"unknown CRM {crm!r}: choose one of {', '.join(CRMS)}")
     preset = size_named(size)
     data_dir = Path(data_dir)
     if data_dir.exists() and not data_dir.is_dir():
@@ -47,14 +54,14 @@ def generate(data_dir: Path, size: str, seed: int, end_date: date, force: bool =
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     building = data_dir.parent / f".{data_dir.name}.building-{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)
-    _say(f"generating a size {preset.name} world (seed {seed}) from {start} to {end_date} into {data_dir}")
+    _say(f"generating a size {preset.name} {crm} world (seed {seed}) from {start} to {end_date} into {data_dir}")
     try:
         building.mkdir()
         store = Store.create(building / WORLD_FILE)
         try:
             # A failed generation is discarded whole, so the file need not survive a power cut mid-way.
             store.conn.execute("PRAGMA synchronous=OFF")
-            store.set_meta("world", {"size": preset.name, "seed": seed, "start_date": start.isoformat()})
+            store.set_meta("world", {"size": preset.name, "seed": seed, "start_date": start.isoformat(), "crm": crm})
             world = found(store, preset, seed, day_of(start))
             counts = _run(store, world, building, day_of(end_date) - world.day, save_each_day=False)
             save_state(store, world)
@@ -199,6 +206,7 @@ def info(data_dir: Path) -> dict[str, Any]:
         out = {
             "size": meta.get("size", world.size),
             "seed": meta.get("seed", world.seed),
+            "crm": world_crm(store),
             "start_date": date_of(world.start_day).isoformat(),
             "clock": store.now().isoformat(),
             "customers": int((acc["status"] == CUSTOMER).sum()),
@@ -210,7 +218,10 @@ def info(data_dir: Path) -> dict[str, Any]:
         }
     finally:
         store.close()
-    _say(f"sandbox world in {data_dir}: size {out['size']}, seed {out['seed']}, history from {out['start_date']}")
+    _say(
+        f"sandbox world in {data_dir}: size {out['size']}, seed {out['seed']}, CRM {out['crm']}, "
+        f"history from {out['start_date']}"
+    )
     _say(f"  clock {out['clock']}; {out['customers']:,} customers, {out['churned']:,} churned")
     _say(f"  product events: {out['events']:,} in {out['event_files']} daily files")
     for table, n in out["records"].items():

@@ -17,6 +17,7 @@ from sandbox.world import params as P
 from sandbox.world.calendar import DAY_SECONDS, is_weekend, to_datetime
 from sandbox.world.contacts import zendesk_users
 from sandbox.world.context import Day
+from sandbox.world.crm_shop import account_ref, world_crm
 from sandbox.world.health import engagement
 from sandbox.world.population import pick_members
 from sandbox.world.rng import Stream
@@ -46,6 +47,7 @@ def open_organizations(d: Day, rows: np.ndarray, rng: np.random.Generator, creat
     acc["zd_org"][rows] = ids
     linked = rng.random(len(rows)) < 0.85
     renamed = rng.random(len(rows)) < 0.15
+    crm = world_crm(d.store)
     records = []
     for k, r in enumerate(rows.tolist()):
         name = str(acc["name"][r])
@@ -55,7 +57,7 @@ def open_organizations(d: Day, rows: np.ndarray, rng: np.random.Generator, creat
             "id": ids[k],
             "name": name,
             "domain_names": [str(acc["domain"][r])],
-            "external_id": str(acc["sf_id"][r]) if linked[k] else None,
+            "external_id": account_ref(crm, str(acc["sf_id"][r])) if linked[k] else None,
             "tags": [P.SEGMENTS[acc["segment"][r]].lower().replace("-", "_")],
             "organization_fields": {"plan": P.PRODUCTS[acc["segment"][r]].removeprefix("prod_").lower()},
         }

@@ -374,7 +374,7 @@ def test_csm_outcomes_weight_training_and_their_effect_is_evaluated(
     )
     con.register("constructed", tasks)
     con.execute("create or replace table ml_test_tasks as select * from constructed")
-    con.execute("create or replace view staging.stg_salesforce__tasks as select * from ml_test_tasks")
+    con.execute("create or replace view staging.stg_crm__tasks as select * from ml_test_tasks")
     con.close()
     run = train_on(warehouse, "churn", s_config, models)
     feedback = run.details["feedback"]

@@ -50,15 +50,24 @@ def test_a_destination_that_is_off_logs_an_off_run_and_sends_nothing(
     assert [(r.destination, r.status, r.sent) for r in runs] == [
         ("salesforce_account", "off", 0),
         ("salesforce_task", "off", 0),
+        ("hubspot_company", "off", 0),  # not the configured CRM
+        ("hubspot_task", "off", 0),
         ("slack", "off", 0),
         ("teams", "skipped", 0),
     ]
-    assert runs[2].line() == (
+    assert runs[2].message == 'not the configured CRM (crm = "salesforce"): nothing sent'
+    assert runs[4].line() == (
         "slack: off (none): 0 considered, 0 changed, 0 sent, 0 succeeded, 0 failed: "
         "switched off (reverse_etl.slack.enabled = false): nothing sent"
     )
     logged = con.execute("SELECT destination, status FROM reverse_etl.sync_runs ORDER BY destination").fetchall()
-    assert logged == [("salesforce_account", "off"), ("salesforce_task", "off"), ("slack", "off")]
+    assert logged == [
+        ("hubspot_company", "off"),
+        ("hubspot_task", "off"),
+        ("salesforce_account", "off"),
+        ("salesforce_task", "off"),
+        ("slack", "off"),
+    ]
 
 
 class RefusingSalesforce:

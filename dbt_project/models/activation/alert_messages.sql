@@ -11,7 +11,7 @@ customers as (
 ),
 
 users as (
-    select user_id, email from {{ ref('stg_salesforce__users') }}
+    select user_id, email from {{ ref('stg_crm__users') }}
 )
 
 select

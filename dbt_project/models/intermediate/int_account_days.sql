@@ -19,7 +19,7 @@ accounts as (
         accounts.segment,
         coalesce(billing.subscription_start_date, accounts.customer_since_date) as customer_start_date,
         billing.churn_date
-    from {{ ref('stg_salesforce__accounts') }} as accounts
+    from {{ ref('stg_crm__accounts') }} as accounts
     left join {{ ref('int_accounts__subscriptions') }} as billing on accounts.account_id = billing.account_id
     where billing.subscription_id is not null or accounts.customer_since_date is not null
 ),

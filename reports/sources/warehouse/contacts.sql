@@ -6,5 +6,5 @@ select
     ct.title,
     ct.is_champion,
     ct.has_left_company
-from staging.stg_salesforce__contacts as ct
+from staging.stg_crm__contacts as ct
 join marts.customer_360 as c on c.account_id = ct.account_id

@@ -1,6 +1,6 @@
 -- One row per CRM account with its support organization, billing customer and product workspace.
 with accounts as (
-    select * from {{ ref('stg_salesforce__accounts') }}
+    select * from {{ ref('stg_crm__accounts') }}
 ),
 
 links as (

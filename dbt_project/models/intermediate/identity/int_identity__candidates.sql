@@ -1,8 +1,9 @@
 -- Every way a support organization, billing customer or product workspace could belong to a CRM
--- account, with the evidence: explicit ids first, domains after. One row per record per system,
+-- account (a Salesforce Account or a HubSpot company, var `crm`), with the evidence: explicit ids
+-- first, domains after. One row per record per system,
 -- with the account it matches (if any) and, when it matches none, why.
 with accounts as (
-    select account_id, website_domain from {{ ref('stg_salesforce__accounts') }}
+    select account_id, website_domain from {{ ref('stg_crm__accounts') }}
 ),
 
 free_domains as (
@@ -39,9 +40,15 @@ customers as (
         'customer' as record_type,
         stripe_customer_id as record_id,
         customer_name as record_name,
+        {% if crm() == 'hubspot' -%}
+        hubspot_company_id as explicit_account_id,
+        email_domain as domain,
+        'metadata_hubspot_company_id' as explicit_method,
+        {%- else -%}
         salesforce_account_id as explicit_account_id,
         email_domain as domain,
         'metadata_salesforce_id' as explicit_method,
+        {%- endif %}
         'email_domain' as domain_method
     from {{ ref('stg_stripe__customers') }}
 ),
@@ -57,10 +64,11 @@ workspaces as (
         'crm_product_account_id' as explicit_method,
         'user_email_domain' as domain_method
     from {{ ref('int_product__workspaces') }} as workspaces
-    -- The explicit id of a workspace lives on the CRM side (Account.Product_Account_Id__c).
+    -- The explicit id of a workspace lives on the CRM side (Account.Product_Account_Id__c; HubSpot's
+    -- company property product_workspace_id).
     left join (
         select product_workspace_id, min(account_id) as account_id
-        from {{ ref('stg_salesforce__accounts') }}
+        from {{ ref('stg_crm__accounts') }}
         where product_workspace_id is not null
         group by product_workspace_id
     ) as crm on workspaces.workspace_id = crm.product_workspace_id

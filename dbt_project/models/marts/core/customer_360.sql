@@ -10,11 +10,11 @@ with clock as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_salesforce__accounts') }} where is_customer
+    select * from {{ ref('stg_crm__accounts') }} where is_customer
 ),
 
 users as (
-    select user_id, user_name from {{ ref('stg_salesforce__users') }}
+    select user_id, user_name from {{ ref('stg_crm__users') }}
 ),
 
 links as (
@@ -58,7 +58,7 @@ champions as (
 
 champion_contacts as (
     select contact_id, first_name || ' ' || last_name as champion_name, email as champion_email
-    from {{ ref('stg_salesforce__contacts') }}
+    from {{ ref('stg_crm__contacts') }}
 ),
 
 health as (
@@ -86,7 +86,7 @@ notice_days as (
 
 renewal_deals as (
     select account_id, min(close_date) as renewal_opportunity_close_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('stg_crm__opportunities') }}
     where opportunity_type = 'Renewal' and not is_closed
     group by account_id
 )

@@ -18,7 +18,7 @@ health as (
 
 open_expansions as (
     select account_id, count(*) as open_expansion_opportunities, sum(amount) as open_expansion_amount
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('stg_crm__opportunities') }}
     where opportunity_type = 'Expansion' and not is_closed
     group by account_id
 ),

@@ -18,7 +18,7 @@ with unlinked_records as (
 accounts as (
     select accounts.account_id, accounts.account_name, accounts.website_domain, accounts.is_customer,
         joined.zendesk_organization_id, joined.stripe_customer_id, joined.workspace_id
-    from {{ ref('stg_salesforce__accounts') }} as accounts
+    from {{ ref('stg_crm__accounts') }} as accounts
     inner join {{ ref('int_accounts_joined_across_systems') }} as joined on accounts.account_id = joined.account_id
     where accounts.is_customer
 ),
@@ -29,8 +29,8 @@ customers_without as (
         ('stripe', 'stripe_customer_id', 'billing customer'),
         ('product', 'workspace_id', 'product workspace')] %}
     select
-        'salesforce:{{ system }}:' || account_id as unmatched_record_key,
-        'salesforce' as source_system,
+        '{{ crm() }}:{{ system }}:' || account_id as unmatched_record_key,
+        '{{ crm() }}' as source_system,
         'account' as record_type,
         account_id as record_id,
         account_name as record_name,

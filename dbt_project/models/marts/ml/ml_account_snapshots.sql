@@ -29,7 +29,7 @@ lifetimes as (
         accounts.account_id,
         coalesce(billing.subscription_start_date, accounts.customer_since_date) as customer_start_date,
         billing.churn_date
-    from {{ ref('stg_salesforce__accounts') }} as accounts
+    from {{ ref('stg_crm__accounts') }} as accounts
     left join {{ ref('int_accounts__subscriptions') }} as billing on accounts.account_id = billing.account_id
 ),
 
@@ -98,7 +98,7 @@ day_status as (
 
 expansion_wins as (
     select account_id, close_date
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('stg_crm__opportunities') }}
     where opportunity_type = 'Expansion' and is_won
 ),
 

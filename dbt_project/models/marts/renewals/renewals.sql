@@ -6,7 +6,7 @@ with clock as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_salesforce__accounts') }} where is_customer
+    select * from {{ ref('stg_crm__accounts') }} where is_customer
 ),
 
 billing as (
@@ -21,7 +21,7 @@ renewal_deals as (
         amount,
         close_date,
         row_number() over (partition by account_id order by close_date, opportunity_id) as deal_rank
-    from {{ ref('stg_salesforce__opportunities') }}
+    from {{ ref('stg_crm__opportunities') }}
     where opportunity_type = 'Renewal' and not is_closed
 ),
 

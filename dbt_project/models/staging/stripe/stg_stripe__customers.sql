@@ -16,6 +16,7 @@ renamed as (
         lower(trim(email)) as email,
         {{ domain_of('email') }} as email_domain,
         nullif(trim(metadata__salesforce_account_id), '') as salesforce_account_id,
+        nullif(trim(metadata__hubspot_company_id), '') as hubspot_company_id,
         coalesce(delinquent, false) as is_delinquent,
         {{ unix_to_utc('created') }} as created_at
     from deduped

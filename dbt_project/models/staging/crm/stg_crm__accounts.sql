@@ -1,0 +1,4 @@
+-- The CRM's accounts, whichever CRM the company runs (var `crm`, macros/crm.sql): stg_salesforce__accounts
+-- or stg_hubspot__accounts, chosen when the project is parsed. Both have the same columns and types, so
+-- every model downstream reads this one and never names a CRM.
+select * from {{ crm_staging('accounts') }}

@@ -1,0 +1,4 @@
+-- The CRM's tasks, whichever CRM the company runs (var `crm`, macros/crm.sql): stg_salesforce__tasks
+-- or stg_hubspot__tasks, chosen when the project is parsed. Both have the same columns and types, so
+-- every model downstream reads this one and never names a CRM.
+select * from {{ crm_staging('tasks') }}
