@@ -42,3 +42,37 @@
     {%- endfor -%}
     {{- return(statements[0]) -}}
 {%- endmacro %}
+
+{#- listagg in the order asked (dbt-spark ignores the order by): the values collected with their
+    sort key, sorted, joined. One sort expression, ascending or with desc. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if order_by_clause -%}
+        {%- set order_expr = modules.re.sub('(?i)^\\s*order\\s+by\\s+', '', order_by_clause) | trim -%}
+        {%- set descending = modules.re.search('(?i)\\s+desc$', order_expr) is not none -%}
+        {%- set order_expr = modules.re.sub('(?i)\\s+(asc|desc)$', '', order_expr) -%}
+        {%- set items -%}
+            transform(array_sort(collect_list(struct({{ order_expr }} as sort_key, {{ measure }} as item))), x -> x.item)
+        {%- endset -%}
+        {%- set items = "reverse(" ~ items ~ ")" if descending else items -%}
+    {%- else -%}
+        {%- set items = "collect_list(" ~ measure ~ ")" -%}
+    {%- endif -%}
+    {%- if limit_num -%}
+        {%- set items = "slice(" ~ items ~ ", 1, " ~ limit_num ~ ")" -%}
+    {%- endif -%}
+    array_join({{ items }}, {{ delimiter_text }})
+{%- endmacro %}
+
+{#- dbt.datediff as DuckDB counts it (the boundaries crossed between the two days or months) and
+    with its type (bigint; Spark's datediff is an int, which the contracts would refuse). -#}
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- if datepart | lower == 'day' -%}
+        cast(datediff(cast({{ second_date }} as date), cast({{ first_date }} as date)) as bigint)
+    {%- elif datepart | lower == 'month' -%}
+        cast((year({{ second_date }}) - year({{ first_date }})) * 12 + month({{ second_date }}) - month({{ first_date }}) as bigint)
+    {%- elif datepart | lower == 'year' -%}
+        cast(year({{ second_date }}) - year({{ first_date }}) as bigint)
+    {%- else -%}
+        {%- do exceptions.raise_compiler_error("datediff on Spark: day, month or year, not " ~ datepart) -%}
+    {%- endif -%}
+{%- endmacro %}
