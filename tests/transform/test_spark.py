@@ -45,7 +45,7 @@ def spark_build(loaded_s_world: LoadedWorld, tmp_path_factory: pytest.TempPathFa
     """The raw tables as Parquet, and `dbt build --target spark` of what the compared marts need
     (models, seeds and snapshots; the data tests run on DuckDB's build) in one local Spark."""
     root = tmp_path_factory.mktemp("spark")
-    with connect(loaded_s_world.warehouse, read_only=True) as con:
+    with connect(loaded_s_world.raw_warehouse, read_only=True) as con:
         exported = export_raw(con, root / "raw")
     warehouse_dir = root / "spark-warehouse"
     selection = " ".join(f"+{name.split('.')[1]}" for name in MARTS)
@@ -150,7 +150,7 @@ def test_parquet_export_keeps_every_raw_row(loaded_s_world: LoadedWorld, spark_b
     assert ("raw_product", "events") in exported and ("raw_salesforce", "account") in exported
     assert not any(schema.endswith("_staging") for schema, _ in exported)
     reader = duckdb.connect()
-    with connect(loaded_s_world.warehouse, read_only=True) as con:
+    with connect(loaded_s_world.raw_warehouse, read_only=True) as con:
         for (schema, table), t in exported.items():
             in_duckdb = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
             assert t.rows == in_duckdb
