@@ -4,7 +4,11 @@ happened (with `--checks`, the exit status is 1 when a check failed).
 `python -m dlt_pipelines quarantine list [source] [--table T]`: the quarantined records still open
 (fetched again by every run until they load or are discarded).
 `python -m dlt_pipelines quarantine discard SOURCE TABLE [KEY ...] [--keyless] [--all] [--note TEXT]`:
-stop fetching them and stop counting them as quarantined."""
+stop fetching them and stop counting them as quarantined.
+
+`python -m dlt_pipelines export-parquet FOLDER [--warehouse PATH]`: write every raw table as Parquet,
+`FOLDER/<schema>/<table>/data.parquet` (a path or an object-store URL), for an engine that reads
+files (the dbt project on Spark: dbt_project/README.md, "On Apache Spark")."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.warehouse import open_for_writing, warehouse_path
+from core.warehouse import connect, open_for_writing, warehouse_path, write_lock
 from dlt_pipelines import settings
 from dlt_pipelines.http import SourceFailure
 
@@ -38,11 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     drop.add_argument("--keyless", action="store_true", help="the records quarantined without a key")
     drop.add_argument("--all", action="store_true", dest="everything", help="every open record of the table")
     drop.add_argument("--note", default=None, help="why (kept with the discard)")
-    for p in (listing, drop):
+    export = sub.add_parser("export-parquet", help="write every raw table as Parquet, one folder per table")
+    export.add_argument("folder", help="local folder or object-store URL")
+    for p in (listing, drop, export):
         p.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: COPILOT_WAREHOUSE)")
     args = parser.parse_args(argv)
     if args.command == "quarantine":
         return _quarantine(args)
+    if args.command == "export-parquet":
+        return _export_parquet(args)
 
     from dlt_pipelines import quality, runner
 
@@ -63,6 +71,19 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  check failed: {result.table}.{result.check}: {result.summary}")
                         failed = True
     return 1 if failed else 0
+
+
+def _export_parquet(args: argparse.Namespace) -> int:
+    from dlt_pipelines.parquet_export import export_raw
+
+    warehouse = args.warehouse.resolve() if args.warehouse else warehouse_path()
+    # After any load in progress (the lock), reading only.
+    with write_lock(warehouse), connect(warehouse, read_only=True) as con:
+        exported = export_raw(con, args.folder)
+    for t in exported:
+        print(f"{t.schema}.{t.table}\t{t.rows} rows\t{t.path}")
+    print(f"{len(exported)} raw tables written to {args.folder}")
+    return 0
 
 
 def _quarantine(args: argparse.Namespace) -> int:

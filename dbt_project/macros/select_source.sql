@@ -37,7 +37,7 @@
             {{ log("source " ~ label ~ " is not loaded: staging it as empty", info=true) }}
             select
             {%- for col in declared %}
-                cast(null as {{ col.data_type }}) as {{ col.name }}{{ "," if not loop.last }}
+                cast(null as {{ declared_type(col.data_type) }}) as {{ col.name }}{{ "," if not loop.last }}
             {%- endfor %}
             where 1 = 0
         {%- else -%}
@@ -47,7 +47,7 @@
                 {% if col.name | lower in present -%}
                     {{ adapter.quote(col.name) }}
                 {%- else -%}
-                    cast(null as {{ col.data_type }})
+                    cast(null as {{ declared_type(col.data_type) }})
                 {%- endif %} as {{ col.name }}{{ "," if not loop.last }}
             {%- endfor %}
             from {{ existing }}

@@ -160,7 +160,7 @@ select
     metrics.events_30d,
     metrics.event_types_30d,
     case when metrics.events_90d > 0 and metrics.days_in_history >= 90
-        then 3.0 * metrics.events_30d / metrics.events_90d - 1 end as events_30d_vs_90d,
+        then cast(metrics.events_30d as {{ type_double() }}) * 3 / metrics.events_90d - 1 end as events_30d_vs_90d,
     metrics.open_tickets,
     metrics.tickets_90d,
     metrics.high_priority_tickets_90d,

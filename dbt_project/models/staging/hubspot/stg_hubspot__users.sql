@@ -17,10 +17,10 @@ renamed as (
         id as user_id,
         nullif(trim(concat_ws(' ', first_name, last_name)), '') as user_name,
         lower(trim(email)) as email,
-        cast(null as varchar) as title,
-        json_extract_string(teams, '$[0].name') as department,
+        cast(null as {{ dbt.type_string() }}) as title,
+        {{ json_text('teams', [0, 'name']) }} as department,
         not coalesce(archived, false) as is_active,
-        cast(null as varchar) as manager_user_id,
+        cast(null as {{ dbt.type_string() }}) as manager_user_id,
         {{ to_utc('updated_at') }} as system_modstamp_at
     from deduped
     where row_num = 1
