@@ -16,6 +16,7 @@ from typing import Any
 
 from benchmarks.transform import DBT_DIR, REPO, _env
 from core.warehouse import connect
+from devtools.spark_env import dbt_on_spark
 from dlt_pipelines.parquet_export import export_raw
 
 # The production build's models, seeds and snapshots (no alerts or activation, which the daily job
@@ -33,7 +34,7 @@ def run(warehouse: str | Path, root: str | Path) -> dict[str, Any]:
         exported = export_raw(con, root / "raw")
     export_seconds = time.perf_counter() - start
     target = root / "dbt_target"
-    cmd = [sys.executable, "-m", "dbt.cli.main", "build", "--target", "spark", *BUILD_ARGS]
+    cmd = dbt_on_spark("build", "--target", "spark", *BUILD_ARGS)
     cmd += ["--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target)]
     env = _env(warehouse, COPILOT_RAW_PARQUET=str(root / "raw"), COPILOT_SPARK_WAREHOUSE=str(root / "warehouse"))
     start = time.perf_counter()

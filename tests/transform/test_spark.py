@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,6 +16,7 @@ import duckdb
 import pytest
 
 from core.warehouse import connect
+from devtools.spark_env import dbt_on_spark
 from dlt_pipelines.parquet_export import ExportedTable, export_raw
 from tests.pipeline import DBT_DIR, REPO, DbtRun, LoadedWorld, _env
 
@@ -49,10 +49,7 @@ def spark_build(loaded_s_world: LoadedWorld, tmp_path_factory: pytest.TempPathFa
         exported = export_raw(con, root / "raw")
     warehouse_dir = root / "spark-warehouse"
     selection = " ".join(f"+{name.split('.')[1]}" for name in MARTS)
-    cmd = [
-        sys.executable,
-        "-m",
-        "dbt.cli.main",
+    cmd = dbt_on_spark(
         "build",
         "--target",
         "spark",
@@ -69,7 +66,7 @@ def spark_build(loaded_s_world: LoadedWorld, tmp_path_factory: pytest.TempPathFa
         str(DBT_DIR),
         "--target-path",
         str(root / "dbt_target"),
-    ]
+    )
     env = _env(
         COPILOT_RAW_PARQUET=str(root / "raw"),
         COPILOT_SPARK_WAREHOUSE=str(warehouse_dir),
