@@ -1,7 +1,7 @@
 """The daily run end to end, as Dagster runs it (`daily_run`), on a private copy of a world: first
 from scratch (empty warehouse, no model), then on two following days, the world advanced one day
 before each. Each run has a fresh process, as Dagster's run launcher gives every run: nothing is
-warm from the run before (imports, dbt's parsed project, Great Expectations' context).
+warm from the run before (imports, dbt's parsed project).
 
 The models retrain a week of data after their last training (`retrain_every_days`, on the run's
 as-of date), so neither following day is due by itself: the first is the typical day (no
