@@ -82,6 +82,8 @@ def render() -> None:
                 f"| {_fmt(st.get('peak_mb'))} | {figures} | {st.get('target', '')} | {met} |"
             )
         lines.append("")
+        if "daily run" in latest:
+            lines += _day_costs(size, latest["daily run"][1])
     m = runs[-1]["machine"]
     lines += [
         f"Machine of the latest run: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}, Python {m['python']}.",
@@ -100,6 +102,34 @@ def render() -> None:
                 f"| {_fmt(st.get('seconds'))} | {_fmt(st.get('peak_mb'))} |"
             )
     MARKDOWN.write_text("\n".join(lines) + "\n")
+
+
+# The daily run stage's runs: figure prefix -> label.
+DAY_RUNS = {"full": "from scratch", "incremental": "typical day", "retraining_day": "retraining day",
+            "no_change": "nothing new"}  # fmt: skip
+STAGE_ORDER = ("ingest", "dbt", "train", "score", "alerts", "sync", "reports", "other")
+
+
+def _day_costs(size: str, stage: dict[str, Any]) -> list[str]:
+    """The daily run stage's runs split by stage (seconds of the run's steps), one row each."""
+    figures = stage.get("figures", {})
+    rows = [(label, figures.get(f"{key}_s"), figures.get(f"{key}_stages_s")) for key, label in DAY_RUNS.items()]
+    rows = [(label, total, split) for label, total, split in rows if isinstance(split, dict)]
+    if not rows:
+        return []
+    names = [n for n in STAGE_ORDER if any(n in split for _, _, split in rows)]
+    names += sorted({n for _, _, split in rows for n in split} - set(names))
+    return [
+        f"Cost of a {size} run by stage (s, the daily run stage):",
+        "",
+        "| run | total | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+        *(
+            f"| {label} | {_fmt(total)} | " + " | ".join(_fmt(split.get(n)) for n in names) + " |"
+            for label, total, split in rows
+        ),
+        "",
+    ]
 
 
 def _fmt(value: Any) -> str:

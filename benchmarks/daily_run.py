@@ -1,16 +1,20 @@
 """The daily run end to end, as Dagster runs it (`daily_run`), on a private copy of a world: first
 from scratch (empty warehouse, no model), then on two following days, the world advanced one day
 before each. Each run has a fresh process, as Dagster's run launcher gives every run: nothing is
-warm from the run before (imports, dbt's parsed project, Great Expectations' context).
+warm from the run before (imports, dbt's parsed project).
 
-The models retrain weekly (when the labels have moved on by 7 days), so one of the two days may
-retrain and the other cannot: the typical incremental day is the one without retraining, and the
-retraining day is reported beside it. A last run on the same day, with nothing new in any source,
-shows what every run costs whatever the data (`no_change_s`): Dagster's ~700 events, the imports,
-dbt's parse and its tables and windows, the checks.
+The models retrain a week of data after their last training (`retrain_every_days`, on the run's
+as-of date), so neither following day is due by itself: the first is the typical day (no
+retraining); before the second, the registered models' as-of dates are moved back by
+`retrain_every_days`, as on the day a week after the last training, so that day retrains (the
+retraining day, reported beside the typical one). A last run on the same day, with nothing new in
+any source, shows what every run costs whatever the data (`no_change_s`): Dagster's events, the
+imports, dbt's parse and its tables and windows, the checks.
 
-Targets on M, 2 cores: the full run without the report build at most 3 minutes; the typical
-incremental day at most 15 % of it. The report build is measured on its own (`benchmarks/report_site.py`).
+Targets on 2 cores (the issue's): at M, the full run without the report build at most 3 minutes
+and a run with nothing new at most 10 s (at M the fixed cost of a run dominates, so the day's share
+of the full run is reported, not judged); at L, the typical day at most 5 % of the full run and a
+retraining day at most 15 %. The report build is measured on its own (`benchmarks/report_site.py`).
 
 Figures: wall time per run (from its start to its end, as the Dagster UI shows it; the code
 location's load before it is reported on its own), seconds per stage (from the run's step records),
@@ -36,8 +40,10 @@ from benchmarks.measure import run_stage
 from benchmarks.sandbox_stages import deployment_env
 from sandbox.emulators.process import REPO, free_port, start_server, stop_server
 
-FULL_SECONDS = 180.0
-INCREMENTAL_SHARE = 0.15
+FULL_SECONDS = {"M": 180.0, "L": 400.0}
+NO_CHANGE_SECONDS = {"M": 10.0}
+INCREMENTAL_SHARE = {"L": 0.05}
+RETRAINING_DAY_SHARE = {"L": 0.15}
 REPORT_ASSET = ("reports", "site")
 
 
@@ -130,6 +136,18 @@ def _models_registered(warehouse: Path) -> int:
         return con.execute("select count(*) from ml.model_registry").fetchone()[0]
 
 
+def _age_models(warehouse: Path) -> None:
+    """Move every registered model's as-of date back by `retrain_every_days`: the next run is the
+    day their retraining comes due, as a week after the last training."""
+    from ml.config import load_config
+
+    days = load_config().retrain_every_days
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            f"update ml.model_registry set as_of_date = coalesce(as_of_date, test_end) - interval {int(days)} day"
+        )
+
+
 def _outcome(warehouse: Path) -> dict[str, Any]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         scored = con.execute("select count(*) from ml.account_scores_latest").fetchone()[0]
@@ -144,8 +162,9 @@ def _outcome(warehouse: Path) -> dict[str, Any]:
     return {"accounts_scored": scored, "alerts_live": alerts, "sent": {k: int(v or 0) for k, v in sent.items()}}
 
 
-def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2) -> dict[str, Any]:
-    """The full run, then `incremental_days` days (0 at L: the scale run measures the full run's memory)."""
+def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2, size: str = "M") -> dict[str, Any]:
+    """The full run, then `incremental_days` days (the last one a retraining day when there are two),
+    then a run with nothing new; `size` picks the targets."""
     data_dir, root = Path(data_dir), Path(root)
     work = root / "daily-run"
     shutil.rmtree(work, ignore_errors=True)
@@ -166,6 +185,8 @@ def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2) -> di
                 cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(world), "advance", "--days", "1"]
                 env = {**os.environ, "PYTHONPATH": str(REPO)}
                 subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True)
+                if day == incremental_days and day > 1:
+                    _age_models(warehouse)
                 models_before = _models_registered(warehouse)
                 measured, day_peak_mb = _execute(f"day {day}", work / "dagster")
                 run_peak_mb = max(run_peak_mb, day_peak_mb)
@@ -190,11 +211,19 @@ def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2) -> di
         "peak_run_process_mb": round(run_peak_mb),
         "peak_children_mb": round(children.peak_mb),
     }
+    full_met = full_s <= FULL_SECONDS.get(size, float("inf"))
     if not days:
-        return {**measured, "met": full_s <= FULL_SECONDS}
+        return {**measured, "met": full_met}
     typical = next((d for d in days if not d["retrained"]), days[0])
     retraining = next((d for d in days if d["retrained"]), None)
     share = typical["seconds"] / full_s
+    retraining_share = retraining["seconds"] / full_s if retraining else None
+    met = (
+        full_met
+        and no_change["seconds"] <= NO_CHANGE_SECONDS.get(size, float("inf"))
+        and share <= INCREMENTAL_SHARE.get(size, float("inf"))
+        and (retraining_share is None or retraining_share <= RETRAINING_DAY_SHARE.get(size, float("inf")))
+    )
     return {
         **measured,
         "incremental_s": typical["seconds"],
@@ -203,11 +232,11 @@ def run(data_dir: Path | str, root: Path | str, incremental_days: int = 2) -> di
         "incremental_share": round(share, 3),
         "retraining_day_s": retraining["seconds"] if retraining else None,
         "retraining_day_stages_s": retraining["stages_s"] if retraining else None,
-        "retraining_day_share": round(retraining["seconds"] / full_s, 3) if retraining else None,
+        "retraining_day_share": round(retraining_share, 3) if retraining_share is not None else None,
         "no_change_s": round(no_change["seconds"], 1),
         "no_change_stages_s": no_change["stages_s"],
         "no_change_share": round(no_change["seconds"] / full_s, 3),
-        "met": full_s <= FULL_SECONDS and share <= INCREMENTAL_SHARE,
+        "met": met,
     }
 
 

@@ -1,4 +1,4 @@
-"""Great Expectations suites on the raw tables, run after each load; results kept in the warehouse.
+"""Data checks on the raw tables, run after each load; results kept in the warehouse.
 
 Per table, up to four checks (each one Dagster asset check):
 
@@ -15,11 +15,12 @@ Per table, up to four checks (each one Dagster asset check):
   `sources.<source>.quarantine_max_share`, else `sources.quarantine_max_share`, default 0.05.
   A failed check blocks the reverse-ETL gate.
 
-GE runs on pandas frames read from DuckDB (GE's SQL datasource gives wrong answers on DuckDB, see
-STACK_NOTES). Product events are too many for that, so their suite runs on a per-day summary that
-DuckDB computes (rows, distinct ids, nulls, time range per day). After a load, only the days that load
-touched are summarised (the latest day when it brought no events): the other days were checked when
-they were loaded and raw events are never rewritten, so a daily load does not re-read years of events.
+The expectations (Great Expectations' names and arguments, `core/checks.py`) run as SQL in DuckDB,
+all of a table's in one query over the table itself: no frame is read out of the warehouse. The
+product events' suite runs on a per-day summary (rows, distinct ids, nulls, time range per day).
+After a load, only the days that load touched are summarised (the latest day when it brought no
+events): the other days were checked when they were loaded and raw events are never rewritten, so a
+daily load does not re-read years of events.
 
 Every expectation's outcome is appended to `raw_quality.check_results` for the data-quality report.
 """
@@ -28,12 +29,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
 
 import duckdb
 import pandas as pd
 
-from core.checks import CheckResult, check_batch, expectation_rows, frame_batch
+from core.checks import (
+    CheckResult,
+    Expectation,
+    ExpectColumnMaxToBeBetween,
+    ExpectColumnPairValuesToBeEqual,
+    ExpectColumnValuesToBeBetween,
+    ExpectColumnValuesToBeNull,
+    ExpectColumnValuesToBeUnique,
+    ExpectColumnValuesToNotBeNull,
+    ExpectTableRowCountToBeBetween,
+    expectation_rows,
+    literal_relation,
+    run_suites,
+)
 from core.clock import utc_now
 from core.warehouse import INGESTION_CHECK_RESULTS, columns, ensure_tables, insert_rows, table_exists
 from dlt_pipelines import settings
@@ -84,39 +97,33 @@ def _previous_count(
 
 def _plans(
     con: duckdb.DuckDBPyConnection, source: str, dataset: str, spec: TableSpec
-) -> tuple[str, dict[str, list[Any]]] | None:
-    """The SQL of the frame to validate and the expectations of each check, for one table."""
-    import great_expectations as gx
-
-    e = gx.expectations
+) -> tuple[str, dict[str, list[Expectation]]] | None:
+    """The relation to check and the expectations of each check, for one table."""
     present = _columns(con, dataset, spec.table)
     if not present:
         return None
     pk = identifier(spec.primary_key)
     times = [identifier(f) for f in spec.timestamp_fields if identifier(f) in present]
     amounts = [identifier(f) for f in spec.non_negative if identifier(f) in present]
-    plans: dict[str, list[Any]] = {
+    plans: dict[str, list[Expectation]] = {
         "keys_present_and_unique": [
-            e.ExpectColumnValuesToNotBeNull(column=pk),
-            e.ExpectColumnValuesToBeUnique(column=pk),
+            ExpectColumnValuesToNotBeNull(column=pk),
+            ExpectColumnValuesToBeUnique(column=pk),
         ],
-        "row_count_not_shrinking": [
-            e.ExpectTableRowCountToBeBetween(min_value=_previous_count(con, source, spec.table))
-        ],
+        "row_count_not_shrinking": [ExpectTableRowCountToBeBetween(min_value=_previous_count(con, source, spec.table))],
     }
     if times:
-        checks: list[Any] = []
+        checks: list[Expectation] = []
         for col in times:
             unix = spec.fields.get(next(f for f in spec.fields if identifier(f) == col)) == "unix"
             low, high = (MIN_UNIX, MAX_UNIX) if unix else (MIN_TIME, MAX_TIME)
-            checks.append(e.ExpectColumnValuesToBeBetween(column=col, min_value=low, max_value=high))
+            checks.append(ExpectColumnValuesToBeBetween(column=col, min_value=low, max_value=high))
         if spec.cursor and identifier(spec.cursor) in present:
-            checks.append(e.ExpectColumnValuesToNotBeNull(column=identifier(spec.cursor)))
+            checks.append(ExpectColumnValuesToNotBeNull(column=identifier(spec.cursor)))
         plans["timestamps_valid"] = checks
     if amounts:
-        plans["amounts_in_range"] = [e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in amounts]
-    cols = ", ".join(f'"{c}"' for c in dict.fromkeys([pk, *times, *amounts]))
-    return f'SELECT {cols} FROM "{dataset}"."{spec.table}"', plans
+        plans["amounts_in_range"] = [ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in amounts]
+    return f'"{dataset}"."{spec.table}"', plans
 
 
 def _touched_days(con: duckdb.DuckDBPyConnection, table: str, load_ids: list[str]) -> str:
@@ -141,10 +148,7 @@ def _touched_days(con: duckdb.DuckDBPyConnection, table: str, load_ids: list[str
 
 def _event_plans(
     con: duckdb.DuckDBPyConnection, source: str, dataset: str, load_ids: list[str] | None = None
-) -> tuple[str, dict[str, list[Any]]] | None:
-    import great_expectations as gx
-
-    e = gx.expectations
+) -> tuple[str, dict[str, list[Expectation]]] | None:
     present = _columns(con, dataset, "events")
     if not present:
         return None
@@ -152,7 +156,7 @@ def _event_plans(
     days = ""
     if load_ids is not None and "_dlt_load_id" in present:
         days = _touched_days(con, table, load_ids)
-    sql = f"""
+    sql = f"""(
         SELECT CAST(event_timestamp AS DATE) AS event_date,
                count(*) AS n_rows,
                count(DISTINCT event_id) AS n_ids,
@@ -162,21 +166,21 @@ def _event_plans(
                min(event_timestamp) AS first_time,
                max(event_timestamp) AS last_time,
                (SELECT count(*) FROM {table}) AS table_rows
-        FROM {table} {days} GROUP BY 1"""
+        FROM {table} {days} GROUP BY 1)"""
     previous = _previous_count(con, source, "events", "expect_column_max_to_be_between")
-    plans = {
+    plans: dict[str, list[Expectation]] = {
         "keys_present_and_unique": [
-            e.ExpectColumnPairValuesToBeEqual(column_A="n_rows", column_B="n_ids"),
-            e.ExpectColumnValuesToBeBetween(column="null_ids", min_value=0, max_value=0),
-            e.ExpectColumnValuesToBeBetween(column="null_accounts", min_value=0, max_value=0),
+            ExpectColumnPairValuesToBeEqual(column_A="n_rows", column_B="n_ids"),
+            ExpectColumnValuesToBeBetween(column="null_ids", min_value=0, max_value=0),
+            ExpectColumnValuesToBeBetween(column="null_accounts", min_value=0, max_value=0),
         ],
         "timestamps_valid": [
-            e.ExpectColumnValuesToBeBetween(column="null_times", min_value=0, max_value=0),
-            e.ExpectColumnValuesToBeBetween(column="first_time", min_value=MIN_TIME, max_value=MAX_TIME),
-            e.ExpectColumnValuesToBeBetween(column="last_time", min_value=MIN_TIME, max_value=MAX_TIME),
+            ExpectColumnValuesToBeBetween(column="null_times", min_value=0, max_value=0),
+            ExpectColumnValuesToBeBetween(column="first_time", min_value=MIN_TIME, max_value=MAX_TIME),
+            ExpectColumnValuesToBeBetween(column="last_time", min_value=MIN_TIME, max_value=MAX_TIME),
         ],
         # Every row carries the table's total: its max is the row count, compared with the last check's.
-        "row_count_not_shrinking": [e.ExpectColumnMaxToBeBetween(column="table_rows", min_value=previous)],
+        "row_count_not_shrinking": [ExpectColumnMaxToBeBetween(column="table_rows", min_value=previous)],
     }
     return sql, plans
 
@@ -187,7 +191,7 @@ def run_checks(
     """Every check of a source's tables; `load_ids` (the loads just made) narrows the event summary."""
     dataset = settings.DATASETS[source]
     out: list[CheckResult] = []
-    targets: list[tuple[str, tuple[str, dict[str, list[Any]]] | None]] = (
+    targets: list[tuple[str, tuple[str, dict[str, list[Expectation]]] | None]] = (
         [("events", _event_plans(con, source, dataset, load_ids))]
         if source == "product_events"
         else [(s.table, _plans(con, source, dataset, s)) for s in specs]
@@ -195,9 +199,8 @@ def run_checks(
     for table, plan in targets:
         if plan is None:
             continue
-        sql, checks = plan
-        batch = frame_batch(con.execute(sql).df())
-        out += [check_batch(batch, source, table, check, expectations) for check, expectations in checks.items()]
+        relation, checks = plan
+        out += run_suites(con, relation, source, table, checks)
     if source != "product_events":
         out += record_checks(con, source, dataset, specs)
     return out
@@ -214,12 +217,8 @@ def record_checks(
     con: duckdb.DuckDBPyConnection, source: str, dataset: str, specs: Iterable[TableSpec]
 ) -> list[CheckResult]:
     """`fields_present` and `quarantine_share` of each API table that exists."""
-    import great_expectations as gx
-
-    from core.checks import validate
     from dlt_pipelines import drift, recovery
 
-    e = gx.expectations
     limit = quarantine_max_share(source)
     quarantined = recovery.open_counts(con, source)
     out: list[CheckResult] = []
@@ -227,21 +226,14 @@ def record_checks(
         if not table_exists(con, f"{dataset}.{spec.table}"):
             continue
         missing = drift.latest_missing(con, source, spec.table)
-        fields = pd.DataFrame({"missing_field": pd.Series(missing or [None], dtype=object)})
-        present = [e.ExpectColumnValuesToBeNull(column="missing_field")]
-        out.append(validate(fields, source, spec.table, "fields_present", present))
+        fields = literal_relation("missing_field", missing or [None], "VARCHAR")
+        present = [ExpectColumnValuesToBeNull(column="missing_field")]
+        out += run_suites(con, fields, source, spec.table, {"fields_present": present})
         rows = con.execute(f'SELECT count(*) FROM "{dataset}"."{spec.table}"').fetchone()[0]
         held = quarantined.get(spec.table, 0)
-        share = pd.DataFrame({"quarantined_share": [held / (rows + held) if rows + held else 0.0]})
-        out.append(
-            validate(
-                share,
-                source,
-                spec.table,
-                "quarantine_share",
-                [e.ExpectColumnMaxToBeBetween(column="quarantined_share", min_value=0, max_value=limit)],
-            )
-        )
+        share = literal_relation("quarantined_share", [held / (rows + held) if rows + held else 0.0], "DOUBLE")
+        within = [ExpectColumnMaxToBeBetween(column="quarantined_share", min_value=0, max_value=limit)]
+        out += run_suites(con, share, source, spec.table, {"quarantine_share": within})
     return out
 
 

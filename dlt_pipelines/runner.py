@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dlt
 import duckdb
+from dlt.common.pipeline import ExtractInfo
 from dlt.sources import DltSource
 
 from core import warehouse as warehouse_db
@@ -124,14 +125,20 @@ def run_source(
         source = build_source(name)
         source.resources.add(*recovery.resources(cfg, todo))
         with drift.collecting(cfg.dataset, con) as fields_seen:
-            pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+            extracted = pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
         if name == "product_events":
             _require_event_files(pipeline, cfg)
-        pipeline.normalize()
-        _add_counts(row_counts, pipeline)
-        info = pipeline.load()
-        info.raise_on_failed_jobs()
-        report.load_ids += list(info.loads_ids)
+        if _nothing_new(extracted) and not (todo.before or todo.drifted):
+            # No record, quarantined one or new file: the package holds at most dlt's own state
+            # (the same cursor, its boundary records' hashes). Dropped, with the local state back to
+            # what the warehouse holds, instead of normalizing and loading it.
+            pipeline.abort_packages()
+        else:
+            pipeline.normalize()
+            _add_counts(row_counts, pipeline)
+            info = pipeline.load()
+            info.raise_on_failed_jobs()
+            report.load_ids += list(info.loads_ids)
         _create_missing_tables(name, pipeline)
     except Exception as exc:
         raise describe_failure(name, exc) from exc
@@ -144,6 +151,17 @@ def run_source(
     load_report.add_recovery(built, todo, recovery.open_records(con, name), drift.report_lines(fields_seen))
     built.seconds = time.perf_counter() - started
     return built
+
+
+def _nothing_new(extracted: ExtractInfo) -> bool:
+    """Whether an extraction brought no row into any table (dlt's own tables aside)."""
+    return not any(
+        table_metrics.items_count
+        for metrics in extracted.metrics.values()
+        for extract in metrics
+        for table, table_metrics in extract["table_metrics"].items()
+        if not table.startswith("_dlt")
+    )
 
 
 def _require_event_files(pipeline: dlt.Pipeline, cfg: settings.SourceSettings) -> None:

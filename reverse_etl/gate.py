@@ -1,5 +1,5 @@
-"""The data-quality gate before anything is pushed: Great Expectations suites on the score and
-alert tables, run and recorded the way every data check is (`core/checks.py`).
+"""The data-quality gate before anything is pushed: expectation suites on the score and alert
+tables, run and recorded the way every data check is (`core/checks.py`).
 
 - `scores_valid`: account keys present and unique, probabilities in [0, 1].
 - `scores_row_count`: as many scored accounts as active accounts, within the configured tolerance.
@@ -20,12 +20,12 @@ evaluating again, so the Red share is compared with an earlier run's, never with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 import pandas as pd
 
-from core.checks import CheckResult, expectation_rows, validate
+from core import checks as e
+from core.checks import CheckResult, Expectation, expectation_rows, validate
 from core.clock import utc_now
 from core.warehouse import INGESTION_CHECK_RESULTS, RAW_DATASETS, ensure_tables, insert_rows, table_exists
 from reverse_etl.state import SCHEMA
@@ -53,7 +53,7 @@ class GateResult:
         return next((c for c in self.checks if c.check == name), None)
 
 
-def _validate(table: str, check: str, frame: pd.DataFrame, expectations: list[Any]) -> CheckResult:
+def _validate(table: str, check: str, frame: pd.DataFrame, expectations: list[Expectation]) -> CheckResult:
     return validate(frame, "reverse_etl", table, check, expectations)
 
 
@@ -71,9 +71,6 @@ def _previous_red_share(con: duckdb.DuckDBPyConnection, run_id: str) -> float | 
 
 def score_checks(con: duckdb.DuckDBPyConnection, row_count_tolerance: float) -> list[CheckResult]:
     """`scores_valid` and `scores_row_count` on the latest scores (none before the first scoring)."""
-    import great_expectations as gx
-
-    e = gx.expectations
     if not table_exists(con, "ml.account_scores_latest"):
         return []
     active = con.execute("SELECT count(*) FROM marts.customer_360").fetchone()[0]
@@ -161,9 +158,6 @@ def evaluate(
     max_empty_score_share: float = 0.05,
 ) -> GateResult:
     """The whole gate for the run `run_id` (its Red share compared with an earlier run's)."""
-    import great_expectations as gx
-
-    e = gx.expectations
     result = GateResult(checks=score_checks(con, row_count_tolerance) + ingestion_checks(con))
     empty = pd.DataFrame({"empty_health_score_share": [empty_score_share(con)]})
     result.checks.append(

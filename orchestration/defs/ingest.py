@@ -1,4 +1,4 @@
-"""Ingestion assets: one asset per raw table, Great Expectations suites as asset checks.
+"""Ingestion assets: one asset per raw table, data checks (SQL expectation suites) as asset checks.
 
 Asset keys are `[<dataset>, <table>]`, e.g. `["raw_salesforce", "account"]`: the warehouse
 location of the table, and exactly the key dagster-dbt gives a dbt source table declared as source
@@ -84,9 +84,7 @@ def _check_specs(source: str, keys: dict[str, AssetKey]) -> list[AssetCheckSpec]
                 continue
             if check in quality.RECORD_CHECKS and spec is None:
                 continue
-            out.append(
-                AssetCheckSpec(name=check, asset=key, description=f"Great Expectations: {check.replace('_', ' ')}")
-            )
+            out.append(AssetCheckSpec(name=check, asset=key, description=f"Data check: {check.replace('_', ' ')}"))
     return out
 
 
@@ -115,7 +113,7 @@ def source_plan(source: str) -> SourcePlan:
 def _results(
     context: AssetExecutionContext, plan: SourcePlan, report: Any, con: duckdb.DuckDBPyConnection
 ) -> Iterator[Any]:
-    """Materializations of a loaded source, then its Great Expectations checks."""
+    """Materializations of a loaded source, then its data checks."""
     for line in report.lines():
         (context.log.warning if "quarantined" in line or "schema" in line else context.log.info)(line)
     for table, key in plan.keys.items():

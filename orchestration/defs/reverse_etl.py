@@ -45,7 +45,7 @@ copilot_activation_dbt_assets = dbt_step("copilot_activation_dbt_assets", select
     name="gate",
     blocking=True,
     description="Before anything leaves: scores valid and as many as the active accounts, alerts valid, "
-    "the Red share within its bound of the last run that passed (Great Expectations).",
+    "the Red share within its bound of the last run that passed (data checks, core/checks.py).",
 )
 def activation_gate(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     cfg = config.load()
