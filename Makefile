@@ -11,11 +11,10 @@ DATA_DIR ?= data/sandbox
 PORT ?= 8765
 TLS_PORT ?= 8766
 
-# Telemetry off everywhere (see README): dlt, dbt, Great Expectations; Dagster via dagster.yaml.
+# Telemetry off everywhere (see README): dlt, dbt; Dagster via dagster.yaml.
 export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
-export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)
 
@@ -37,8 +36,8 @@ install: .venv/.synced
 	@touch $@
 
 # The dbt project on Apache Spark runs from its own environment (dbt-spark with pyspark, the lock's
-# `spark` group): Great Expectations imports pyspark wherever it is installed, which would cost every
-# process of the product seconds at start. Java 17 comes from the system.
+# `spark` group, ~460 MB): no process of the product needs it, and a deployment without Spark never
+# installs it. Java 17 comes from the system.
 spark-env: .venv-spark/.synced
 
 .venv-spark/.synced: pyproject.toml uv.lock Makefile

@@ -1,6 +1,6 @@
 """The dbt project's Spark target runs from its own environment, `.venv-spark` (`make spark-env`:
-dbt-spark and pyspark, the lock's `spark` group). It is kept apart because Great Expectations imports
-pyspark wherever it is installed, which would cost every process of the product seconds at start."""
+dbt-spark and pyspark, the lock's `spark` group, ~460 MB): no process of the product needs it, and a
+deployment without Spark never installs it."""
 
 from __future__ import annotations
 

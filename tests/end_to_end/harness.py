@@ -132,7 +132,6 @@ class Deployment:
             "RUNTIME__DLTHUB_TELEMETRY": "false",
             "DO_NOT_TRACK": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "GX_ANALYTICS_ENABLED": "false",
             "COPILOT_WAREHOUSE": str(self.warehouse),
             "COPILOT_MODELS_DIR": str(self.root / "models"),
             "COPILOT_ML_CONFIG": str(self.root / "ml_config.yml"),
