@@ -62,6 +62,8 @@ DDL = [
         primary key (account_id, scored_on))""",
     # Which scorer produced the churn score: 'model' (the champion) or 'baseline: <scorer>'.
     "alter table ml.account_scores add column if not exists churn_scorer varchar",
+    # The churn model's training base rate the risk tiers (and the churn_risk_high alert) are multiples of.
+    "alter table ml.account_scores add column if not exists churn_base_rate double",
     """create table if not exists ml.feature_drift (
         computed_on date, model_id varchar, feature varchar, psi double, drift_level varchar)""",
     """create table if not exists ml.realised_performance (
