@@ -50,6 +50,9 @@ DDL = [
         breakdown varchar, label varchar)""",
     "alter table ml.calibration_curve add column if not exists breakdown varchar",
     "alter table ml.calibration_curve add column if not exists label varchar",
+    # Risk tiers: the observed rate's 95 % interval from a bootstrap of the tier's accounts (NULL elsewhere).
+    "alter table ml.calibration_curve add column if not exists observed_ci_low double",
+    "alter table ml.calibration_curve add column if not exists observed_ci_high double",
     """create table if not exists ml.lift_curve (
         model_id varchar, decile integer, rows bigint, positives bigint, positive_rate double, lift double)""",
     """create table if not exists ml.feature_importance (
@@ -161,8 +164,9 @@ def register(con: duckdb.DuckDBPyConnection, run: TrainingRun, model: Calibrated
             ("feature_importance", run.importance),
         ):
             rows = frame.assign(model_id=run.model_id)
-            con.register("new_rows", rows)
             columns = [c[0] for c in con.execute(f"describe ml.{table}").fetchall()]
+            rows = rows.assign(**{c: None for c in columns if c not in rows})  # optional columns: NULL
+            con.register("new_rows", rows)
             con.execute(f"insert into ml.{table} select {', '.join(columns)} from new_rows")
             con.unregister("new_rows")
         for old in run.retire:
