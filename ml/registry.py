@@ -50,6 +50,9 @@ DDL = [
         breakdown varchar, label varchar)""",
     "alter table ml.calibration_curve add column if not exists breakdown varchar",
     "alter table ml.calibration_curve add column if not exists label varchar",
+    # Risk tiers: the observed rate's 95 % interval from a bootstrap of the tier's accounts (NULL elsewhere).
+    "alter table ml.calibration_curve add column if not exists observed_ci_low double",
+    "alter table ml.calibration_curve add column if not exists observed_ci_high double",
     """create table if not exists ml.lift_curve (
         model_id varchar, decile integer, rows bigint, positives bigint, positive_rate double, lift double)""",
     """create table if not exists ml.feature_importance (
@@ -62,6 +65,8 @@ DDL = [
         primary key (account_id, scored_on))""",
     # Which scorer produced the churn score: 'model' (the champion) or 'baseline: <scorer>'.
     "alter table ml.account_scores add column if not exists churn_scorer varchar",
+    # The churn model's training base rate the risk tiers (and the churn_risk_high alert) are multiples of.
+    "alter table ml.account_scores add column if not exists churn_base_rate double",
     """create table if not exists ml.feature_drift (
         computed_on date, model_id varchar, feature varchar, psi double, drift_level varchar)""",
     """create table if not exists ml.realised_performance (
@@ -159,8 +164,9 @@ def register(con: duckdb.DuckDBPyConnection, run: TrainingRun, model: Calibrated
             ("feature_importance", run.importance),
         ):
             rows = frame.assign(model_id=run.model_id)
-            con.register("new_rows", rows)
             columns = [c[0] for c in con.execute(f"describe ml.{table}").fetchall()]
+            rows = rows.assign(**{c: None for c in columns if c not in rows})  # optional columns: NULL
+            con.register("new_rows", rows)
             con.execute(f"insert into ml.{table} select {', '.join(columns)} from new_rows")
             con.unregister("new_rows")
         for old in run.retire:

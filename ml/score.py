@@ -28,6 +28,7 @@ NOTICE_TIER = "Notice given"
 SCORE_COLUMNS = [
     "account_id", "scored_on", "scored_at", "churn_model_id", "churn_probability", "churn_risk_tier",
     "expansion_model_id", "expansion_propensity", "driver_1", "driver_2", "driver_3", "drivers_json", "churn_scorer",
+    "churn_base_rate",
 ]  # fmt: skip
 
 
@@ -82,6 +83,8 @@ def score_frame(
                 expansion[1].predict(feature_matrix(rows, expansion[1].features)).astype(float) if expansion else np.nan
             ),
             "churn_scorer": scorer_of(churn_model),
+            # The base rate the tiers are multiples of; the churn_risk_high alert rule reads it too.
+            "churn_base_rate": float(base_rate),
         }
     )
     return pd.concat([frame, reasons], axis=1)[SCORE_COLUMNS]

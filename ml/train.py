@@ -521,7 +521,9 @@ def train(
     curve = pd.concat(
         [
             calibration_curve(y_test, p_scope).assign(breakdown="probability_bin", label=None),
-            calibration_by_tier(y_test, p_scope, risk_high, risk_medium).assign(breakdown="risk_tier"),
+            calibration_by_tier(y_test, p_scope, risk_high, risk_medium, test["account_id"].to_numpy()).assign(
+                breakdown="risk_tier"
+            ),
             calibration_by_decile(y_test, p_scope).assign(breakdown="decile", label=None),
         ],
         ignore_index=True,

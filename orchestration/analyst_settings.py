@@ -4,8 +4,8 @@
   weight, and for every segment weights that sum to more than 0 (all 0 would leave every score empty
   and every tier Unknown, which the sync would then push to the CRM);
 - alert rules and settings (`dbt_project/seeds/alerts/`): a known rule type, a severity, and each
-  threshold a number in the unit its rule compares it with (a churn probability is a share, 0.5,
-  never 50);
+  threshold a number in the unit its rule compares it with (a share is 0.3, never 30; churn_risk_high
+  is a multiple of the churn model's base rate, 5 for the High tier, never a probability);
 - the ML settings (`ml/config.yml`, or the file COPILOT_ML_CONFIG names).
 
 Each problem is one line naming the file, the row or key, and what to write instead. The dbt models
@@ -41,6 +41,11 @@ def _whole_at_least(low: int) -> Callable[[float], bool]:
     return lambda v: v == int(v) and v >= low
 
 
+def _multiple(v: float) -> bool:
+    # A churn alert relative to the company's base rate: at or below 1x it would fire on average risk.
+    return 1 < v <= 100
+
+
 def _points(v: float) -> bool:
     return 0 < v <= 100
 
@@ -59,7 +64,8 @@ RULE_UNITS: dict[str, tuple[tuple[str, Callable[[float], bool]], tuple[str, Call
     "red_near_renewal": (("days before the renewal, a whole number >= 0", _days), None),
     "ticket_surge": (("a count of high or urgent tickets, a whole number >= 1", _whole_at_least(1)), None),
     "health_score_fall": (("health-score points, above 0 and at most 100", _points), None),
-    "churn_risk_high": (("a churn probability, above 0 and at most 1 (0.5 = 50 %)", _share), None),
+    "churn_risk_high": (("a multiple of the churn model's base rate, above 1 and at most 100 (5 = the High risk "
+                         "tier, ml/config.yml risk_tiers.high_vs_base_rate)", _multiple), None),
     "churn_risk_jump": (("a rise in churn probability, above 0 and at most 1 (0.15 = 15 points)", _share), None),
     "expansion_opportunity": (("an expansion propensity, above 0 and at most 1 (0.6 = 60 %)", _share), None),
     "notice_save_play": (("days left before the contract ends, a whole number >= 0", _days), None),

@@ -41,7 +41,8 @@ class Expected:
     csm_name: str
     pages: list[dict] = field(default_factory=list)
     open_rows: list[str] = field(default_factory=list)  # the churn champion's open test rows, churned, rate
-    calibration_tiers: list[list[str]] = field(default_factory=list)  # tier, open rows, predicted, observed
+    # tier, open rows, predicted, observed and its 95 % interval (by account)
+    calibration_tiers: list[list[str]] = field(default_factory=list)
 
 
 def _at_risk_row(r: tuple) -> list[str]:
@@ -111,7 +112,8 @@ def expected_figures(warehouse: Path) -> Expected:
         # The model-quality page's headline population: the churn champion's open test rows.
         champion = "select model_id from ml.model_registry where status = 'champion' and model_kind = 'churn'"
         tiers_shown = con.execute(
-            f"""select label, rows, mean_predicted, observed_rate from ml.calibration_curve
+            f"""select label, rows, mean_predicted, observed_rate, observed_ci_low, observed_ci_high
+                from ml.calibration_curve
                 where breakdown = 'risk_tier' and model_id in ({champion}) order by bin"""
         ).fetchall()
         open_rows, churned = con.execute(
@@ -163,5 +165,5 @@ def expected_figures(warehouse: Path) -> Expected:
         csm_name=csm_name,
         pages=pages,
         open_rows=[f"{open_rows:,}", f"{round(churned):,}", pct1(churned / open_rows)],
-        calibration_tiers=[[t, f"{n:,}", pct1(p), pct1(o)] for t, n, p, o in tiers_shown],
+        calibration_tiers=[[t, f"{n:,}", pct1(p), pct1(o), pct1(lo), pct1(hi)] for t, n, p, o, lo, hi in tiers_shown],
     )

@@ -166,14 +166,15 @@ def add_downstream_tables(con: duckdb.DuckDBPyConnection) -> None:
         f"""create table ml.calibration_curve as
         select '{CHURN_MODEL}' as model_id, b as bin, (b + 0.5) / 10.0 as mean_predicted,
                round((b + 0.5) / 10.0 * (0.9 + (b % 3) * 0.05), 3) as observed_rate, 400 - b * 30 as rows,
-               'probability_bin' as breakdown, null::varchar as label
+               'probability_bin' as breakdown, null::varchar as label,
+               null::double as observed_ci_low, null::double as observed_ci_high
         from range(0, 10) as t(b)
         union all
         select '{CHURN_MODEL}', b, [0.231, 0.094, 0.018][b], [0.102, 0.071, 0.015][b], [180, 720, 2600][b],
-               'risk_tier', ['High', 'Medium', 'Low'][b]
+               'risk_tier', ['High', 'Medium', 'Low'][b], [0.061, 0.052, 0.011][b], [0.149, 0.093, 0.02][b]
         from range(1, 4) as t(b)
         union all
-        select '{CHURN_MODEL}', d, round(0.2 / d, 4), round(0.15 / d, 4), 350, 'decile', null
+        select '{CHURN_MODEL}', d, round(0.2 / d, 4), round(0.15 / d, 4), 350, 'decile', null, null, null
         from range(1, 11) as t(d)"""
     )
     con.execute(

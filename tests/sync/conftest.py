@@ -25,18 +25,28 @@ from tests.pipeline import DbtRun, LoadedWorld, dbt
 
 WAIT = 60  # seconds a test waits for the emulator to reach a state (never asserted on)
 
-# Scores derived from the health score, shaped like the ML contract (ml.account_scores[_latest]).
-FAKE_SCORES = """
+# Scores derived from the health score, shaped like the ML contract (ml.account_scores[_latest]): tiers
+# are multiples of the base rate (High from 5x, Medium from 2x, ml/config.yml) and an account that
+# gave notice has the tier "Notice given", as ml/score.py writes them.
+FAKE_BASE_RATE = 0.125
+FAKE_SCORES = f"""
 CREATE SCHEMA IF NOT EXISTS ml;
 CREATE OR REPLACE TABLE ml.account_scores AS
+WITH s AS (
+    SELECT h.account_id, h.scored_as_of, h.health_score, round(1 - h.health_score / 100, 3) AS churn_probability,
+        coalesce(c.lifecycle_state, '') AS lifecycle_state
+    FROM marts.health_scores AS h LEFT JOIN marts.customer_360 AS c USING (account_id)
+)
 SELECT account_id, scored_as_of AS scored_on, TIMESTAMP '2026-11-01 06:00:00' AS scored_at,
-    'churn-test' AS churn_model_id, round(1 - health_score / 100, 3) AS churn_probability,
-    CASE WHEN health_score < 40 THEN 'High' WHEN health_score < 65 THEN 'Medium' ELSE 'Low' END AS churn_risk_tier,
+    'churn-test' AS churn_model_id, churn_probability,
+    CASE WHEN lifecycle_state = 'notice_given' THEN 'Notice given'
+        WHEN churn_probability >= 5 * {FAKE_BASE_RATE} THEN 'High'
+        WHEN churn_probability >= 2 * {FAKE_BASE_RATE} THEN 'Medium' ELSE 'Low' END AS churn_risk_tier,
     'expansion-test' AS expansion_model_id, round(health_score / 100, 3) AS expansion_propensity,
     'health score ' || CAST(round(health_score) AS INTEGER) AS driver_1, NULL::VARCHAR AS driver_2,
     NULL::VARCHAR AS driver_3,
-    '[]' AS drivers_json
-FROM marts.health_scores;
+    '[]' AS drivers_json, 'model' AS churn_scorer, CAST({FAKE_BASE_RATE} AS DOUBLE) AS churn_base_rate
+FROM s;
 CREATE OR REPLACE TABLE ml.account_scores_latest AS
 SELECT s.* FROM ml.account_scores AS s JOIN marts.customer_360 AS c USING (account_id);
 """

@@ -59,7 +59,8 @@ def test_first_sync_writes_exact_values_and_a_rerun_sends_nothing(sync_world: Sy
         v = record.values
         assert row[1] == v["Copilot_Health_Score__c"]
         assert row[2] == v["Copilot_Health_Tier__c"]
-        assert math.isclose(row[3], v["Copilot_Churn_Risk__c"])
+        # (an account that gave notice has no churn risk: its CRM field stays empty)
+        assert row[3] is v["Copilot_Churn_Risk__c"] is None or math.isclose(row[3], v["Copilot_Churn_Risk__c"])
         assert row[4] == v["Copilot_Risk_Drivers__c"]
         assert math.isclose(row[5], v["Copilot_Expansion_Score__c"])
     tasks = _copilot_tasks(sync_world)
@@ -393,6 +394,83 @@ def test_a_notice_raises_one_save_play_for_the_csm_and_no_churn_alert(alerts_con
     assert evaluation.opened == 0
     after = con.execute(plays).fetchall()
     assert len(after) == len(noticed) and {a[4] for a in after} == {"closed"}
+
+
+def test_an_account_that_gave_notice_shows_the_notice_in_the_crm_not_a_churn_risk(sync_world: SyncWorld) -> None:
+    """The CRM's churn risk is a prediction: an account that announced its churn gets none (the field is
+    emptied), and its risk drivers open with the notice, the contract's end and the save play; every
+    other scored account gets its probability in percent."""
+    with sync_world.connect() as con:
+        noticed = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "SELECT account_id, notice_given_on, notice_ends_on FROM marts.customer_360 "
+                "WHERE lifecycle_state = 'notice_given'"
+            ).fetchall()
+        }
+        probability = dict(con.execute("SELECT account_id, churn_probability FROM ml.account_scores_latest").fetchall())
+        expected = {r.key: r.values for r in records.accounts(con)}
+    assert 0 < len(noticed) < len(expected) / 2
+    assert all(probability.get(a) is not None for a in noticed)  # the model scored them: the CRM leaves it out
+    for account, values in expected.items():
+        if account in noticed:
+            given_on, ends_on = noticed[account]
+            assert values["Copilot_Churn_Risk__c"] is None
+            first = values["Copilot_Risk_Drivers__c"].split("\n")[0]
+            assert first == (
+                f"Notice given on {given_on}, contract ends {ends_on}: save play (announced churn, no churn risk)"
+            )
+        elif account in probability:
+            assert values["Copilot_Churn_Risk__c"] == round(100 * probability[account], 1)
+            assert not values["Copilot_Risk_Drivers__c"].startswith("Notice given")
+    # a churn risk written before the notice is emptied in the CRM by the next sync
+    account = sorted(noticed)[0]
+    store = sync_world.emulator.store()
+    try:
+        store.conn.execute("UPDATE sf_account SET Copilot_Churn_Risk__c = 87.5 WHERE Id = ?", [account])
+        store.conn.commit()
+    finally:
+        store.conn.close()
+    assert _runs(sync_world)["salesforce_account"].status == "ok"
+    stored = _sf_accounts(sync_world)
+    assert {a: stored[a][3] for a in noticed} == dict.fromkeys(noticed)
+    assert stored[account][4].startswith(f"Notice given on {noticed[account][0]}")
+
+
+def test_churn_risk_high_fires_on_the_high_tier_of_the_base_rate(alerts_con: duckdb.DuckDBPyConnection) -> None:
+    """The shipped churn_risk_high rule (threshold 5: five times the churn model's base rate) fires on
+    exactly the accounts scored in the High tier, never on one that gave notice, and says the
+    probability, its multiple of the base rate and the base rate."""
+    con = alerts_con
+    threshold, template = con.execute(
+        "SELECT threshold, message_template FROM alerts.alert_rule_config WHERE rule_id = 'churn_risk_high'"
+    ).fetchone()
+    assert threshold == 5
+    high = {
+        a: (p, rate)
+        for a, p, rate in con.execute(
+            "SELECT s.account_id, s.churn_probability, s.churn_base_rate FROM ml.account_scores_latest AS s "
+            "JOIN marts.customer_360 AS c USING (account_id) WHERE s.churn_risk_tier = 'High'"
+        ).fetchall()
+    }
+    fired = dict(
+        con.execute(
+            "SELECT account_id, message FROM alerts.alert_candidates WHERE rule_id = 'churn_risk_high'"
+        ).fetchall()
+    )
+    assert fired and set(fired) == set(high)
+    # an absolute 0.5 would have fired on accounts below the High tier
+    below = con.execute(
+        "SELECT count(*) FROM ml.account_scores_latest WHERE churn_probability >= 0.5 AND churn_risk_tier <> 'High'"
+    ).fetchone()[0]
+    assert below > 0
+    driver = dict(con.execute("SELECT account_id, driver_1 FROM ml.account_scores_latest").fetchall())
+    for account, message in fired.items():
+        p, rate = high[account]
+        assert message == (
+            f"Churn risk {math.floor(100 * p + 0.5)} % ({round(p / rate, 1)} x the base rate of "
+            f"{round(100 * rate, 1)} %; alert at 5 x): {driver[account]}"
+        ), template
 
 
 def test_alerts_of_an_account_without_a_csm_go_to_the_configured_owner(

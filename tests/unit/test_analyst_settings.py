@@ -79,10 +79,16 @@ def test_a_health_setting_out_of_its_unit_is_named(seeds: Path, file: str, old: 
 @pytest.mark.parametrize(
     ("old", "new", "line"),
     [
-        # a percent instead of a share: no account would ever reach it, and nobody would be told
-        ("churn_risk_high,churn_risk_high,true,high,30,0.5,", "churn_risk_high,churn_risk_high,true,high,30,50,",
-         "threshold 50 in seeds/alerts/alert_rules.csv line 8 (rule churn_risk_high) is a churn probability, above 0 "
-         "and at most 1 (0.5 = 50 %): write a value in that range"),
+        # an absolute probability instead of a multiple of the base rate: it would fire on accounts at
+        # half the company's usual churn, and every account would be "high risk"
+        ("churn_risk_high,churn_risk_high,true,high,30,5,", "churn_risk_high,churn_risk_high,true,high,30,0.5,",
+         "threshold 0.5 in seeds/alerts/alert_rules.csv line 8 (rule churn_risk_high) is a multiple of the churn "
+         "model's base rate, above 1 and at most 100 (5 = the High risk tier, ml/config.yml "
+         "risk_tiers.high_vs_base_rate): write a value in that range"),
+        ("churn_risk_high,churn_risk_high,true,high,30,5,", "churn_risk_high,churn_risk_high,true,high,30,500,",
+         "threshold 500 in seeds/alerts/alert_rules.csv line 8 (rule churn_risk_high) is a multiple of the churn "
+         "model's base rate, above 1 and at most 100 (5 = the High risk tier, ml/config.yml "
+         "risk_tiers.high_vs_base_rate): write a value in that range"),
         ("usage_drop,usage_drop,true,medium,30,0.3,", "usage_drop,usage_drop,true,medium,30,-0.3,",
          "threshold -0.3 in seeds/alerts/alert_rules.csv line 2 (rule usage_drop) is a share of active users lost, "
          "above 0 and at most 1 (0.3 = 30 %): write a value in that range"),

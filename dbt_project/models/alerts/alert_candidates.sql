@@ -8,8 +8,12 @@
 -- The model-driven rules read ml.account_scores. Before any model has scored (a fresh warehouse,
 -- or ML switched off) the table does not exist: those rules then simply do not fire.
 {% set scores_source = source('ml', 'account_scores') %}
-{% set scores_exist = execute and adapter.get_relation(
-    database=scores_source.database, schema=scores_source.schema, identifier=scores_source.identifier) is not none %}
+{% set scores_relation = adapter.get_relation(
+    database=scores_source.database, schema=scores_source.schema, identifier=scores_source.identifier) if execute else none %}
+{% set scores_exist = scores_relation is not none %}
+{# Scores written before the base rate was kept have none: churn_risk_high waits for the next scoring. #}
+{% set has_base_rate = scores_exist and 'churn_base_rate' in (adapter.get_columns_in_relation(scores_relation)
+    | map(attribute='name') | map('lower') | list) %}
 
 with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
@@ -34,7 +38,8 @@ activity as (
 
 scores as (
     {% if scores_exist %}
-    select account_id, scored_on, churn_probability, expansion_propensity, driver_1
+    select account_id, scored_on, churn_probability, expansion_propensity, driver_1,
+        {{ 'churn_base_rate' if has_base_rate else 'cast(null as ' ~ type_double() ~ ')' }} as churn_base_rate
     from {{ scores_source }}
     {% else %}
     select
@@ -42,7 +47,8 @@ scores as (
         cast(null as date) as scored_on,
         cast(null as {{ type_double() }}) as churn_probability,
         cast(null as {{ type_double() }}) as expansion_propensity,
-        cast(null as {{ dbt.type_string() }}) as driver_1
+        cast(null as {{ dbt.type_string() }}) as driver_1,
+        cast(null as {{ type_double() }}) as churn_base_rate
     where 1 = 0
     {% endif %}
 ),
@@ -191,17 +197,22 @@ notice_save_play as (
 ),
 
 -- The model-driven churn rules leave out accounts that gave notice: theirs is the save play above.
+-- churn_risk_high is relative to the company's own churn: it fires from `threshold` times the churn
+-- model's base rate (the share of training rows that churned, kept with every score), so the default
+-- 5 is the High risk tier of ml/config.yml (risk_tiers.high_vs_base_rate) on any company's data.
 churn_risk_high as (
     select
         latest_scores.account_id,
         rules.rule_id,
-        latest_scores.churn_probability as metric_value,
-        {{ whole_percent_text('latest_scores.churn_probability') }} as v_value,
-        cast(null as {{ dbt.type_string() }}) as v_previous,
+        latest_scores.churn_probability / latest_scores.churn_base_rate as metric_value,
+        cast(round(latest_scores.churn_probability / latest_scores.churn_base_rate, 1) as {{ dbt.type_string() }}) as v_value,
+        cast(round(100 * latest_scores.churn_base_rate, 1) as {{ dbt.type_string() }}) as v_previous,
         {{ whole_percent_text('latest_scores.churn_probability') }} as v_current,
         coalesce(latest_scores.driver_1, 'see the risk drivers on the account') as v_detail
     from rules
-    inner join latest_scores on latest_scores.churn_probability >= rules.threshold
+    inner join latest_scores
+        on latest_scores.churn_base_rate > 0
+        and latest_scores.churn_probability >= rules.threshold * latest_scores.churn_base_rate
     left join accounts on accounts.account_id = latest_scores.account_id
     where rules.rule_type = 'churn_risk_high'
         and coalesce(accounts.lifecycle_state, '') <> 'notice_given'
@@ -263,13 +274,14 @@ fired as (
     union all select * from notice_save_play
 ),
 
--- Probabilities read as percentages in messages, everything else as configured.
+-- Probabilities read as percentages in messages, everything else (churn_risk_high's multiple of the
+-- base rate too) as configured.
 rendered as (
     select
         fired.*,
         rules.rule_type,
         rules.severity,
-        case when rules.rule_type in ('churn_risk_high', 'churn_risk_jump', 'expansion_opportunity', 'usage_drop')
+        case when rules.rule_type in ('churn_risk_jump', 'expansion_opportunity', 'usage_drop')
             then {{ whole_percent_text('rules.threshold') }}
             when rules.threshold = floor(rules.threshold)
             then cast(cast(rules.threshold as integer) as {{ dbt.type_string() }})
