@@ -55,7 +55,7 @@ const REQUIRED = {
 	raw_quality: ['check_results']
 };
 // Staging tables the account page lists row by row.
-const STAGING = ['stg_zendesk__tickets', 'stg_stripe__invoices', 'stg_salesforce__contacts'];
+const STAGING = ['stg_zendesk__tickets', 'stg_stripe__invoices', 'stg_crm__contacts'];
 
 const source = path.resolve(
 	path.join(REPORTS_DIR, '..'),

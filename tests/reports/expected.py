@@ -103,7 +103,7 @@ def expected_figures(warehouse: Path) -> Expected:
                where c.arr > 0 order by s.churn_probability * c.arr desc, c.account_id limit 1"""
         ).fetchone()
         (contacts,) = con.execute(
-            "select count(*) from staging.stg_salesforce__contacts where account_id = ?", [account_id]
+            "select count(*) from staging.stg_crm__contacts where account_id = ?", [account_id]
         ).fetchone()
         csm_user_id, csm_name = con.execute(
             """select csm_user_id, csm_name from marts.customer_360 where arr > 0 and csm_user_id is not null
