@@ -35,9 +35,9 @@ install: .venv/.synced
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-# The dbt project on Apache Spark runs from its own environment (dbt-spark with pyspark, the lock's
-# `spark` group, ~460 MB): no process of the product needs it, and a deployment without Spark never
-# installs it. Java 17 comes from the system.
+# The dbt project on Apache Spark runs from its own environment (the lock's `spark` group: dbt-spark,
+# pyspark, and XGBoost for its Spark estimator; ~1 GB): no process of the product needs it, and a
+# deployment without Spark never installs it. Java 17 comes from the system.
 spark-env: .venv-spark/.synced
 
 .venv-spark/.synced: pyproject.toml uv.lock Makefile

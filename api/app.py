@@ -41,11 +41,27 @@ SORTS = {
     "name": (lambda a: (a["account_name"] or "", a["account_id"]), False),
     "arr": (lambda a: (a["arr"] or 0.0, a["account_id"]), True),
     "health": (lambda a: (_num(a["health_score"], math.inf), a["account_id"]), False),
-    "churn_risk": (lambda a: (_num(a["churn_probability"], -1.0), a["account_id"]), True),
+    "churn_risk": (lambda a: _churn_risk_key(a), True),
     "renewal": (lambda a: (a["next_renewal_date"] or date.max, a["account_id"]), False),
 }
 SortName = Literal["name", "arr", "health", "churn_risk", "renewal"]
+SORT_DESCRIPTION = (
+    "name; arr and churn_risk highest first; health lowest first; renewal soonest first. churn_risk puts the "
+    "accounts that gave notice first (announced churn, soonest contract end first, never ranked by a "
+    "probability), then the scored accounts by churn probability, then those not scored yet."
+)
+RiskTier = Literal["Low", "Medium", "High", "Notice given"]
 Status = Literal["open", "sent", "acknowledged", "closed", "snoozed", "live"]
+
+
+def _churn_risk_key(a: dict[str, Any]) -> tuple:
+    """Descending: notice accounts (soonest end first), then by churn probability, then unscored."""
+    notice = a.get("notice")
+    if notice:
+        ends = notice["contract_ends_on"] or date.max
+        return (2, -ends.toordinal(), a["account_id"])
+    p = a["churn_probability"]
+    return (0 if p is None else 1, _num(p, -1.0), a["account_id"])
 
 
 def _num(value: Any, default: float) -> float:
@@ -306,6 +322,7 @@ def create_app(
             health_trend=a["health_trend"],
             churn_probability=a["churn_probability"],
             churn_risk_tier=a["churn_risk_tier"],
+            notice=a.get("notice"),
             expansion_propensity=a["expansion_propensity"],
             next_renewal_date=a["next_renewal_date"],
             days_to_renewal=a["days_to_renewal"],
@@ -325,6 +342,7 @@ def create_app(
             by_health_tier=tiers,
             by_churn_risk=risks,
             arr_at_risk=round(sum(a["arr"] or 0.0 for a in accounts if a["churn_risk_tier"] == "High"), 2),
+            arr_notice_given=round(sum(a["arr"] or 0.0 for a in accounts if a.get("notice")), 2),
             renewals_next_90d=sum(
                 1 for a in accounts if a["days_to_renewal"] is not None and 0 <= a["days_to_renewal"] <= 90
             ),
@@ -332,6 +350,13 @@ def create_app(
         )
 
     def meaning(c: Caller, account: dict[str, Any]) -> str | None:
+        notice = account.get("notice")
+        if notice:
+            ends = notice["contract_ends_on"]
+            return (
+                "The customer gave notice: its churn is announced, not predicted, so no churn probability is "
+                f"given. The play is to save it{f' before the contract ends on {ends}' if ends else ''}."
+            )
         p = account.get("churn_probability")
         if p is None:
             return None
@@ -371,8 +396,11 @@ def create_app(
         owner: Annotated[str | None, Query(description="The CSM's CRM user id.", max_length=64)] = None,
         segment: Annotated[str | None, Query(max_length=64)] = None,
         renewal_within_days: Annotated[int | None, Query(ge=0, le=730)] = None,
-        risk: Annotated[Literal["Low", "Medium", "High"] | None, Query(description="Churn risk tier.")] = None,
-        sort: SortName = "name",
+        risk: Annotated[
+            RiskTier | None,
+            Query(description="Churn risk tier; 'Notice given' lists the accounts that gave notice (announced churn)."),
+        ] = None,
+        sort: Annotated[SortName, Query(description=SORT_DESCRIPTION)] = "name",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Response:
@@ -450,8 +478,12 @@ def create_app(
                 churn=m.ChurnRisk(
                     probability=a["churn_probability"],
                     tier=a["churn_risk_tier"],
+                    notice=a.get("notice"),
                     meaning=meaning(c, a),
-                    reasons=[d["sentence"] for d in a["drivers"] if d.get("sentence")][:5],
+                    reasons=[
+                        *([a["notice"]["sentence"]] if a.get("notice") else []),
+                        *(d["sentence"] for d in a["drivers"] if d.get("sentence")),
+                    ][:5],
                     model_id=a["churn_model_id"],
                     scored_on=a["scored_on"],
                 ),

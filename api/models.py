@@ -38,6 +38,33 @@ class Me(BaseModel):
     scope: str = Field(description="whole portfolio, or how many CRM users' accounts are in scope")
 
 
+class Notice(BaseModel):
+    """An account that gave notice: its churn is announced, not predicted; the play is to save it."""
+
+    given_on: date | None = Field(description="The day the customer gave notice (first day of the standing notice).")
+    contract_ends_on: date | None = Field(description="The day the contract or billing period ends: churn day.")
+    sentence: str = Field(
+        description="The notice in words, as the CRM's risk drivers start: 'Notice given on <date>, contract "
+        "ends <date>: save play (announced churn, no churn risk)'."
+    )
+
+
+# The churn fields the account list and the account page share: one description each.
+CHURN_PROBABILITY_FIELD = Field(
+    description="Calibrated probability of churning within the churn model's horizon. Null for an account "
+    "that gave notice (its churn is announced, not predicted: see `notice`) and for one not scored yet."
+)
+CHURN_RISK_TIER_FIELD = Field(
+    description="Low, Medium or High (multiples of the company's churn base rate); 'Notice given' for an "
+    "account that gave notice (no probability: see `notice`); null when not scored yet."
+)
+NOTICE_FIELD = Field(
+    None,
+    description="The announced churn of an account that gave notice (cancellation at the end of its "
+    "contract or billing period): the save play's facts. Null for every other account.",
+)
+
+
 class AccountSummary(BaseModel):
     account_id: str
     account_name: str | None
@@ -48,8 +75,9 @@ class AccountSummary(BaseModel):
     health_score: float | None
     health_tier: str | None
     health_trend: str | None
-    churn_probability: float | None
-    churn_risk_tier: str | None
+    churn_probability: float | None = CHURN_PROBABILITY_FIELD
+    churn_risk_tier: str | None = CHURN_RISK_TIER_FIELD
+    notice: Notice | None = NOTICE_FIELD
     expansion_propensity: float | None
     next_renewal_date: date | None
     days_to_renewal: int | None
@@ -88,10 +116,17 @@ class Health(BaseModel):
 
 
 class ChurnRisk(BaseModel):
-    probability: float | None = Field(description="Calibrated probability of churning within the model's horizon.")
-    tier: str | None
-    meaning: str | None = Field(description="What the probability means, in words.")
-    reasons: list[str] = Field(description="The strongest drivers of this account's score, in words.")
+    probability: float | None = CHURN_PROBABILITY_FIELD
+    tier: str | None = CHURN_RISK_TIER_FIELD
+    notice: Notice | None = NOTICE_FIELD
+    meaning: str | None = Field(
+        description="What the probability means, in words; for an account that gave notice, that its churn is "
+        "announced (no prediction) and the save play."
+    )
+    reasons: list[str] = Field(
+        description="The strongest drivers of this account's score, in words; for an account that gave notice "
+        "the first is the notice (`notice.sentence`), then the behaviour behind it."
+    )
     model_id: str | None
     scored_on: date | None
 
@@ -199,8 +234,11 @@ class PortfolioSummary(BaseModel):
     accounts: int
     arr: float
     by_health_tier: dict[str, int]
-    by_churn_risk: dict[str, int]
-    arr_at_risk: float = Field(description="ARR of accounts whose churn risk tier is High.")
+    by_churn_risk: dict[str, int] = Field(
+        description="Accounts per churn risk tier: Low, Medium, High, 'Notice given' (announced churn) or unscored."
+    )
+    arr_at_risk: float = Field(description="ARR of accounts whose churn risk tier is High (a prediction).")
+    arr_notice_given: float = Field(0.0, description="ARR of accounts that gave notice (announced churn).")
     renewals_next_90d: int
     live_alerts: int
 

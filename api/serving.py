@@ -25,6 +25,9 @@ from api import snapshot as publisher
 log = logging.getLogger("copilot.api")
 CHECK_EVERY_SECONDS = 1.0
 LIVE = ("open", "sent", "acknowledged")
+# The churn risk tier of an account that gave notice (ml/score.py writes it; the API sets it from the
+# account's lifecycle state too, so a snapshot without scores says the same).
+NOTICE_TIER = "Notice given"
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str, order: str = "") -> list[dict[str, Any]]:
@@ -79,21 +82,7 @@ class Snapshot:
         for account in accounts:
             drivers = account.get("drivers_json")
             account["drivers"] = json.loads(drivers) if drivers else []
-        trend: dict[str, list] = defaultdict(list)
-        for row in trend_rows:
-            trend[row["account_id"]].append(row)
-        history: dict[str, list] = defaultdict(list)
-        for row in history_rows:
-            history[row["account_id"]].append(row)
-        by_account: dict[str, list] = defaultdict(list)
-        for row in alert_rows:
-            by_account[row["account_id"]].append(row)
-        contacts: dict[str, list] = defaultdict(list)
-        for row in contact_rows:
-            contacts[row["account_id"]].append(row)
-        calibration: dict[str, list] = defaultdict(list)
-        for row in calibration_rows:
-            calibration[row["model_id"]].append(row)
+            announced_churn(account)
         return cls(
             file=file,
             as_of_date=run["as_of_date"],
@@ -101,15 +90,46 @@ class Snapshot:
             run_id=run["run_id"],
             accounts={a["account_id"]: a for a in accounts},
             accounts_in_order=accounts,
-            trend=dict(trend),
-            history=dict(history),
+            trend=_by(trend_rows, "account_id"),
+            history=_by(history_rows, "account_id"),
             alerts={a["alert_id"]: a for a in alert_rows},
-            alerts_by_account=dict(by_account),
-            contacts=dict(contacts),
+            alerts_by_account=_by(alert_rows, "account_id"),
+            contacts=_by(contact_rows, "account_id"),
             users=users,
             models=models,
-            calibration=dict(calibration),
+            calibration=_by(calibration_rows, "model_id"),
         )
+
+
+def _by(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    """The rows grouped by the value of `key`, each group in the rows' order."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row[key]].append(row)
+    return dict(groups)
+
+
+def announced_churn(account: dict[str, Any]) -> None:
+    """An account that gave notice has announced its churn: it is served as such, never with a churn
+    probability beside it (as in the CRM, activation/crm_account_fields). Its tier is the notice's
+    (ml/score.py's "Notice given"), its churn probability none, and `notice` holds the save play's
+    facts: the day notice was given and the day the contract ends. Other accounts get `notice` None."""
+    given = account.get("lifecycle_state") == "notice_given" or account.get("churn_risk_tier") == NOTICE_TIER
+    if not given:
+        account["notice"] = None
+        return
+    account["churn_probability"] = None
+    account["churn_risk_tier"] = NOTICE_TIER
+    given_on, ends_on = account.get("notice_given_on"), account.get("notice_ends_on")
+    account["notice"] = {
+        "given_on": given_on,
+        "contract_ends_on": ends_on,
+        "sentence": (
+            f"Notice given on {given_on or 'an unknown day'}"
+            + (f", contract ends {ends_on}" if ends_on else "")
+            + ": save play (announced churn, no churn risk)"
+        ),
+    }
 
 
 def _models(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:

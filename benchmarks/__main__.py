@@ -139,7 +139,9 @@ def measure_world(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
 
     if size != "L":  # a local Spark on this machine's cores: S and M (L is a cluster's job)
         print(f"[{size}] building the dbt models on Spark (raw tables as Parquet)...", flush=True)
-        spark = run_stage("dbt build spark", "benchmarks.spark:run", warehouse=str(warehouse), root=str(root / "spark"))
+        spark = run_stage(
+            "dbt build spark", "benchmarks.spark:run", warehouse=str(warehouse), root=str(root / "spark"), size=size
+        )
         sp = spark.value
         stages.append(
             _stage(

@@ -120,7 +120,7 @@ def run(
             "SELECT csm_user_id, list(account_id ORDER BY account_id) FROM marts.customer_360 "
             "WHERE csm_user_id IS NOT NULL GROUP BY 1 ORDER BY 1"
         ).fetchall()
-        emails = dict(con.execute("SELECT user_id, email FROM staging.stg_salesforce__users").fetchall())
+        emails = dict(con.execute("SELECT user_id, email FROM staging.stg_crm__users").fetchall())
     key = oidc.signing_key(work / "issuer")
     (work / "jwks.json").write_text(json.dumps({"keys": [oidc.public_jwk(key)]}))
     users = [

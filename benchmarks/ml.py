@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from core.clock import require_as_of_date
 from core.warehouse import connect
 from ml import model_file
+from ml.feature_source import Rows
 from ml.features import OPEN, feature_matrix, read_snapshots
 from ml.metrics import cluster_bootstrap, fast_roc_auc, interval, roc_auc
 from ml.score import score
@@ -102,8 +103,7 @@ def oracle_comparison(warehouse: Path, run: Any, truth_dir: Path) -> dict[str, A
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         w = run.windows
-        test = f"observation_date between date '{w['test_start']}' and date '{w['test_end']}'"
-        rows = read_snapshots(con, test, run.features)
+        rows = read_snapshots(con, Rows(w["test_start"], w["test_end"]), run.features)
         path, checksum = con.execute(
             "select file_path, file_sha256 from ml.model_registry where model_id = ?", [run.model_id]
         ).fetchone()

@@ -23,9 +23,12 @@ from dlt_pipelines.parquet_export import export_raw
 # builds after scoring); the data tests run on DuckDB's build (tests/transform/test_spark.py
 # compares the marts instead).
 BUILD_ARGS = ("--exclude-resource-type", "unit_test", "test", "--exclude", "tag:alerts", "tag:activation")
+# The local Spark's driver memory and shuffle partitions per world size (profiles.yml reads them):
+# M's 15 M events do not build in the default 2 GB driver's few partitions; 6 GB and 16 partitions do.
+SPARK_SETTINGS = {"S": ("2g", "4"), "M": ("6g", "16")}
 
 
-def run(warehouse: str | Path, root: str | Path) -> dict[str, Any]:
+def run(warehouse: str | Path, root: str | Path, size: str = "S") -> dict[str, Any]:
     warehouse, root = Path(warehouse).resolve(), Path(root).resolve()
     if root.exists():
         shutil.rmtree(root)
@@ -36,7 +39,14 @@ def run(warehouse: str | Path, root: str | Path) -> dict[str, Any]:
     target = root / "dbt_target"
     cmd = dbt_on_spark("build", "--target", "spark", *BUILD_ARGS)
     cmd += ["--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target)]
-    env = _env(warehouse, COPILOT_RAW_PARQUET=str(root / "raw"), COPILOT_SPARK_WAREHOUSE=str(root / "warehouse"))
+    driver_memory, shuffle_partitions = SPARK_SETTINGS[size]
+    env = _env(
+        warehouse,
+        COPILOT_RAW_PARQUET=str(root / "raw"),
+        COPILOT_SPARK_WAREHOUSE=str(root / "warehouse"),
+        COPILOT_SPARK_DRIVER_MEMORY=driver_memory,
+        COPILOT_SPARK_SHUFFLE_PARTITIONS=shuffle_partitions,
+    )
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     build_seconds = time.perf_counter() - start
@@ -50,9 +60,12 @@ def run(warehouse: str | Path, root: str | Path) -> dict[str, Any]:
         "export_seconds": round(export_seconds, 1),
         "build_seconds": round(build_seconds, 1),
         "nodes": len(results),
+        "driver_memory": driver_memory,
+        "shuffle_partitions": int(shuffle_partitions),
         "slowest_nodes": {r["unique_id"].split(".", 1)[1]: round(r["execution_time"], 1) for r in slowest},
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1], sys.argv[2]), indent=2))
+    # python -m benchmarks.spark WAREHOUSE ROOT [SIZE]
+    print(json.dumps(run(sys.argv[1], sys.argv[2], *sys.argv[3:4]), indent=2))

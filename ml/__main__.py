@@ -13,6 +13,7 @@ from datetime import date
 from core.clock import ClockMissing, require_as_of_date
 from core.warehouse import connect, warehouse_path
 from ml.errors import ModelError
+from ml.feature_source import ParquetSource
 
 
 def _as_of_date(value: str) -> date:
@@ -34,7 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         help="the as-of date, YYYY-MM-DD (default: the data clock's): train learns from the labels complete "
         "on that day, score scores the snapshots of that day",
     )
+    parser.add_argument(
+        "--tables",
+        help="read the warehouse's tables (snapshots, subscriptions) from the Parquet folders a Spark build wrote "
+        "(its COPILOT_SPARK_WAREHOUSE: <schema>.db/<table>/) instead of the DuckDB file; models, scores and "
+        "CSM verdicts stay in --warehouse",
+    )
     args = parser.parse_args(argv)
+    source = ParquetSource(args.tables) if args.tables else None
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         with connect(args.warehouse) as con:
@@ -43,14 +51,14 @@ def main(argv: list[str] | None = None) -> int:
                 from ml.train import train
 
                 for kind in ("churn", "expansion") if args.kind == "both" else (args.kind,):
-                    run = train(con, kind, as_of, directory=args.models_dir)
+                    run = train(con, kind, as_of, directory=args.models_dir, source=source)
                     print(f"{run.model_id} (as of {run.as_of_date}): {run.status}; {run.decision}")
                     if "baseline" in run.details:
                         print(f"{run.details['baseline']['model_id']}: scores {kind} until a model passes")
                 return 0
             from ml.score import score
 
-            result = score(con, as_of)
+            result = score(con, as_of, source=source)
             print(
                 f"scored {result.accounts} accounts as of {result.scored_on} with {result.churn_model_id} "
                 f"[{result.churn_scorer}] ({result.high_risk} high risk)"

@@ -4,14 +4,21 @@ encoded the same way whether it is learned from or scored."""
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from core.warehouse import columns
 from ml.errors import ModelError
+from ml.feature_source import FeatureSource, Rows, source_of
+
+if TYPE_CHECKING:  # the Spark environment (ml/spark_training.py) has no DuckDB
+    import duckdb
 
 SNAPSHOTS = "marts.ml_account_snapshots"
+SUBSCRIPTIONS = "intermediate.int_accounts__subscriptions"
 LABELS = {"churn": "churned_within_horizon", "expansion": "expanded_within_horizon"}
 # Text columns become small integer codes (an order that means something: size, commitment).
 CODES = {
@@ -85,8 +92,38 @@ KEYS = ["account_id", "observation_date"]
 NOTICE, OPEN = "notice_given", "is_open_row"
 
 
-def snapshot_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    found = columns(con, SNAPSHOTS)
+# The rows' stated Arrow schema, whichever engine built the mart: text keys and codes, the day, the
+# point-in-time flags as booleans, every other column (features, labels, horizon) as float64. Each
+# batch is cast to it, so DuckDB's and Spark's integers, decimals and doubles arrive as the same numbers.
+TEXT_COLUMNS = {"snapshot_id", "account_id", *CODES}
+DATE_COLUMNS = {"observation_date"}
+FLAG_COLUMNS = {"label_is_complete", NOTICE, OPEN}
+
+
+def row_schema(columns: list[str]) -> pa.Schema:
+    def type_of(name: str) -> pa.DataType:
+        if name in TEXT_COLUMNS:
+            return pa.string()
+        if name in DATE_COLUMNS:
+            return pa.date32()
+        if name in FLAG_COLUMNS:
+            return pa.bool_()
+        return pa.float64()
+
+    return pa.schema([(name, type_of(name)) for name in columns])
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch`'s columns in the schema's order and types (decimals and integers become float64)."""
+    arrays = []
+    for field in schema:
+        values = batch.column(batch.schema.get_field_index(field.name))
+        arrays.append(values if values.type == field.type else values.cast(field.type, safe=False))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def snapshot_columns(con: duckdb.DuckDBPyConnection | FeatureSource) -> list[str]:
+    found = source_of(con).columns(SNAPSHOTS)
     if not found:
         raise ModelError(f"{SNAPSHOTS} does not exist: run dbt build first")
     return found
@@ -98,15 +135,37 @@ def check_features(columns: list[str], features: list[str]) -> None:
         raise ModelError(f"{SNAPSHOTS} lacks the model's feature(s) {', '.join(missing)}")
 
 
-def read_snapshots(con: duckdb.DuckDBPyConnection, where: str, features: list[str] = FEATURES) -> pd.DataFrame:
-    """Keys, features, health score, labels and the notice / open-row flags of the rows matching `where`."""
-    check_features(snapshot_columns(con), [*features, NOTICE, OPEN])
-    columns = list(
-        dict.fromkeys([*KEYS, *features, "health_score", *LABELS.values(), "label_is_complete", NOTICE, OPEN])
-    )
-    frame = con.execute(f"select {', '.join(columns)} from {SNAPSHOTS} where {where} order by 1, 2").df()
-    frame["observation_date"] = pd.to_datetime(frame["observation_date"]).dt.date
-    return frame
+def read_snapshots(
+    con: duckdb.DuckDBPyConnection | FeatureSource, rows: Rows, features: list[str] = FEATURES
+) -> pd.DataFrame:
+    """Keys, features, health score, labels, horizon and the notice / open-row flags of the snapshot rows
+    matching `rows`, from the source's record batches (a DuckDB connection: its own), ordered by account
+    and day."""
+    source = source_of(con)
+    check_features(snapshot_columns(source), [*features, NOTICE, OPEN])
+    flags = ["label_is_complete", "label_horizon_days", NOTICE, OPEN]
+    columns = list(dict.fromkeys([*KEYS, *features, "health_score", *LABELS.values(), *flags]))
+    schema = row_schema(columns)
+    batches = [conform(batch, schema) for batch in source.batches(SNAPSHOTS, columns, rows)]
+    frame = pa.Table.from_batches(batches, schema=schema).to_pandas(date_as_object=True)
+    return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
+
+
+def churn_dates(con: duckdb.DuckDBPyConnection | FeatureSource) -> pd.Series:
+    """account_id -> churn date of the accounts that churned (none when the table is absent: a fresh warehouse)."""
+    source = source_of(con)
+    if not {"account_id", "churn_date"} <= set(source.columns(SUBSCRIPTIONS)):
+        return pd.Series([], dtype=object)
+    table = source.batches(SUBSCRIPTIONS, ["account_id", "churn_date"]).read_all()
+    churn = table.filter(pc.is_valid(table["churn_date"])).to_pandas()
+    return pd.Series(pd.to_datetime(churn["churn_date"]).dt.date.to_numpy(), index=churn["account_id"].to_numpy())
+
+
+def horizon_days(con: duckdb.DuckDBPyConnection | FeatureSource) -> int:
+    """The snapshots' label horizon (90 when the mart has no rows)."""
+    table = source_of(con).batches(SNAPSHOTS, ["label_horizon_days"]).read_all()
+    found = pc.max(table["label_horizon_days"]).as_py() if table.num_rows else None
+    return int(found) if found is not None else 90
 
 
 def feature_matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:

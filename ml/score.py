@@ -17,7 +17,17 @@ from core.clock import utc_now
 from ml import drift, registry
 from ml.config import MlConfig, load_config
 from ml.errors import ModelError
-from ml.features import KEYS, SNAPSHOTS, check_features, feature_matrix, read_snapshots, snapshot_columns
+from ml.feature_source import DuckDBSource, FeatureSource, Rows
+from ml.features import (
+    KEYS,
+    SNAPSHOTS,
+    check_features,
+    churn_dates,
+    feature_matrix,
+    horizon_days,
+    read_snapshots,
+    snapshot_columns,
+)
 from ml.metrics import roc_auc
 from ml.model_file import BaselineModel, CalibratedModel
 from ml.reasons import EXTRA_COLUMNS, drivers
@@ -102,24 +112,25 @@ def drift_rows(model_id: str, model: CalibratedModel, rows: pd.DataFrame, probab
     return pd.DataFrame(out, columns=["computed_on", "model_id", "feature", "psi", "drift_level"])
 
 
-def realised_performance(con: duckdb.DuckDBPyConnection, today: date) -> pd.DataFrame:
+def realised_performance(
+    con: duckdb.DuckDBPyConnection, today: date, source: FeatureSource | None = None, horizon: int | None = None
+) -> pd.DataFrame:
     """Per churn model and scoring day whose horizon has passed: accounts, churners, mean score,
-    observed rate and ROC AUC (NULL when nobody or everybody churned)."""
-    horizon = con.execute(f"select max(label_horizon_days) from {SNAPSHOTS}").fetchone()[0] or 90
+    observed rate and ROC AUC (NULL when nobody or everybody churned). The scores are the connection's,
+    the churn dates (and the horizon, unless given) the source's."""
+    source = source or DuckDBSource(con)
+    horizon = horizon if horizon is not None else horizon_days(source)
     scores = con.execute(
-        """
-        select s.churn_model_id as model_id, s.scored_on, s.churn_probability,
-            case when b.churn_date > s.scored_on and b.churn_date <= s.scored_on + cast(? as integer)
-                then 1 else 0 end as churned
-        from ml.account_scores as s
-        left join intermediate.int_accounts__subscriptions as b on s.account_id = b.account_id
-        where s.scored_on + cast(? as integer) <= ?
-        """,
-        [horizon, horizon, today],
+        "select churn_model_id as model_id, scored_on, churn_probability, account_id from ml.account_scores "
+        "where scored_on + cast(? as integer) <= ?",
+        [horizon, today],
     ).df()
     columns = ["model_id", "scored_on", "accounts", "churned", "mean_probability", "observed_rate", "roc_auc"]
     if scores.empty:
         return pd.DataFrame(columns=columns)
+    churned_on = pd.to_datetime(scores["account_id"].map(churn_dates(source)))
+    scored_on = pd.to_datetime(scores["scored_on"])
+    scores["churned"] = ((churned_on > scored_on) & (churned_on <= scored_on + pd.Timedelta(days=horizon))).astype(int)
     out = []
     for (model_id, day), group in scores.groupby(["model_id", "scored_on"]):
         y = group["churned"].to_numpy()
@@ -129,10 +140,15 @@ def realised_performance(con: duckdb.DuckDBPyConnection, today: date) -> pd.Data
 
 
 def score(
-    con: duckdb.DuckDBPyConnection, day: date, config: MlConfig | None = None, scored_at: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    config: MlConfig | None = None,
+    scored_at: datetime | None = None,
+    source: FeatureSource | None = None,
 ) -> ScoreResult:
     """Score every active account as of the run's as-of date `day` with the champions and write scores,
-    drift and realised performance."""
+    drift and realised performance. The snapshot rows come from `source` (ml/feature_source.py; default:
+    the connection's DuckDB); models, scores and drift live in the connection's `ml` schema."""
     cfg = config or load_config()
     registry.ensure_tables(con)
     # The stamp CSMs see in the CRM (Copilot_Scored_At__c): the run's as-of day (core/clock.py) at the
@@ -148,12 +164,13 @@ def score(
         expansion = None
         warnings.append(f"expansion propensity left empty: {exc}")
         log.warning(warnings[-1])
-    columns = snapshot_columns(con)
+    source = source or DuckDBSource(con)
+    columns = snapshot_columns(source)
     needed = list(dict.fromkeys(churn_model.features + (expansion[1].features if expansion else [])))
     check_features(columns, needed)
     # What the reasons' words and the notice tier read beyond the features (where the mart has it).
     needed += [c for c in (*EXTRA_COLUMNS, "cancellation_notice") if c in columns and c not in needed + KEYS]
-    rows = read_snapshots(con, f"observation_date = date '{day}'", needed)
+    rows = read_snapshots(source, Rows.observed_on(day), needed)
     if rows.empty:
         raise ModelError(f"{SNAPSHOTS} has no rows for the as-of day {day}: run dbt build first")
     scores = score_frame(
@@ -179,7 +196,8 @@ def score(
         con.register("new_drift", drift_frame)
         con.execute("insert into ml.feature_drift select computed_on, model_id, feature, psi, drift_level "
                     "from new_drift")  # fmt: skip
-        realised = realised_performance(con, day)
+        horizon = rows["label_horizon_days"].max()
+        realised = realised_performance(con, day, source, int(horizon) if pd.notna(horizon) else None)
         con.register("new_realised", realised)
         con.execute("delete from ml.realised_performance")
         con.execute("insert into ml.realised_performance select * from new_realised")

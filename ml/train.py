@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,22 @@ from core.warehouse import table_exists
 from ml import drift, registry
 from ml.config import MlConfig, load_config, models_dir
 from ml.errors import ModelError, TooLittleData
-from ml.features import FEATURES, LABELS, NOTICE, OPEN, SNAPSHOTS, feature_matrix, read_snapshots, snapshot_columns
+from ml.feature_source import DuckDBSource, FeatureSource, Rows
+from ml.features import (
+    FEATURES,
+    LABELS,
+    NOTICE,
+    OPEN,
+    churn_dates,
+    feature_matrix,
+    read_snapshots,
+    snapshot_columns,
+)
 from ml.metrics import calibration_by_decile, calibration_by_tier, calibration_curve, evaluate, lift_curve, roc_auc
 from ml.model_file import BaselineModel, CalibratedModel
+from ml.split import PERIODS, history_fits, period_of, split_periods  # noqa: F401 (history_fits: callers import it here)
 
 log = logging.getLogger(__name__)
-PERIODS = ("train", "valid", "test")
 
 
 @dataclass
@@ -50,41 +60,20 @@ class TrainingData:
     feedback: pd.DataFrame  # account_id, task_date, outcome, is_expansion
 
 
-def _optional(con: duckdb.DuckDBPyConnection, table: str, sql: str, columns: list[str]) -> pd.DataFrame:
-    """Rows of `table`, which another part builds; absent (a fresh warehouse) means no rows, not an error."""
-    if not table_exists(con, table):
-        return pd.DataFrame(columns=columns)
-    return con.execute(sql).df()
-
-
-def load_training_data(con: duckdb.DuckDBPyConnection, as_of: date, features: list[str] = FEATURES) -> TrainingData:
+def load_training_data(
+    con: duckdb.DuckDBPyConnection, as_of: date, features: list[str] = FEATURES, source: FeatureSource | None = None
+) -> TrainingData:
     """The snapshot rows whose labels are complete on `as_of` (their horizon ends on or before it), and
     what else training reads. On the data clock's own day that is every row the mart marks complete; on
-    an earlier day an operator pinned, rows a later build completed are left out."""
-    complete = f"label_is_complete and observation_date + label_horizon_days <= date '{as_of.isoformat()}'"
-    rows = read_snapshots(con, complete, features)
-    horizon = con.execute(f"select max(label_horizon_days) from {SNAPSHOTS}").fetchone()[0] or 90
-    churn = _optional(
-        con,
-        "intermediate.int_accounts__subscriptions",
-        "select account_id, churn_date from intermediate.int_accounts__subscriptions where churn_date is not null",
-        ["account_id", "churn_date"],
-    )
+    an earlier day an operator pinned, rows a later build completed are left out. The warehouse's rows
+    (snapshots, churn dates) come from `source` (default: the connection's DuckDB); the CSMs' verdicts
+    from the connection."""
+    source = source or DuckDBSource(con)
+    rows = read_snapshots(source, Rows(complete_on=as_of), features)
+    horizon = rows["label_horizon_days"].max() if len(rows) else None
+    churn = churn_dates(source)
     feedback = load_feedback(con)
-    churn_dates = pd.Series(pd.to_datetime(churn["churn_date"]).dt.date.to_numpy(), index=churn["account_id"])
-    return TrainingData(rows, int(horizon), churn_dates, feedback)
-
-
-def history_fits(first: date, last: date, horizon: int, cfg: MlConfig) -> str | None:
-    """None when labels complete from `first` to `last` leave room for the configured split, else why not."""
-    needed_days = 7 * (cfg.test_weeks + cfg.valid_weeks) + 2 * horizon
-    if (last - first).days >= needed_days:
-        return None
-    return (
-        f"too little history to train: labels complete from {first} to {last} ({(last - first).days} days), but "
-        f"the split needs {cfg.test_weeks} test and {cfg.valid_weeks} validation weeks and two {horizon}-day gaps "
-        f"(at least {needed_days} days; ml/config.yml split)"
-    )
+    return TrainingData(rows, int(horizon) if pd.notna(horizon) else 90, churn, feedback)
 
 
 FEEDBACK_COLUMNS = ["account_id", "task_date", "outcome", "is_expansion"]
@@ -129,35 +118,6 @@ def load_feedback(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         select v.account_id, coalesce(t.task_date, v.task_date) as task_date, v.outcome, v.is_expansion
         from verdicts as v left join task_days as t using (alert_id)"""
     ).df()[FEEDBACK_COLUMNS]
-
-
-def split_periods(dates: pd.Series, cfg: MlConfig, horizon: int) -> dict[str, date]:
-    """Test = the newest test_weeks of complete labels; validation ends one horizon before the test
-    starts and training one horizon before validation starts, so no label window crosses a border."""
-    if dates.empty:
-        raise TooLittleData(f"{SNAPSHOTS} has no rows with complete labels: too little history to train")
-    last, first = max(dates), min(dates)
-    if why := history_fits(first, last, horizon, cfg):
-        raise TooLittleData(why)
-    test_start = last - timedelta(days=7 * cfg.test_weeks - 1)
-    valid_end = test_start - timedelta(days=horizon + 1)
-    valid_start = valid_end - timedelta(days=7 * cfg.valid_weeks - 1)
-    train_end = valid_start - timedelta(days=horizon + 1)
-    return {
-        "train_start": first,
-        "train_end": train_end,
-        "valid_start": valid_start,
-        "valid_end": valid_end,
-        "test_start": test_start,
-        "test_end": last,
-    }
-
-
-def period_of(dates: pd.Series, windows: dict[str, date]) -> pd.Series:
-    period = pd.Series(None, index=dates.index, dtype=object)
-    for name in PERIODS:
-        period[(dates >= windows[f"{name}_start"]) & (dates <= windows[f"{name}_end"])] = name
-    return period
 
 
 def feedback_weights(rows: pd.DataFrame, feedback: pd.DataFrame, kind: str, cfg: MlConfig) -> np.ndarray:
@@ -409,9 +369,12 @@ def train(
     config: MlConfig | None = None,
     directory: str | Path | None = None,
     features: list[str] = FEATURES,
+    source: FeatureSource | None = None,
 ) -> registry.TrainingRun:
     """Train, evaluate and register one model of `kind` ('churn' or 'expansion') as of the run's
-    as-of date `as_of` (it learns from the labels complete on that day); return the run."""
+    as-of date `as_of` (it learns from the labels complete on that day); return the run. The snapshot
+    rows come from `source` (ml/feature_source.py; default: the connection's DuckDB), the registry and
+    the CSMs' verdicts from the connection."""
     if kind not in LABELS:
         raise ModelError(f"unknown model kind {kind!r}: churn or expansion")
     cfg = config or load_config()
@@ -419,9 +382,10 @@ def train(
     # The champion's own inputs are read too (those the mart still has), so that it is scored on the
     # same test rows even when its feature list differs from this model's.
     champion_features = json.loads((registry.champion_row(con, kind) or {}).get("features") or "[]")
-    present = set(snapshot_columns(con))
+    source = source or DuckDBSource(con)
+    present = set(snapshot_columns(source))
     data = load_training_data(
-        con, as_of, list(dict.fromkeys([*features, *(f for f in champion_features if f in present)]))
+        con, as_of, list(dict.fromkeys([*features, *(f for f in champion_features if f in present)])), source
     )
     rows = data.rows.assign(label=data.rows[LABELS[kind]].astype(int))
     windows = split_periods(rows["observation_date"], cfg, data.horizon)

@@ -233,3 +233,16 @@ def built_warehouse(loaded_s_world: LoadedWorld, tmp_path_factory: pytest.TempPa
     Read-only for tests: copy the file before writing to it."""
     warehouse = loaded_s_world.copy_warehouse(tmp_path_factory.mktemp("built") / "warehouse.duckdb")
     return warehouse, dbt(warehouse, "build")
+
+
+# --- the S company as a HubSpot shop, run by the daily job ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def hubspot_days(s_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The S company as a HubSpot shop with Teams as its channel, run twice on the same day by the real
+    daily job (tests/end_to_end/hubspot.py `HubSpotDays`): the end-to-end proof, and the HubSpot
+    build the CRM tests start from."""
+    from tests.end_to_end.hubspot import hubspot_days as run_days
+
+    yield from run_days(s_world, tmp_path_factory.mktemp("hubspot-days"))

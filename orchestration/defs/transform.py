@@ -38,6 +38,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from core.clock import AS_OF_DATE_TAG, parse_as_of_date
 from orchestration import dbt_manifest
+from orchestration import dbt_unchanged as unchanged
 from orchestration.dbt_in_process import InProcessDbtResource
 from orchestration.dbt_manifest import DBT_PROJECT_DIR
 from orchestration.progress import PROGRESS_EVERY_SECONDS, log_progress
@@ -89,8 +90,12 @@ ACTIVATION_SELECTION = "tag:activation"
 MANIFEST = dbt_manifest.read_manifest(dbt_project)
 
 
-def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
-    """The body of every dbt step: the production build of the step's selection."""
+def dbt_build(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, skip_unchanged: bool = False
+) -> Iterator[Any]:
+    """The body of every dbt step: the production build of the step's selection. With
+    `skip_unchanged`, no build when nothing the step reads changed since its last successful build
+    (orchestration/dbt_unchanged.py)."""
     # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
     # the warehouse resource, and so the loaders, use.
     os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
@@ -99,22 +104,52 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     pinned = context.run.tags.get(AS_OF_DATE_TAG)
     dbt_vars = {"as_of_date": parse_as_of_date(pinned).isoformat()} if pinned else {}
     args = [*BUILD_ARGS, "--vars", dbt_manifest.dbt_vars(**dbt_vars)]
+    step = context.op_def.name
+    recording = skip_unchanged and unchanged.fingerprintable(DBT_PROJECT_DIR)
+    if recording:
+        selection = [
+            *sorted(k.to_user_string() for k in context.selected_asset_keys),
+            *sorted(k.to_user_string() for k in context.selected_asset_check_keys),
+        ]
+        with warehouse.connect() as con:
+            fingerprint = unchanged.fingerprint(
+                con, step, unchanged.step_sources(context.assets_def, MANIFEST), [*args, *selection], DBT_PROJECT_DIR
+            )
+            last = unchanged.unchanged_since(con, step, fingerprint)
+            if last is None:
+                unchanged.record_start(con, step, context.run.run_id, fingerprint)
+        if last is not None:
+            context.log.info(f"dbt: nothing new since run {last.run_id} (as of {last.as_of_date}), marts unchanged")
+            yield from unchanged.carried_over(context, last)
+            return
     total = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
     done, told = 0, time.monotonic()
+    checks: list[AssetCheckResult] = []
     for event in dbt.cli(args, context=context, target_path=BUILD_TARGET).stream():
         if isinstance(event, (Output, AssetMaterialization, MaterializeResult, AssetCheckResult, AssetCheckEvaluation)):
             done += 1
             if time.monotonic() - told >= PROGRESS_EVERY_SECONDS:
                 log_progress(context, f"dbt: {done} of {total} models, seeds and tests done")
                 told = time.monotonic()
+        if isinstance(event, AssetCheckResult):
+            checks.append(event)
         yield event
     log_progress(context, f"dbt: {done} of {total} models, seeds and tests done")
+    if recording:
+        # dbt finished without an error (the stream raises otherwise): this build is the step's
+        # last successful one.
+        with warehouse.connect() as con:
+            unchanged.record_built(con, step, context.run.run_id, checks)
 
 
-def dbt_step(name: str, select: str = "fqn:*", exclude: str | None = None) -> AssetsDefinition:
+def dbt_step(
+    name: str, select: str = "fqn:*", exclude: str | None = None, skip_unchanged: bool = False
+) -> AssetsDefinition:
     """One dbt step of the run: the production build of its selection, one writer at a time. The
     run has three (the marts; the alert models after the scoring; the outbound views after the
-    alert lifecycle), each downstream of what its models read."""
+    alert lifecycle), each downstream of what its models read. `skip_unchanged`: no build when the
+    step's raw inputs, code and settings are those of its last successful build (the marts' step,
+    which reads only raw tables; the other two read the scores and alerts every run writes)."""
 
     @dbt_assets(
         manifest=MANIFEST,
@@ -127,12 +162,14 @@ def dbt_step(name: str, select: str = "fqn:*", exclude: str | None = None) -> As
         op_tags=WAREHOUSE_WRITE_TAG,
     )
     def step(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
-        yield from dbt_build(context, dbt, warehouse)
+        yield from dbt_build(context, dbt, warehouse, skip_unchanged)
 
     return step
 
 
-copilot_dbt_assets = dbt_step("copilot_dbt_assets", exclude=f"{ALERTS_SELECTION} {ACTIVATION_SELECTION}")
+copilot_dbt_assets = dbt_step(
+    "copilot_dbt_assets", exclude=f"{ALERTS_SELECTION} {ACTIVATION_SELECTION}", skip_unchanged=True
+)
 
 
 def asset_key(model: str, schema: str = "marts") -> AssetKey:

@@ -723,21 +723,40 @@ def _writable(obj: HsObject, properties: Any) -> dict[str, Any]:
     return out
 
 
+Change = tuple[str, Prop, dict[str, Any]]  # the input's id value, its unique property, the fields it writes
+
+
+def _batch_changes(obj: HsObject, inputs: list[dict[str, Any]], verb: str) -> list[Change]:
+    """Each input of a batch `verb` ("update" or "upsert") as the change it makes, checked as HubSpot
+    checks it: an id, a unique property to read it as, writable property values. An upsert also
+    writes the unique property (a new record carries it), so that property cannot be read-only."""
+    changes = []
+    for item in inputs:
+        if item.get("id") in (None, ""):
+            raise _invalid(f"Each {verb} input needs an id (the value of its idProperty)")
+        prop = _unique_prop(obj, item.get("idProperty"))
+        if verb == "upsert" and prop.read_only:
+            raise _invalid(f"{prop.name} cannot be used to upsert; use a unique property of {obj.name}")
+        fields = _writable(obj, item.get("properties") or {})
+        if verb == "upsert":
+            fields[prop.column] = prop.stored(item["id"])
+        changes.append((str(item["id"]), prop, fields))
+    return changes
+
+
+def _written(req: ApiRequest, obj: HsObject, keys: list[str], changes: list[Change]) -> dict[str, dict[str, Any]]:
+    """The records a batch wrote (by their stored Id), with the properties it wrote, as HubSpot answers."""
+    rows = {r["Id"]: r for r in _rows(req, obj, '"Id" IN (' + ", ".join("?" for _ in keys) + ")", keys)}
+    written = {column for _, _, fields in changes for column in fields} | {"Id"}
+    props = [p for p in obj.props if p.column in written and not p.domain]
+    return {key: _record(obj, rows[key], props) for key in keys}
+
+
 def batch_upsert(req: ApiRequest) -> Response:
     """Create or update by a unique property (`idProperty`); the results say which were new."""
     obj = _object(req)
     started = _now_iso()
-    inputs = _inputs(_body(req), LIMITS["batch_inputs_max"])
-    changes: list[tuple[str, Prop, dict[str, Any]]] = []
-    for item in inputs:
-        if item.get("id") in (None, ""):
-            raise _invalid("Each upsert input needs an id (the value of its idProperty)")
-        prop = _unique_prop(obj, item.get("idProperty"))
-        if prop.read_only:
-            raise _invalid(f"{prop.name} cannot be used to upsert; use a unique property of {obj.name}")
-        fields = _writable(obj, item.get("properties") or {})
-        fields[prop.column] = prop.stored(item["id"])
-        changes.append((str(item["id"]), prop, fields))
+    changes = _batch_changes(obj, _inputs(_body(req), LIMITS["batch_inputs_max"]), "upsert")
     with write_lock:
         ids: dict[str, tuple[str, bool]] = {}
         for value, prop, _ in changes:
@@ -750,12 +769,8 @@ def batch_upsert(req: ApiRequest) -> Response:
         at = req.store.next_write_time()
         records = [{obj.sf.key: ids[value][0], **fields} for value, _, fields in changes]
         req.store.write(obj.sf, records, at)
-    keys = [key for key, _ in ids.values()]
-    rows = {r["Id"]: r for r in _rows(req, obj, '"Id" IN (' + ", ".join("?" for _ in keys) + ")", keys)}
-    written = {column for _, _, fields in changes for column in fields} | {"Id"}
-    props = [p for p in obj.props if p.column in written and not p.domain]
-    results = [{**_record(obj, rows[key], props), "new": new} for key, new in ids.values()]
-    return _batch_envelope(results, [], started)
+    written = _written(req, obj, [key for key, _ in ids.values()], changes)
+    return _batch_envelope([{**written[key], "new": new} for key, new in ids.values()], [], started)
 
 
 def batch_update(req: ApiRequest) -> Response:
@@ -763,13 +778,7 @@ def batch_update(req: ApiRequest) -> Response:
     input must name a live record: one that does not fails the whole batch, as HubSpot does."""
     obj = _object(req)
     started = _now_iso()
-    inputs = _inputs(_body(req), LIMITS["batch_inputs_max"])
-    changes: list[tuple[str, Prop, dict[str, Any]]] = []
-    for item in inputs:
-        if item.get("id") in (None, ""):
-            raise _invalid("Each update input needs an id")
-        prop = _unique_prop(obj, item.get("idProperty"))
-        changes.append((str(item["id"]), prop, _writable(obj, item.get("properties") or {})))
+    changes = _batch_changes(obj, _inputs(_body(req), LIMITS["batch_inputs_max"]), "update")
     with write_lock:
         found: dict[str, dict[str, Any]] = {}
         for value, prop, _ in changes:
@@ -782,10 +791,8 @@ def batch_update(req: ApiRequest) -> Response:
         at = req.store.next_write_time()
         req.store.write(obj.sf, [{obj.sf.key: found[value]["Id"], **fields} for value, _, fields in changes], at)
     keys = list(dict.fromkeys(found[value]["Id"] for value, _, _ in changes))
-    rows = {r["Id"]: r for r in _rows(req, obj, '"Id" IN (' + ", ".join("?" for _ in keys) + ")", keys)}
-    written = {column for _, _, fields in changes for column in fields} | {"Id"}
-    props = [p for p in obj.props if p.column in written and not p.domain]
-    return _batch_envelope([_record(obj, rows[key], props) for key in keys], [], started)
+    written = _written(req, obj, keys, changes)
+    return _batch_envelope([written[key] for key in keys], [], started)
 
 
 # --- associations (v4) -------------------------------------------------------------------------

@@ -95,11 +95,13 @@ def test_account_page_says_what_the_numbers_mean(api: ApiWorld, people: People, 
         account_id, probability, health = con.execute(
             "SELECT s.account_id, s.churn_probability, h.health_score FROM ml.account_scores_latest AS s "
             "JOIN marts.health_scores AS h USING (account_id) JOIN marts.customer_360 AS c USING (account_id) "
-            "WHERE c.csm_user_id = ? ORDER BY s.churn_probability DESC, s.account_id LIMIT 1",
+            "WHERE c.csm_user_id = ? AND c.lifecycle_state <> 'notice_given' "
+            "ORDER BY s.churn_probability DESC, s.account_id LIMIT 1",
             [people.csm_id],
         ).fetchone()
     body = api.client.get(f"/v1/accounts/{account_id}", headers=token(people.csm)).json()
     assert body["churn"]["probability"] == pytest.approx(probability)
+    assert body["churn"]["notice"] is None
     assert "90 days" in body["churn"]["meaning"]
     assert body["health"]["score"] == pytest.approx(health)
     assert [c["component"] for c in body["health"]["components"]] == [
@@ -231,6 +233,11 @@ def test_filters_and_sort(api: ApiWorld, people: People, token) -> None:
     by_risk = all_pages(api, headers, sort="churn_risk")
     probabilities = [a["churn_probability"] for a in by_risk if a["churn_probability"] is not None]
     assert probabilities == sorted(probabilities, reverse=True)
+    # Accounts that gave notice come first, by contract end (announced churn, no probability to rank by).
+    given = [a for a in by_risk if a["notice"]]
+    assert given and by_risk[: len(given)] == given
+    ends = [a["notice"]["contract_ends_on"] for a in given]
+    assert ends == sorted(ends)
     soon = all_pages(api, headers, renewal_within_days=60)
     assert soon and all(0 <= a["days_to_renewal"] <= 60 for a in soon)
 
@@ -269,3 +276,69 @@ def test_openapi_document_lists_every_endpoint(api: ApiWorld) -> None:
         "/v1/alerts/{alert_id}/snooze",
     } <= set(document["paths"])
     assert api.client.get("/docs").status_code == 200
+
+
+def notice_accounts(warehouse) -> dict[str, tuple]:  # noqa: ANN001
+    """The S world's accounts that gave notice, from the warehouse: id -> (given on, ends on, CSM, ARR)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "SELECT account_id, notice_given_on, notice_ends_on, csm_user_id, arr FROM marts.customer_360 "
+            "WHERE lifecycle_state = 'notice_given' ORDER BY account_id"
+        ).fetchall()
+        # The test scores give these accounts a probability too, as the model does: the API must not show it.
+        assert con.execute(
+            "SELECT count(*) FROM ml.account_scores_latest AS s JOIN marts.customer_360 AS c USING (account_id) "
+            "WHERE c.lifecycle_state = 'notice_given' AND s.churn_probability IS NOT NULL"
+        ).fetchone()[0] == len(rows)
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_an_account_that_gave_notice_shows_the_announced_churn_not_a_probability(
+    api: ApiWorld, people: People, token
+) -> None:
+    """As in the CRM: no churn percentage for a notice account, the notice's dates and the save play
+    instead, on the account page, in the list, in the book and in the risk filter."""
+    given = notice_accounts(api.warehouse)
+    assert given, "the S world has accounts that gave notice"
+    headers = token(STAFF["cs_ops"])
+    account_id, (given_on, ends_on, csm_id, _) = next((k, v) for k, v in given.items() if v[2])
+    body = api.client.get(f"/v1/accounts/{account_id}", headers=headers).json()
+    churn = body["churn"]
+    sentence = f"Notice given on {given_on}, contract ends {ends_on}: save play (announced churn, no churn risk)"
+    assert churn["probability"] is None
+    assert churn["tier"] == "Notice given"
+    assert churn["notice"] == {
+        "given_on": str(given_on),
+        "contract_ends_on": str(ends_on),
+        "sentence": sentence,
+    }
+    assert churn["reasons"][0] == sentence
+    assert "%" not in churn["meaning"] and "announced" in churn["meaning"]
+    assert body["renewal"]["notice_given"] is True
+
+    listed = {a["account_id"]: a for a in all_pages(api, headers)}
+    for notice_id, (on, ends, _, _) in given.items():
+        item = listed[notice_id]
+        assert item["churn_probability"] is None
+        assert item["churn_risk_tier"] == "Notice given"
+        assert item["notice"]["given_on"] == str(on) and item["notice"]["contract_ends_on"] == str(ends)
+    assert all(a["notice"] is None for i, a in listed.items() if i not in given)
+    assert {a["account_id"] for a in all_pages(api, headers, risk="Notice given")} == set(given)
+    assert not set(given) & {a["account_id"] for a in all_pages(api, headers, risk="High")}
+
+    book = api.client.get(f"/v1/csms/{csm_id}/book", headers=headers).json()
+    in_book = [a for a in book["accounts"] if a["account_id"] in given]
+    assert in_book and book["accounts"][: len(in_book)] == in_book
+    assert all(a["churn_probability"] is None for a in in_book)
+    assert book["summary"]["by_churn_risk"]["Notice given"] == len(in_book)
+    assert book["summary"]["arr_notice_given"] == pytest.approx(sum(given[a["account_id"]][3] or 0 for a in in_book))
+
+
+def test_openapi_describes_the_notice_and_the_null_probability(api: ApiWorld) -> None:
+    schemas = api.client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("AccountSummary", "ChurnRisk"):
+        properties = schemas[name]["properties"]
+        probability = properties["churn_probability" if name == "AccountSummary" else "probability"]
+        assert {"type": "null"} in probability["anyOf"] and "notice" in probability["description"]
+        assert {"$ref": "#/components/schemas/Notice"} in properties["notice"]["anyOf"]
+    assert set(schemas["Notice"]["required"]) == {"given_on", "contract_ends_on", "sentence"}

@@ -13,35 +13,31 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import requests
 
 from alerts import lifecycle
-from core.clock import require_as_of_date
 from ml.train import load_feedback
 from reverse_etl import records, sync
 from reverse_etl.config import SyncConfig
 from sandbox.emulators.credentials import HUBSPOT
 from sandbox.world.crm_shop import hubspot_id
 from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
-from tests.crm.conftest import HUBSPOT_VARS, HubSpotBuild, load_hubspot
-from tests.pipeline import dbt
-from tests.sync.conftest import add_fake_scores, sync_config
+from tests.crm.conftest import HubSpotBuild, load_hubspot
+from tests.end_to_end.hubspot import record_outcome
+from tests.sync.conftest import sync_config
 
 
 @pytest.fixture(scope="session")
 def hubspot_alerts_warehouse(hubspot_build: HubSpotBuild, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The HubSpot build + test scores + alert models + one lifecycle evaluation + the outbound views."""
-    assert hubspot_build.run.returncode == 0, hubspot_build.run.output[-3000:]
+    """The daily job's HubSpot warehouse as it stood before its sync: scores, evaluated alerts and the
+    outbound views, with nothing recorded as sent (its sync went to another copy of the portal)."""
     path = tmp_path_factory.mktemp("hubspot-alerts") / "warehouse.duckdb"
     shutil.copyfile(hubspot_build.warehouse, path)
-    add_fake_scores(path)
-    run = dbt(path, "build", "--select", "alert_rules alert_settings tag:alerts", "--vars", HUBSPOT_VARS)
-    assert run.returncode == 0, run.output[-3000:]
-    with pytest.MonkeyPatch.context() as mp, duckdb.connect(str(path)) as con:
-        mp.setenv("CRM", "hubspot")  # the default owner is a HubSpot owner
-        lifecycle.evaluate(con, require_as_of_date(con))
-    run = dbt(path, "build", "--select", "tag:activation", "--vars", HUBSPOT_VARS)
-    assert run.returncode == 0, run.output[-3000:]
+    with duckdb.connect(str(path)) as con:
+        for table in ("sync_state", "sync_pending", "sync_errors", "sync_runs"):
+            con.execute(f"DELETE FROM reverse_etl.{table}")
+        con.execute(
+            "UPDATE alerts.alerts SET status = 'open', sent_at = NULL, salesforce_task_id = NULL WHERE status = 'sent'"
+        )
     return path
 
 
@@ -180,23 +176,7 @@ def test_an_outcome_recorded_in_hubspot_comes_back_and_closes_the_alert(portal: 
         alert_id, company = con.execute(
             "SELECT alert_id, account_id FROM activation.crm_alert_tasks ORDER BY alert_id LIMIT 1"
         ).fetchone()
-    # The CSM completes the task in HubSpot and records the outcome.
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {HUBSPOT['access_token']}"
-    answer = session.post(
-        f"{portal.emulator.http}/crm/v3/objects/tasks/batch/update",
-        json={
-            "inputs": [
-                {
-                    "idProperty": "copilot_alert_id",
-                    "id": alert_id,
-                    "properties": {"hs_task_status": "COMPLETED", "copilot_outcome": "Confirmed risk"},
-                }
-            ]
-        },
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
+    record_outcome(portal.emulator.http, alert_id, "Confirmed risk")
     load_hubspot(portal.emulator.http, portal.warehouse)
     with portal.connect() as con:
         closed = lifecycle.apply_feedback(con)

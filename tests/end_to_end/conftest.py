@@ -80,7 +80,19 @@ DRIFT_AND_BROKEN_RECORDS = [
 
 
 @pytest.fixture(scope="session")
-def next_day(clean_run: CleanRun, second_run: FollowingRun) -> FollowingRun:
+def third_run(clean_run: CleanRun, second_run: FollowingRun) -> FollowingRun:
+    """The daily job once more on the same day. The second run loaded what the first run's sync wrote
+    to the CRM (the Copilot fields on the Accounts, the Tasks) and wrote nothing itself: this run finds
+    nothing new in any source."""
+    deployment = clean_run.deployment
+    deployment.reset_requests()
+    run = deployment.run()
+    assert run.succeeded, run.tail()
+    return FollowingRun(run, second_run.crm, deployment.crm(), deployment.requests())
+
+
+@pytest.fixture(scope="session")
+def next_day(clean_run: CleanRun, third_run: FollowingRun) -> FollowingRun:
     """The whole daily job, report site included, after the world moved on a day, with some source
     records drifting or broken."""
     deployment = clean_run.deployment
@@ -91,4 +103,4 @@ def next_day(clean_run: CleanRun, second_run: FollowingRun) -> FollowingRun:
     spent = deployment.clear_faults()
     assert run.succeeded, run.tail()
     site = Path(shutil.copytree(deployment.site, deployment.root / "site-after-next-day"))
-    return FollowingRun(run, second_run.crm, deployment.crm(), deployment.requests(), tuple(spent), site)
+    return FollowingRun(run, third_run.crm, deployment.crm(), deployment.requests(), tuple(spent), site)

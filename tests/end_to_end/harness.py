@@ -30,6 +30,10 @@ DAILY_JOB = "daily_run"
 # Everything the sync needs, i.e. the whole daily job but the report site (its build takes a minute;
 # the clean run and the next day build it, the other scenarios stop at the sync).
 UP_TO_THE_SYNC = "*reverse_etl__salesforce_accounts,*reverse_etl__salesforce_tasks,*reverse_etl__slack_alerts"
+# The same with HubSpot as the CRM, and both alert channels.
+UP_TO_THE_HUBSPOT_SYNC = (
+    "*reverse_etl__hubspot_companies,*reverse_etl__hubspot_tasks,*reverse_etl__slack_alerts,*reverse_etl__teams_alerts"
+)
 RUN_TIMEOUT = 900
 
 # What the CSM sees in Salesforce. Copilot_Scored_At__c is the scoring run's wall clock: it says *when*
@@ -96,9 +100,11 @@ class Deployment:
     root: Path
     emulator: RunningEmulator
     extra_env: dict[str, str] = field(default_factory=dict)
+    code: Path = REPO  # the product's code the job runs from (its dbt manifest parsed for `crm`)
+    crm_setting: str = "salesforce"  # the `crm` setting the code was prepared for
 
     @classmethod
-    def create(cls, world: Path, root: Path) -> Deployment:
+    def create(cls, world: Path, root: Path, code: Path = REPO, crm_setting: str = "salesforce") -> Deployment:
         root.mkdir(parents=True, exist_ok=True)
         data_dir = copy_world(world, root / "sandbox")
         home = root / "dagster_home"
@@ -107,7 +113,7 @@ class Deployment:
         ml_config = yaml.safe_load((REPO / "ml" / "config.yml").read_text()) | S_SETTINGS
         (root / "ml_config.yml").write_text(yaml.safe_dump(ml_config))
         copy_reports_project(root / "reports")
-        return cls(root, start_emulator(data_dir))
+        return cls(root, start_emulator(data_dir), code=code, crm_setting=crm_setting)
 
     @property
     def warehouse(self) -> Path:
@@ -127,7 +133,7 @@ class Deployment:
         return {
             **os.environ,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": str(self.code),
             "DAGSTER_HOME": str(self.root / "dagster_home"),
             "RUNTIME__DLTHUB_TELEMETRY": "false",
             "DO_NOT_TRACK": "1",
@@ -161,13 +167,13 @@ class Deployment:
         for the output so far."""
         cmd = ["dagster", "job", "execute", "-m", "orchestration.definitions", "-j", DAILY_JOB]
         if not with_reports:
-            cmd += ["-o", UP_TO_THE_SYNC]
+            cmd += ["-o", UP_TO_THE_HUBSPOT_SYNC if self.crm_setting == "hubspot" else UP_TO_THE_SYNC]
         if tags:
             cmd += ["--tags", json.dumps(tags)]
         started = time.monotonic()
         proc = subprocess.Popen(
             cmd,
-            cwd=REPO,
+            cwd=self.code,
             env=env or self.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -235,6 +241,34 @@ class Deployment:
         finally:
             instance.dispose()
         return [event.get_dagster_event().asset_key.to_user_string() for event in events]
+
+    def step_results(self, run: JobRun, step: str) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], bool]]:
+        """What one step of `run` recorded: its materializations (asset -> metadata values) and its
+        asset check results ((asset, check) -> passed)."""
+        from dagster import DagsterEventType, DagsterInstance
+
+        instance = DagsterInstance.from_config(str(self.root / "dagster_home"))
+        try:
+            records = instance.all_logs(
+                run.run_id, of_type={DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION}
+            )
+        finally:
+            instance.dispose()
+        materialized: dict[str, dict[str, Any]] = {}
+        checks: dict[tuple[str, str], bool] = {}
+        for record in records:
+            event = record.get_dagster_event()
+            if event.step_key != step:
+                continue
+            if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+                materialization = event.step_materialization_data.materialization
+                materialized[materialization.asset_key.to_user_string()] = {
+                    k: v.value for k, v in materialization.metadata.items()
+                }
+            else:
+                evaluation = event.event_specific_data
+                checks[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation.passed
+        return materialized, checks
 
     def stop(self) -> None:
         stop_emulator(self.emulator)

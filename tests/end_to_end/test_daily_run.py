@@ -3,6 +3,7 @@ on the next day with some records drifting or broken."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from datetime import date
@@ -52,6 +53,40 @@ def test_models_materialize_only_in_the_runs_that_train_them(clean_run: CleanRun
     again = [key for key in deployment.materialized(second_run.run) if key.startswith("ml/")]
     assert again == ["ml/account_scores"]
     assert "churn model not due as of" in second_run.run.output
+
+
+def test_nothing_new_builds_nothing_and_still_serves_the_day(
+    clean_run: CleanRun, second_run: FollowingRun, third_run: FollowingRun
+) -> None:
+    """With nothing new in any source, dbt does not build: the marts are the second run's; the models
+    the later steps read report themselves unchanged, naming that run; the scores, alerts and syncs
+    run as on any day and change nothing."""
+    deployment = clean_run.deployment
+    warehouse = deployment.warehouse
+    builds = query(warehouse, "SELECT run_id, status FROM ops.dbt_builds ORDER BY started_at")
+    # The first two runs built (the second one loaded the first one's CRM writes); the third did not.
+    assert [status for _, status in builds] == ["built", "built"]
+    assert builds[-1][0] == second_run.run.run_id
+    assert f"dbt: nothing new since run {second_run.run.run_id} (as of " in third_run.run.output
+    assert "marts unchanged" in third_run.run.output
+    assert "copilot_dbt_assets - STEP_SUCCESS" in third_run.run.output
+    assert table_checksums(warehouse, ("marts",)) == {
+        t: v for t, v in clean_run.checksums.items() if t.startswith("marts.")
+    }
+    # The steps after dbt ran as on any day.
+    ran = set(deployment.materialized(third_run.run))
+    assert {"ml/account_scores", "alerts/alerts", "reverse_etl/salesforce_accounts", "reverse_etl/slack_alerts"} <= ran
+    built, built_checks = deployment.step_results(second_run.run, "copilot_dbt_assets")
+    kept, kept_checks = deployment.step_results(third_run.run, "copilot_dbt_assets")
+    read_later = {"marts/customer_360", "marts/health_scores", "marts/ml_account_snapshots", "staging/stg_crm__tasks"}
+    assert read_later <= set(kept) < set(built) and len(built_checks) > 50 and not kept_checks
+    assert all(m["unchanged"] and m["built_by_run"] == second_run.run.run_id for m in kept.values())
+    # The outcomes of the build's data tests are kept with it.
+    (kept_outcomes,) = query(warehouse, "SELECT checks FROM ops.dbt_builds ORDER BY started_at DESC LIMIT 1")[0]
+    assert len(json.loads(kept_outcomes)) == len(built_checks)
+    assert third_run.requests["by_system"]["salesforce"]["writes"] == 0
+    assert third_run.requests["by_system"].get("slack", {}).get("writes", 0) == 0
+    assert third_run.crm == second_run.crm
 
 
 def test_next_day_loads_only_the_new_day(clean_run: CleanRun, next_day: FollowingRun) -> None:

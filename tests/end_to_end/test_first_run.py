@@ -88,10 +88,12 @@ def test_portfolio_and_account_pages_show_the_warehouse(clean_run: CleanRun, fir
     portfolio = first_run_pages["/"]["text"]
     assert f"Paying customers as of {as_of:%Y-%m-%d}" in portfolio
     assert re.search(rf"\bAccounts\s+{accounts:,}\s", portfolio)
-    # "Highest risk" lists the accounts by churn probability, highest first.
+    # "Highest risk" lists the accounts by churn probability, highest first; an account that gave notice
+    # has announced its churn (no probability, as in the CRM) and is listed on At risk instead.
     riskiest = (
         "SELECT c.account_name FROM ml.account_scores_latest AS s JOIN marts.customer_360 AS c USING (account_id) "
-        "WHERE c.arr > 0 ORDER BY s.churn_probability DESC, c.arr DESC, s.account_id LIMIT 10"
+        "WHERE c.arr > 0 AND c.lifecycle_state IS DISTINCT FROM 'notice_given' "
+        "ORDER BY s.churn_probability DESC, c.arr DESC, s.account_id LIMIT 10"
     )
     top = [name for (name,) in query(warehouse, riskiest)]
     highest_risk = first_run_pages["/"]["tables"][-1]

@@ -108,21 +108,35 @@ try {
 	await atRisk.getByRole('combobox', { name: 'Segment' }).click();
 	observed.dropdownOptions = await atRisk.getByRole('option').allInnerTexts();
 	await atRisk.getByRole('option', { name: spec.segment, exact: true }).click();
+	// The ranked table is the one whose first column is Account (accounts that gave notice have
+	// their own table above it, first column Contract ends, which may be empty after filtering).
+	const rankedIndex = () =>
+		atRisk.evaluate(
+			(selector) =>
+				[...document.querySelectorAll(selector)].findIndex(
+					(t) => t.querySelector('th[role="columnheader"]')?.innerText.trim() === 'Account'
+				),
+			TABLES
+		);
 	await atRisk.waitForFunction(
-		([rowsSelector, segment]) => {
-			const rows = [...document.querySelectorAll(rowsSelector)];
-			const segments = rows.map((tr) => tr.querySelectorAll('td')[1]?.innerText.trim());
-			return segments.length > 0 && segments.every((s) => s === segment);
+		([tablesSelector, segment]) => {
+			const table = [...document.querySelectorAll(tablesSelector)].find(
+				(t) => t.querySelector('th[role="columnheader"]')?.innerText.trim() === 'Account'
+			);
+			const ranked = table ? [...table.querySelectorAll('tr:has(td + td)')] : [];
+			const rankedSegments = ranked.map((tr) => tr.querySelectorAll('td')[1]?.innerText.trim());
+			return rankedSegments.length > 0 && rankedSegments.every((s) => s === segment);
 		},
-		[ROWS, spec.segment],
+		[TABLES, spec.segment],
 		{ timeout: TIMEOUT }
 	);
-	observed.filtered = { table: await readTable(atRisk) };
+	const ranked = await rankedIndex();
+	observed.filtered = { table: await readTable(atRisk, ranked) };
 
 	// Clicking the first filtered row opens that account's page (client-side navigation).
 	await Promise.all([
 		atRisk.waitForURL(/\/accounts\/\?id=/, { timeout: TIMEOUT }),
-		atRisk.locator(ROWS).first().click()
+		atRisk.locator(TABLES).nth(ranked).locator('tr:has(td + td)').first().click()
 	]);
 	await atRisk.waitForLoadState('networkidle');
 	await atRisk.locator('article h1', { hasText: spec.clickedAccountName }).waitFor({ timeout: TIMEOUT });

@@ -43,6 +43,9 @@ class Expected:
     open_rows: list[str] = field(default_factory=list)  # the churn champion's open test rows, churned, rate
     # tier, open rows, predicted, observed and its 95 % interval (by account)
     calibration_tiers: list[list[str]] = field(default_factory=list)
+    # the at-risk page's accounts that gave notice: contract end, account, segment, CSM, tier, notice day,
+    # ARR, the announced churn in words, the behaviour behind it
+    notice_rows: list[list[str]] = field(default_factory=list)
 
 
 def _at_risk_row(r: tuple) -> list[str]:
@@ -55,10 +58,29 @@ AT_RISK = """
            s.churn_probability, c.arr, s.churn_probability * c.arr as loss, strftime(c.next_renewal_date, '%Y-%m-%d')
     from marts.customer_360 as c
     left join ml.account_scores_latest as s using (account_id)
-    where c.arr > 0 {where}
+    where c.arr > 0 and c.lifecycle_state is distinct from 'notice_given' {where}
     order by loss desc nulls last, c.account_id
     limit {limit}
 """
+
+# Accounts that gave notice: no churn probability, the notice and the contract's end instead (the
+# sentence the CRM's risk drivers start with, activation/crm_account_fields).
+NOTICE = """
+    select strftime(c.notice_ends_on, '%Y-%m-%d'), c.account_name, c.segment, coalesce(c.csm_name, '(no CSM)'),
+           coalesce(c.health_tier, 'Unknown'), strftime(c.notice_given_on, '%Y-%m-%d'), c.arr, f.risk_drivers,
+           concat_ws('; ', s.driver_1, s.driver_2, s.driver_3)
+    from marts.customer_360 as c
+    left join ml.account_scores_latest as s using (account_id)
+    left join activation.crm_account_fields as f using (account_id)
+    where c.arr > 0 and c.lifecycle_state = 'notice_given'
+    order by c.notice_ends_on nulls last, c.arr desc, c.account_id
+"""
+
+
+def _notice_row(r: tuple) -> list[str]:
+    ends, name, segment, csm, tier, given, arr, crm_drivers, drivers = r
+    # The page's sentence is the first line of what the CRM receives.
+    return [ends or "-", name, segment, csm, tier, given or "-", usd(arr), crm_drivers.split("\n")[0], drivers or "-"]
 
 
 def expected_figures(warehouse: Path) -> Expected:
@@ -66,8 +88,8 @@ def expected_figures(warehouse: Path) -> Expected:
     try:
         accounts, arr, at_risk = con.execute(
             """select count(*), sum(c.arr),
-                      sum(case when s.churn_risk_tier in ('High', 'Notice given') or c.health_tier = 'Red'
-                               then c.arr else 0 end)
+                      sum(case when s.churn_risk_tier = 'High' or c.lifecycle_state = 'notice_given'
+                                    or c.health_tier = 'Red' then c.arr else 0 end)
                from marts.customer_360 as c left join ml.account_scores_latest as s using (account_id)
                where c.arr > 0"""
         ).fetchone()
@@ -89,6 +111,7 @@ def expected_figures(warehouse: Path) -> Expected:
         ).fetchall()
         at_risk_rows = con.execute(AT_RISK.format(where="", limit=AT_RISK_ROWS)).fetchall()
         segment_rows = con.execute(AT_RISK.format(where=f"and c.segment = '{SEGMENT}'", limit=AT_RISK_ROWS)).fetchall()
+        notice_rows = con.execute(NOTICE).fetchall()
         segments = [
             s
             for (s,) in con.execute(
@@ -100,7 +123,8 @@ def expected_figures(warehouse: Path) -> Expected:
             """select c.account_id, c.account_name, c.arr, c.health_score, coalesce(c.health_tier, 'Unknown'),
                       s.churn_probability, s.expansion_propensity
                from marts.customer_360 as c join ml.account_scores_latest as s using (account_id)
-               where c.arr > 0 order by s.churn_probability * c.arr desc, c.account_id limit 1"""
+               where c.arr > 0 and c.lifecycle_state is distinct from 'notice_given'
+               order by s.churn_probability * c.arr desc, c.account_id limit 1"""
         ).fetchone()
         (contacts,) = con.execute(
             "select count(*) from staging.stg_crm__contacts where account_id = ?", [account_id]
@@ -166,4 +190,5 @@ def expected_figures(warehouse: Path) -> Expected:
         pages=pages,
         open_rows=[f"{open_rows:,}", f"{round(churned):,}", pct1(churned / open_rows)],
         calibration_tiers=[[t, f"{n:,}", pct1(p), pct1(o), pct1(lo), pct1(hi)] for t, n, p, o, lo, hi in tiers_shown],
+        notice_rows=[_notice_row(r) for r in notice_rows],
     )

@@ -71,6 +71,21 @@ def test_at_risk_ranks_accounts_by_expected_loss(browser_run: dict, expected: Ex
     assert at_risk_cells(table_starting_with(browser_run["pages"]["atRisk"], "Account")) == expected.at_risk_rows
 
 
+def test_at_risk_shows_the_announced_churn_of_accounts_that_gave_notice(browser_run: dict, expected: Expected) -> None:
+    """As in the CRM: an account that gave notice has no churn percentage and is not ranked by one; it
+    is listed first with the day notice was given, the contract's end and the save play."""
+    assert not browser_run.get("driverError"), browser_run.get("driverError")
+    assert expected.notice_rows, "the S world has paying accounts that gave notice"
+    page = browser_run["pages"]["atRisk"]
+    notice_table = table_starting_with(page, "Contract ends")
+    # The row link's own cell ("See more") follows the page's columns.
+    assert [row[: len(notice_table["headers"]) - 1] for row in notice_table["rows"]] == expected.notice_rows
+    ranked = {row[0] for row in table_starting_with(page, "Account")["rows"]}
+    assert not ranked & {row[1] for row in expected.notice_rows}
+    firsts = [t["headers"][0] for t in page["tables"] if t]
+    assert firsts.index("Contract ends") < firsts.index("Account")
+
+
 def test_segment_dropdown_filters_the_at_risk_table(browser_run: dict, expected: Expected) -> None:
     assert not browser_run.get("driverError"), browser_run.get("driverError")
     assert browser_run["dropdownOptions"] == ["All segments", *expected.segments]

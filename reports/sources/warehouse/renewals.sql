@@ -1,5 +1,6 @@
 -- Renewals in the next 180 days with the churn model's probability: the risk-weighted forecast
--- expects arr_at_stake x (1 - churn probability) to renew (0 when notice was given).
+-- expects arr_at_stake x (1 - churn probability) to renew (0 when notice was given: announced churn,
+-- shown without a churn probability, as in the CRM).
 select
     r.account_id,
     r.account_name,
@@ -14,7 +15,8 @@ select
     r.notice_given,
     coalesce(r.health_tier, 'Unknown') as health_tier,
     r.renewal_risk,
-    s.churn_probability,
+    case when not coalesce(r.notice_given or c.lifecycle_state = 'notice_given', false) then s.churn_probability end
+        as churn_probability,
     case when r.notice_given then 0 else r.arr_at_stake * (1 - coalesce(s.churn_probability, 0)) end
         as expected_renewal_arr,
     '/accounts/?id=' || r.account_id as account_link

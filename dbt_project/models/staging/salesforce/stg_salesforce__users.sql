@@ -1,3 +1,4 @@
+{{ config(enabled=var('crm', 'salesforce') == 'salesforce') }}
 with source as (
     {{ select_source('raw_salesforce', 'user') }}
 ),
