@@ -67,7 +67,8 @@ def dbt_build(warehouse: Path, *extra: str) -> float:
 
 
 def _target_path(warehouse: Path) -> Path:
-    return warehouse.parent / "dbt_target"
+    # Absolute: dbt resolves a relative --target-path against the project folder, not the caller's.
+    return warehouse.resolve().parent / "dbt_target"
 
 
 def slowest_nodes(warehouse: Path, count: int = 5) -> dict[str, float]:
