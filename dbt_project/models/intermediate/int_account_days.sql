@@ -26,13 +26,17 @@ accounts as (
 
 -- The segment as the CRM held it on the day (snap_salesforce__accounts); before the first version the
 -- warehouse saw, that first version (nothing earlier is known, and a later build sees the same one).
+-- Open ends are dates far out rather than nulls, so the join below is one range per account, which
+-- the engine joins by account then range, instead of testing every account-day against every version.
 segments as (
     select
         account_id,
         segment,
-        cast(dbt_valid_from as date) as valid_from_date,
-        cast(dbt_valid_to as date) as valid_to_date,
-        row_number() over (partition by account_id order by dbt_valid_from) as version_number
+        case
+            when row_number() over (partition by account_id order by dbt_valid_from) = 1 then date '0001-01-01'
+            else cast(dbt_valid_from as date)
+        end as valid_from_date,
+        coalesce(cast(dbt_valid_to as date), date '9999-12-31') as valid_to_date
     from {{ ref('snap_salesforce__accounts') }}
 ),
 
@@ -59,5 +63,5 @@ inner join days
     and (accounts.churn_date is null or days.activity_date < accounts.churn_date)
 left join segments
     on accounts.account_id = segments.account_id
-    and (segments.valid_from_date <= days.activity_date or segments.version_number = 1)
-    and (segments.valid_to_date is null or segments.valid_to_date > days.activity_date)
+    and segments.valid_from_date <= days.activity_date
+    and segments.valid_to_date > days.activity_date
