@@ -37,21 +37,6 @@ from core.clock import utc_now
 
 log = logging.getLogger("copilot.api")
 PROBLEM_JSON = "application/problem+json"
-SORTS = {
-    "name": (lambda a: (a["account_name"] or "", a["account_id"]), False),
-    "arr": (lambda a: (a["arr"] or 0.0, a["account_id"]), True),
-    "health": (lambda a: (_num(a["health_score"], math.inf), a["account_id"]), False),
-    "churn_risk": (lambda a: _churn_risk_key(a), True),
-    "renewal": (lambda a: (a["next_renewal_date"] or date.max, a["account_id"]), False),
-}
-SortName = Literal["name", "arr", "health", "churn_risk", "renewal"]
-SORT_DESCRIPTION = (
-    "name; arr and churn_risk highest first; health lowest first; renewal soonest first. churn_risk puts the "
-    "accounts that gave notice first (announced churn, soonest contract end first, never ranked by a "
-    "probability), then the scored accounts by churn probability, then those not scored yet."
-)
-RiskTier = Literal["Low", "Medium", "High", "Notice given"]
-Status = Literal["open", "sent", "acknowledged", "closed", "snoozed", "live"]
 
 
 def _churn_risk_key(a: dict[str, Any]) -> tuple:
@@ -62,6 +47,23 @@ def _churn_risk_key(a: dict[str, Any]) -> tuple:
         return (2, -ends.toordinal(), a["account_id"])
     p = a["churn_probability"]
     return (0 if p is None else 1, _num(p, -1.0), a["account_id"])
+
+
+SORTS = {
+    "name": (lambda a: (a["account_name"] or "", a["account_id"]), False),
+    "arr": (lambda a: (a["arr"] or 0.0, a["account_id"]), True),
+    "health": (lambda a: (_num(a["health_score"], math.inf), a["account_id"]), False),
+    "churn_risk": (_churn_risk_key, True),
+    "renewal": (lambda a: (a["next_renewal_date"] or date.max, a["account_id"]), False),
+}
+SortName = Literal["name", "arr", "health", "churn_risk", "renewal"]
+SORT_DESCRIPTION = (
+    "name; arr and churn_risk highest first; health lowest first; renewal soonest first. churn_risk puts the "
+    "accounts that gave notice first (announced churn, soonest contract end first, never ranked by a "
+    "probability), then the scored accounts by churn probability, then those not scored yet."
+)
+RiskTier = Literal["Low", "Medium", "High", "Notice given"]
+Status = Literal["open", "sent", "acknowledged", "closed", "snoozed", "live"]
 
 
 def _num(value: Any, default: float) -> float:

@@ -47,7 +47,7 @@ from ml.features import (
 )
 from ml.metrics import calibration_by_decile, calibration_by_tier, calibration_curve, evaluate, lift_curve, roc_auc
 from ml.model_file import BaselineModel, CalibratedModel
-from ml.split import PERIODS, history_fits, period_of, split_periods  # noqa: F401 (history_fits: callers import it here)
+from ml.split import PERIODS, period_of, split_periods
 
 log = logging.getLogger(__name__)
 

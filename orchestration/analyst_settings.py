@@ -244,7 +244,7 @@ def ml_history_notes(con: Any) -> list[str]:
     from core.warehouse import table_exists
     from ml.config import load_config
     from ml.errors import ModelError
-    from ml.train import history_fits
+    from ml.split import history_fits
 
     if not table_exists(con, "marts.ml_account_snapshots"):
         return []

@@ -117,7 +117,7 @@ def project_env_vars(project_dir: Path) -> list[str]:
     return sorted(names)
 
 
-def fingerprintable(project_dir: Path) -> bool:
+def fingerprintable() -> bool:
     """Whether the build's inputs are all in the DuckDB warehouse (not on the Spark target)."""
     return os.environ.get("COPILOT_DBT_TARGET", "local") != SPARK_TARGET
 

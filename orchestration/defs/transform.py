@@ -105,7 +105,7 @@ def dbt_build(
     dbt_vars = {"as_of_date": parse_as_of_date(pinned).isoformat()} if pinned else {}
     args = [*BUILD_ARGS, "--vars", dbt_manifest.dbt_vars(**dbt_vars)]
     step = context.op_def.name
-    recording = skip_unchanged and unchanged.fingerprintable(DBT_PROJECT_DIR)
+    recording = skip_unchanged and unchanged.fingerprintable()
     if recording:
         selection = [
             *sorted(k.to_user_string() for k in context.selected_asset_keys),

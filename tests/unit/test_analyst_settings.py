@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ml.config import CONFIG_FILE, load_config
-from ml.train import history_fits
+from ml.split import history_fits
 from orchestration import analyst_settings, preflight
 
 HEALTH = "dbt_project/seeds/health_score"
