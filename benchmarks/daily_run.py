@@ -36,6 +36,7 @@ from typing import Any
 
 import duckdb
 
+from benchmarks.first_run import dagster_yaml
 from benchmarks.measure import run_stage
 from benchmarks.sandbox_stages import deployment_env
 from sandbox.emulators.process import REPO, free_port, start_server, stop_server
@@ -94,9 +95,9 @@ def execute_run(instance_dir: str) -> dict[str, Any]:
     location loads first (`load_s`, before the run starts), then the run; `seconds` is the run's own
     duration, from its start to its end as the Dagster UI shows it.
 
-    The run is recorded in an instance on disk (`instance_dir`, kept from run to run), with the same
-    SQLite storage as the project's `dagster.yaml`: Dagster writes each of the run's ~700 events
-    (asset materializations, check results, step events) there, as it does for `make demo` and
+    The run is recorded in an instance on disk (`instance_dir`, kept from run to run), configured as
+    the project's `dagster.yaml` (its paths in `instance_dir`): Dagster writes each of the run's ~700
+    events (asset materializations, check results, step events) there, as it does for `make demo` and
     scheduled runs, and that costs seconds a run that an in-memory instance would hide."""
     from dagster import AssetKey, DagsterInstance
 
@@ -107,8 +108,10 @@ def execute_run(instance_dir: str) -> dict[str, Any]:
     job = defs.resolve_job_def("daily_run")
     keys = [k for k in defs.resolve_asset_graph().executable_asset_keys if k != AssetKey(list(REPORT_ASSET))]
     loaded = time.perf_counter()
-    Path(instance_dir).mkdir(parents=True, exist_ok=True)
-    instance = DagsterInstance.local_temp(instance_dir, overrides={"telemetry": {"enabled": False}})
+    home = Path(instance_dir)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(dagster_yaml(home))
+    instance = DagsterInstance.from_config(str(home))
     result = job.execute_in_process(instance=instance, asset_selection=keys, raise_on_error=False)
     wall = time.perf_counter() - loaded
     per_stage: dict[str, float] = defaultdict(float)

@@ -19,11 +19,19 @@ import yaml
 from benchmarks.sandbox_stages import deployment_env
 from sandbox.emulators.process import free_port, start_server, stop_server
 
+# Where the project's dagster.yaml keeps each storage, under the instance's home.
+STORAGE_FOLDERS = {
+    "run_storage": "storage/history",
+    "event_log_storage": "storage/history/runs",
+    "schedule_storage": "storage/schedules",
+}
+
 
 def dagster_yaml(home: Path) -> str:
     """The project's dagster.yaml with every path in `home`."""
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
-    config["storage"] = {"sqlite": {"base_dir": str(home / "storage")}}
+    for storage, folder in STORAGE_FOLDERS.items():
+        config[storage]["config"]["base_dir"] = str(home / folder)
     config["local_artifact_storage"]["config"]["base_dir"] = str(home)
     config["compute_logs"]["config"]["base_dir"] = str(home / "compute_logs")
     return yaml.safe_dump(config)

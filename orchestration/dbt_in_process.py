@@ -161,7 +161,10 @@ class InProcessDbtResource(DbtCliResource):
         dagster_dbt_translator: DagsterDbtTranslator | None = None,
         context: OpExecutionContext | AssetExecutionContext | None = None,
         target_path: Path | None = None,
+        narrow_to: Sequence[str] = (),
     ) -> DbtCliInvocation:
+        """dagster-dbt's `cli`, in this process; `narrow_to` (dbt selectors) builds only the part of the
+        step's selection they select (a runtime `--select` would replace the step's selection instead)."""
         cleaned_args, selects, excludes = extract_runtime_selection_from_args(args)
         params = get_updated_cli_invocation_params_for_context(
             context=context,
@@ -174,6 +177,43 @@ class InProcessDbtResource(DbtCliResource):
         target_path = Path(target_path or self._get_unique_target_path(context=context))
         if not target_path.is_absolute():
             target_path = project_dir / target_path
+        base_args, project_args = self._flags(project_dir, target_path)
+        indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
+        selection = _narrowed(params.selection_args, narrow_to)
+        dbt_args = [*base_args, *cleaned_args, *project_args, *selection, *indirect]
+        parsed = self._parsed(project_dir, target_path, cleaned_args)
+        return DbtCliInvocation(
+            process=DbtThread(dbt_args, parsed),  # type: ignore[arg-type]
+            manifest=params.manifest,
+            dagster_dbt_translator=params.dagster_dbt_translator,
+            project_dir=project_dir,
+            target_path=target_path,
+            raise_on_error=raise_on_error,
+            context=context,
+            adapter=None,
+            cli_version=self._cli_version,
+            project=params.dbt_project,
+        )
+
+    def parse_ahead(self, args: Sequence[str], target_path: Path) -> None:
+        """Parse the project for a later `cli(args, target_path=...)` of this process, on a thread of its
+        own: a step that runs no dbt (orchestration/dbt_unchanged.py) lets the run's next dbt step find
+        the project parsed, while the steps between them run."""
+        project_dir = Path(self.project_dir)
+        target = target_path if target_path.is_absolute() else project_dir / target_path
+        threading.Thread(
+            target=self._parsed, args=(project_dir, target, list(args)), name="dbt-parse", daemon=True
+        ).start()
+
+    def _parsed(self, project_dir: Path, target_path: Path, args: Sequence[str]) -> Any:
+        """dbt's parsed project for a command line (once per process, PARSED)."""
+        base_args, project_args = self._flags(project_dir, target_path)
+        cli_vars = next((v for flag, v in zip(args, args[1:], strict=False) if flag == "--vars"), None)
+        # The parse writes no manifest.json (~0.5 s): the build that follows writes its own.
+        return PARSED.get(project_dir, [*base_args, "parse", "--no-write-json", *project_args], cli_vars)
+
+    def _flags(self, project_dir: Path, target_path: Path) -> tuple[list[str], list[str]]:
+        """dbt's global flags, and the flags naming the project, profile and target folder."""
         # What dagster-dbt passes its dbt process through the environment, as flags: the environment
         # is the run's own here.
         base_args = [
@@ -199,20 +239,18 @@ class InProcessDbtResource(DbtCliResource):
             *(["--profile", self.profile] if self.profile else []),
             *(["--target", self.target] if self.target else []),
         ]
-        indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
-        dbt_args = [*base_args, *cleaned_args, *project_args, *params.selection_args, *indirect]
-        cli_vars = next((v for flag, v in zip(cleaned_args, cleaned_args[1:], strict=False) if flag == "--vars"), None)
-        # The parse writes no manifest.json (~0.5 s): the build that follows writes its own.
-        parsed = PARSED.get(project_dir, [*base_args, "parse", "--no-write-json", *project_args], cli_vars)
-        return DbtCliInvocation(
-            process=DbtThread(dbt_args, parsed),  # type: ignore[arg-type]
-            manifest=params.manifest,
-            dagster_dbt_translator=params.dagster_dbt_translator,
-            project_dir=project_dir,
-            target_path=target_path,
-            raise_on_error=raise_on_error,
-            context=context,
-            adapter=None,
-            cli_version=self._cli_version,
-            project=params.dbt_project,
-        )
+        return base_args, project_args
+
+
+def _narrowed(selection_args: Sequence[str], narrow_to: Sequence[str]) -> list[str]:
+    """A step's dbt selection intersected with `narrow_to`: `--select "a b"` and `x y` give
+    `--select "a,x a,y b,x b,y"` (dbt's intersection, then union); its `--exclude` stays. A generated
+    selector file (dagster-dbt's for large subsets) is left whole: the step builds all of it."""
+    args = list(selection_args)
+    if not narrow_to or "--selector" in args:
+        return args
+    if "--select" not in args:
+        return ["--select", " ".join(narrow_to), *args]
+    at = args.index("--select") + 1
+    args[at] = " ".join(f"{s},{n}" for s in args[at].split() for n in narrow_to)
+    return args

@@ -1,14 +1,17 @@
-"""No dbt build when nothing it reads has changed since its last successful build.
+"""No dbt work for what has not changed since the last successful build.
 
 A daily run with nothing new in any source (the same day run again, a retry after a later step
 failed, a source that published nothing) would rebuild every model from the same rows and get the
-same tables. Before the marts' dbt step builds, it takes the **fingerprint** of everything the build
-depends on:
+same tables; a run where only one source changed would rebuild the models of all the others. Before
+the marts' dbt step builds, it takes the **inputs** of the build:
 
-- the loaded data of every raw table the step reads (the dbt sources upstream of its models): the
-  table's row count and, for dlt's datasets, every completed load (`<dataset>._dlt_loads`: a load
-  that merged, appended or deleted rows has its own id); a table written otherwise (the Copilot
-  API's feedback copy) by a hash of its rows;
+- the data of every raw table the step reads (the dbt sources upstream of its models, and the dlt
+  child tables staged through them), as the models read it: only the source's declared columns
+  (`macros/select_source.sql` selects nothing else), without the columns that merely say when a row
+  was last written (dlt's `_dlt_load_id`, and the columns a source declares `row_version`, such as
+  Salesforce's SystemModstamp: the copilot's own writes to the CRM move them, and no model past
+  staging keeps them). A table dlt only appends to is taken by its row count and latest load (no
+  row of it is ever rewritten); any other by its row count and a hash of those columns;
 - the dbt command line: the build's arguments and `--vars` (the configured CRM, the run's pinned
   as-of date when an operator set one);
 - the project's code: the contents of every file dbt reads (models, macros, seeds, snapshots,
@@ -16,12 +19,20 @@ depends on:
 - the settings that reach dbt: the environment variables the project reads (`env_var(...)`), e.g.
   the warehouse file and the target.
 
-Each build is recorded in `ops.dbt_builds` (one row per build: step, run id, fingerprint, as-of date,
-status). The row is written as `building` *before* dbt starts and becomes `built` only after dbt
-finished without an error: a build that failed, or a process killed halfway, leaves `building` as
-the step's latest row, and the next run builds. The step skips dbt only when its latest row is
-`built` with the same fingerprint, and the warehouse's clock (`marts.data_clock`) still says the
-as-of date that build made (a build by hand with another as-of date changed the marts since).
+Each build is recorded in `ops.dbt_builds` (one row per build: step, run id, fingerprint, inputs,
+as-of date, status). The row is written as `building` *before* dbt starts and becomes `built` only
+after dbt finished without an error: a build that failed, or a process killed halfway, leaves
+`building` as the step's latest row, and the next run builds everything. Against the step's latest
+row when it is `built`, and the warehouse's clock (`marts.data_clock`) still says the as-of date that
+build made (a build by hand with another as-of date changed the marts since), the step:
+
+- **skips dbt** when every input is the same;
+- **builds only what reads the changed tables** when the code, command line and settings are the
+  same and only some raw tables changed (`--select source:<source>.<table>+`, within the step's
+  selection): the other models would be built from the same rows into the same tables. The run
+  after a sync is the common case: it reads back the CRM Tasks the copilot created, and those feed
+  one staging view;
+- builds everything otherwise.
 
 What the run shows when the step skips: one line in its log ("dbt: nothing new since run <id> (as
 of <date>), marts unchanged"); the models later steps read (scoring, alerts, syncs, the serving
@@ -29,10 +40,12 @@ snapshot) materialized with metadata `unchanged`, `built_by_run`, `as_of_date`, 
 as on any day (they are idempotent on the same as-of date: nothing is sent twice, the snapshot names
 this run); the other models and the data tests are not reported again: their latest
 materialization and check outcomes stay the build's, which made and tested these very tables (the
-build's outcomes are also kept in its `ops.dbt_builds` row).
+build's outcomes are also kept in its `ops.dbt_builds` row). A partial build reports what dbt built
+and tested, and the models later steps read that it did not build as unchanged; its row keeps the
+earlier build's test outcomes for the tests it did not run.
 
-The data clock is a fact of the data (core/clock.py): the same rows give the same as-of date, so an
-unchanged fingerprint means the same day's marts.
+The data clock is a fact of the data (core/clock.py): the same rows give the same as-of date, so
+unchanged inputs mean the same day's marts.
 
 Only a DuckDB target is fingerprinted: on Spark the raw tables are Parquet files outside the
 warehouse (macros/spark/raw_parquet.sql) and every build runs.
@@ -45,7 +58,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from graphlib import TopologicalSorter
 from importlib.metadata import version
@@ -53,7 +66,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from dagster import AssetCheckResult, AssetsDefinition, MaterializeResult
+from dagster import AssetCheckResult, AssetKey, AssetsDefinition, MaterializeResult
 
 from core.clock import as_of_date, utc_now
 from core.warehouse import ensure_tables, table_exists
@@ -71,12 +84,49 @@ BUILDS_DDL = [
         status VARCHAR NOT NULL,
         checks VARCHAR
     )""",
+    # Added with partial builds: what the build read, table by table (see `Inputs`).
+    f"ALTER TABLE {BUILDS} ADD COLUMN IF NOT EXISTS inputs VARCHAR",
 ]
 BUILDING, BUILT = "building", "built"
 # The environment variables the project reads: `env_var('NAME', ...)` in profiles.yml, dbt_project.yml
 # and the macros.
 ENV_VAR = re.compile(r"env_var\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]")
 SPARK_TARGET = "spark"
+# dlt's id of the load that last wrote a row: a merge that rewrote a row with the same values moves it.
+LOAD_ID = "_dlt_load_id"
+# A source column's meta flag: it only says when the row was last written (see the module docstring).
+ROW_VERSION = "row_version"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A warehouse table a dbt step reads, the dbt source it is read through, and the columns read."""
+
+    schema: str
+    name: str
+    source: str  # the dbt selector of the source table: `source:<source_name>.<table>`
+    columns: tuple[str, ...]  # the declared columns the models read (row-version columns left out)
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a build reads: `setup` (a hash of the code, command line and settings) and `data` (each
+    raw table's state, None when the table does not exist)."""
+
+    setup: str
+    data: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict, compare=False)  # relation -> dbt selector
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps([self.setup, self.data], sort_keys=True, default=str).encode()).hexdigest()
+
+    def as_json(self) -> str:
+        return json.dumps({"setup": self.setup, "data": self.data}, sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)
@@ -84,6 +134,23 @@ class LastBuild:
     run_id: str
     as_of_date: date | None
     checks: list[dict[str, Any]]  # the build's data tests: asset, check, passed, severity
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the step does: build everything (`last` None), nothing (`changed` empty), or only what
+    reads the `changed` sources (dbt selectors), starting from the `last` build."""
+
+    last: LastBuild | None
+    changed: tuple[str, ...] = ()
+
+    @property
+    def skip(self) -> bool:
+        return self.last is not None and not self.changed
+
+    @property
+    def partial(self) -> bool:
+        return self.last is not None and bool(self.changed)
 
 
 _MANIFESTS: dict[tuple[Path, float], dict[str, Any]] = {}
@@ -97,15 +164,33 @@ def _manifest(path: Path) -> dict[str, Any]:
     return _MANIFESTS[key]
 
 
-def step_sources(assets_def: AssetsDefinition, manifest_path: Path) -> list[tuple[str, str]]:
-    """The warehouse tables (schema, name) of the dbt sources a dbt step's models and their tests read."""
+def _read_columns(columns: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    def row_version(column: dict[str, Any]) -> bool:
+        meta = {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
+        return bool(meta.get(ROW_VERSION))
+
+    return tuple(c["name"] for c in columns if c["name"] != LOAD_ID and not row_version(c))
+
+
+def step_sources(assets_def: AssetsDefinition, manifest_path: Path) -> list[RawTable]:
+    """The warehouse tables of the dbt sources a dbt step's models and their tests read, with the dlt
+    child tables staged through them (a source's meta `child_tables`, macros/select_source.sql)."""
     manifest = _manifest(manifest_path)
     nodes = manifest["nodes"]
     ids = {str(spec.metadata.get("dagster_dbt/unique_id")) for spec in assets_def.specs}
     parents = {u: set(node.get("depends_on", {}).get("nodes", [])) for u, node in nodes.items()}
     ids |= {u for u, node in nodes.items() if node.get("resource_type") == "test" and parents[u] & ids}
-    sources = {d for u in ids for d in parents.get(u, ()) if d.startswith("source.")}
-    return sorted((manifest["sources"][s]["schema"], manifest["sources"][s]["identifier"]) for s in sources)
+    tables: list[RawTable] = []
+    for unique_id in sorted({d for u in ids for d in parents.get(u, ()) if d.startswith("source.")}):
+        source = manifest["sources"][unique_id]
+        selector = f"source:{source['source_name']}.{source['name']}"
+        columns = _read_columns(source.get("columns", {}).values())
+        tables.append(RawTable(source["schema"], source["identifier"], selector, columns))
+        children = {**(source.get("meta") or {}), **(source.get("config", {}).get("meta") or {})}.get("child_tables")
+        for child, declared in (children or {}).items():
+            name = f"{source['identifier']}__{child}"
+            tables.append(RawTable(source["schema"], name, selector, _read_columns(declared)))
+    return sorted(tables, key=lambda t: t.relation)
 
 
 def project_env_vars(project_dir: Path) -> list[str]:
@@ -130,123 +215,176 @@ def _code(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
     rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
         [schema, table],
     ).fetchall()
-    return {r[0] for r in rows}
+    return [r[0] for r in rows]
 
 
-def _loads(con: duckdb.DuckDBPyConnection, dataset: str) -> list[object]:
-    """A dlt dataset's completed loads: how many and the latest id (ids grow with time)."""
-    if not table_exists(con, f"{dataset}._dlt_loads"):
-        return [0, None]
-    return list(con.execute(f'SELECT count(*), max(load_id) FROM "{dataset}"._dlt_loads WHERE status = 0').fetchone())
+def _appended_only(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    """The tables of a dlt dataset that dlt only appends to (write disposition `append`, as its
+    stored schemas say; a child table has its parent's)."""
+    if not table_exists(con, f"{schema}._dlt_version"):
+        return set()
+    rows = con.execute(
+        f'SELECT schema FROM "{schema}"._dlt_version v WHERE inserted_at = '
+        f'(SELECT max(inserted_at) FROM "{schema}"._dlt_version w WHERE w.schema_name = v.schema_name)'
+    ).fetchall()
+    appended: set[str] = set()
+    for (stored,) in rows:
+        tables = json.loads(stored).get("tables", {})
+        appended |= {name for name in tables if _disposition(tables, name) == "append"}
+    return appended
 
 
-def data_state(con: duckdb.DuckDBPyConnection, tables: Iterable[tuple[str, str]]) -> dict[str, object]:
-    """What the raw tables hold, cheaply: row counts, dlt's completed loads, a row hash for the rest."""
-    state: dict[str, object] = {}
-    datasets: set[str] = set()
-    for schema, table in sorted(set(tables)):
-        name = f"{schema}.{table}"
-        if not table_exists(con, name):
-            state[name] = None
+def _disposition(tables: dict[str, Any], name: str) -> str | None:
+    table = tables.get(name, {})
+    return table.get("write_disposition") or (_disposition(tables, table["parent"]) if table.get("parent") else None)
+
+
+def data_state(con: duckdb.DuckDBPyConnection, tables: Iterable[RawTable]) -> dict[str, Any]:
+    """Each raw table's data as the models read it (see the module docstring), cheaply."""
+    state: dict[str, Any] = {}
+    appended: dict[str, set[str]] = {}
+    for table in sorted(set(tables), key=lambda t: t.relation):
+        if not table_exists(con, table.relation):
+            state[table.relation] = None
             continue
-        quoted = f'"{schema}"."{table}"'
-        if "_dlt_load_id" in _columns(con, schema, table):
-            datasets.add(schema)
-            state[name] = con.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
-        else:
-            count, rows_hash = con.execute(f"SELECT count(*), sum(hash(t)::HUGEINT) FROM {quoted} AS t").fetchone()
-            state[name] = [count, str(rows_hash)]
-    for dataset in sorted(datasets):
-        state[f"{dataset}._dlt_loads"] = _loads(con, dataset)
+        quoted = f'"{table.schema}"."{table.name}"'
+        present = _columns(con, table.schema, table.name)
+        if table.schema not in appended:
+            appended[table.schema] = _appended_only(con, table.schema)
+        if table.name in appended[table.schema] and LOAD_ID in present:
+            count, latest = con.execute(f'SELECT count(*), max("{LOAD_ID}") FROM {quoted}').fetchone()
+            state[table.relation] = ["appended", count, latest]
+            continue
+        read = [c for c in table.columns if c in present] or [c for c in present if c != LOAD_ID]
+        row = ", ".join(f'"{c}"' for c in read)
+        count, rows_hash = con.execute(f"SELECT count(*), sum(hash({row})::HUGEINT) FROM {quoted}").fetchone()
+        state[table.relation] = [count, str(rows_hash), read]
     return state
 
 
-def fingerprint(
+def inputs(
     con: duckdb.DuckDBPyConnection,
     step: str,
-    sources: Iterable[tuple[str, str]],
+    sources: Iterable[RawTable],
     args: list[str],
     project_dir: Path,
-) -> str:
-    """The fingerprint of a dbt step's build (see the module docstring)."""
-    inputs = {
+) -> Inputs:
+    """The inputs of a dbt step's build (see the module docstring)."""
+    tables = list(sources)
+    setup = {
         "step": step,
         "args": args,
         "code": _code(project_dir),
         "env": {name: os.environ.get(name) for name in project_env_vars(project_dir)},
-        "data": data_state(con, sources),
     }
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    return Inputs(
+        setup=hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest(),
+        data=data_state(con, tables),
+        sources={t.relation: t.source for t in tables},
+    )
 
 
-def unchanged_since(con: duckdb.DuckDBPyConnection, step: str, fingerprint_: str) -> LastBuild | None:
-    """The step's last build when it succeeded with this fingerprint and the marts still hold its
-    as-of date; None when dbt must build."""
+def plan(con: duckdb.DuckDBPyConnection, step: str, now: Inputs) -> Plan:
+    """What the step builds, from its latest build (see the module docstring)."""
     if not table_exists(con, BUILDS):
-        return None
+        return Plan(last=None)
+    ensure_tables(con, BUILDS_DDL)
     row = con.execute(
-        f"SELECT run_id, fingerprint, status, as_of_date, checks FROM {BUILDS} WHERE step = ? "
+        f"SELECT run_id, fingerprint, status, as_of_date, checks, inputs FROM {BUILDS} WHERE step = ? "
         "ORDER BY started_at DESC LIMIT 1",
         [step],
     ).fetchone()
-    if row is None or row[2] != BUILT or row[1] != fingerprint_:
-        return None
-    if row[3] is None or as_of_date(con) != row[3]:
-        return None
-    return LastBuild(run_id=row[0], as_of_date=row[3], checks=json.loads(row[4] or "[]"))
+    if row is None or row[2] != BUILT or row[3] is None or as_of_date(con) != row[3]:
+        return Plan(last=None)
+    last = LastBuild(run_id=row[0], as_of_date=row[3], checks=json.loads(row[4] or "[]"))
+    if row[1] == now.fingerprint:
+        return Plan(last=last)
+    before = json.loads(row[5]) if row[5] else None
+    if before is None or before["setup"] != now.setup:
+        return Plan(last=None)
+    changed = {r for r in set(now.data) | set(before["data"]) if before["data"].get(r) != now.data.get(r)}
+    if not changed <= set(now.sources):
+        return Plan(last=None)  # the step reads other tables than it did
+    return Plan(last=last, changed=tuple(sorted({now.sources[r] for r in changed})))
 
 
-def record_start(con: duckdb.DuckDBPyConnection, step: str, run_id: str, fingerprint_: str) -> None:
+def record_start(con: duckdb.DuckDBPyConnection, step: str, run_id: str, now: Inputs) -> None:
     """The build begins: from now until `record_built`, the step's latest build is not a success."""
     ensure_tables(con, BUILDS_DDL)
     con.execute(
-        f"INSERT INTO {BUILDS} (step, run_id, fingerprint, started_at, status) VALUES (?, ?, ?, ?, ?)",
-        [step, run_id, fingerprint_, utc_now(), BUILDING],
+        f"INSERT INTO {BUILDS} (step, run_id, fingerprint, inputs, started_at, status) VALUES (?, ?, ?, ?, ?, ?)",
+        [step, run_id, now.fingerprint, now.as_json(), utc_now(), BUILDING],
     )
 
 
 def record_built(
-    con: duckdb.DuckDBPyConnection, step: str, run_id: str, checks: Iterable[AssetCheckResult] = ()
+    con: duckdb.DuckDBPyConnection,
+    step: str,
+    run_id: str,
+    checks: Iterable[AssetCheckResult] = (),
+    kept: Iterable[dict[str, Any]] = (),
 ) -> date | None:
     """dbt finished without an error: the build counts as the step's last successful one. Its data
-    tests' outcomes are kept, for the runs that carry them over."""
+    tests' outcomes are kept, for the runs that carry them over; `kept`: the earlier build's outcomes,
+    for the tests a partial build did not run."""
     day = as_of_date(con)
-    outcomes = [
-        {
-            "asset": c.asset_key.to_user_string(),
-            "check": c.check_name,
-            "passed": c.passed,
-            "severity": c.severity.value,
-        }
-        for c in checks
-        if c.asset_key is not None and c.check_name is not None
-    ]
+    outcomes = {(c["asset"], c["check"]): c for c in kept}
+    for c in checks:
+        if c.asset_key is not None and c.check_name is not None:
+            asset = c.asset_key.to_user_string()
+            outcomes[(asset, c.check_name)] = {
+                "asset": asset,
+                "check": c.check_name,
+                "passed": c.passed,
+                "severity": c.severity.value,
+            }
     con.execute(
         f"UPDATE {BUILDS} SET status = ?, finished_at = ?, as_of_date = ?, checks = ? "
         "WHERE step = ? AND run_id = ? AND status = ?",
-        [BUILT, utc_now(), day, json.dumps(outcomes), step, run_id, BUILDING],
+        [BUILT, utc_now(), day, json.dumps(list(outcomes.values())), step, run_id, BUILDING],
     )
     return day
 
 
-def carried_over(context: Any, last: LastBuild) -> Iterator[MaterializeResult]:
-    """What a step that did not build reports: the models that steps after it in the run read are
-    materialized as unchanged, naming the build that made them (so those steps run as on any day:
-    scoring, alerts and syncs are idempotent on the same as-of date). The other models are not
+def rebuilt_by(context: Any, changed: Iterable[str]) -> set[AssetKey]:
+    """The step's assets a partial build makes: those downstream of the changed sources (dbt selectors
+    `source:<source_name>.<table>`, whose asset keys are `[source_name, table]`, orchestration/defs/transform.py)."""
+    selected = set(context.selected_asset_keys)
+    graph = context.job_def.asset_layer.asset_graph
+    frontier = [AssetKey(selector.removeprefix("source:").split(".", 1)) for selector in changed]
+    reached: set[AssetKey] = set()
+    while frontier:
+        key = frontier.pop()
+        if not graph.has(key):
+            continue
+        for child in graph.get(key).child_keys:
+            if child in selected and child not in reached:
+                reached.add(child)
+                frontier.append(child)
+    return reached
+
+
+def carried_over(context: Any, last: LastBuild, rebuilt: Iterable[AssetKey] = ()) -> Iterator[MaterializeResult]:
+    """What a step reports of the models it does not build: those that steps after it in the run read
+    are materialized as unchanged, naming the build that made them (so those steps run as on any
+    day: scoring, alerts and syncs are idempotent on the same as-of date). The other models are not
     materialized, and no data test runs again: each model's latest materialization and its checks'
     latest outcomes stay the build's, which tested these very tables. Every event costs the run
     (~0.1 s each on 2 cores: Dagster looks up each materialized asset's upstream records), so the
-    ~140 models and tests are not reported again."""
+    ~140 models and tests are not reported again. `rebuilt`: what a partial build is about to make
+    (never upstream of what it does not make, so these come first, as Dagster wants a step's assets
+    in lineage order)."""
     said = {"unchanged": True, "built_by_run": last.run_id, "as_of_date": str(last.as_of_date)}
     selected = set(context.selected_asset_keys)
     graph = context.job_def.asset_layer.asset_graph
     read_later = {key for key in selected if any(child not in selected for child in graph.get(key).child_keys)}
-    # In lineage order, as Dagster wants a step's assets (and dbt built them).
+    read_later -= set(rebuilt)
     order = TopologicalSorter({key: context.assets_def.asset_deps.get(key, set()) & selected for key in selected})
     for key in order.static_order():
         if key in read_later:

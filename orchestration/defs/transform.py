@@ -106,26 +106,37 @@ def dbt_build(
     args = [*BUILD_ARGS, "--vars", dbt_manifest.dbt_vars(**dbt_vars)]
     step = context.op_def.name
     recording = skip_unchanged and unchanged.fingerprintable()
+    plan = unchanged.Plan(last=None)
     if recording:
         selection = [
             *sorted(k.to_user_string() for k in context.selected_asset_keys),
             *sorted(k.to_user_string() for k in context.selected_asset_check_keys),
         ]
         with warehouse.connect() as con:
-            fingerprint = unchanged.fingerprint(
+            now = unchanged.inputs(
                 con, step, unchanged.step_sources(context.assets_def, MANIFEST), [*args, *selection], DBT_PROJECT_DIR
             )
-            last = unchanged.unchanged_since(con, step, fingerprint)
-            if last is None:
-                unchanged.record_start(con, step, context.run.run_id, fingerprint)
-        if last is not None:
+            plan = unchanged.plan(con, step, now)
+            if not plan.skip:
+                unchanged.record_start(con, step, context.run.run_id, now)
+        if plan.skip:
+            last = plan.last
             context.log.info(f"dbt: nothing new since run {last.run_id} (as of {last.as_of_date}), marts unchanged")
+            if isinstance(dbt, InProcessDbtResource):
+                dbt.parse_ahead(args, BUILD_TARGET)  # for the alert models' dbt step, later in the run
             yield from unchanged.carried_over(context, last)
             return
+        if plan.partial:
+            context.log.info(
+                f"dbt: since run {plan.last.run_id} only {', '.join(plan.changed)} changed: building what reads "
+                "them, the other models unchanged"
+            )
+            yield from unchanged.carried_over(context, plan.last, rebuilt=unchanged.rebuilt_by(context, plan.changed))
+    narrow_to = [f"{source}+" for source in plan.changed]
     total = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
     done, told = 0, time.monotonic()
     checks: list[AssetCheckResult] = []
-    for event in dbt.cli(args, context=context, target_path=BUILD_TARGET).stream():
+    for event in dbt.cli(args, context=context, target_path=BUILD_TARGET, narrow_to=narrow_to).stream():
         if isinstance(event, (Output, AssetMaterialization, MaterializeResult, AssetCheckResult, AssetCheckEvaluation)):
             done += 1
             if time.monotonic() - told >= PROGRESS_EVERY_SECONDS:
@@ -139,7 +150,7 @@ def dbt_build(
         # dbt finished without an error (the stream raises otherwise): this build is the step's
         # last successful one.
         with warehouse.connect() as con:
-            unchanged.record_built(con, step, context.run.run_id, checks)
+            unchanged.record_built(con, step, context.run.run_id, checks, kept=plan.last.checks if plan.partial else ())
 
 
 def dbt_step(

@@ -82,8 +82,8 @@ DRIFT_AND_BROKEN_RECORDS = [
 @pytest.fixture(scope="session")
 def third_run(clean_run: CleanRun, second_run: FollowingRun) -> FollowingRun:
     """The daily job once more on the same day. The second run loaded what the first run's sync wrote
-    to the CRM (the Copilot fields on the Accounts, the Tasks) and wrote nothing itself: this run finds
-    nothing new in any source."""
+    to the CRM (the Copilot fields on the Accounts, the Tasks; dbt built what reads the Tasks) and wrote
+    nothing itself: this run finds nothing new in any source."""
     deployment = clean_run.deployment
     deployment.reset_requests()
     run = deployment.run()

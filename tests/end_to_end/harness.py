@@ -57,7 +57,22 @@ def dagster_yaml(home: Path) -> str:
     return yaml.safe_dump(
         {
             "telemetry": {"enabled": False},
-            "storage": {"sqlite": {"base_dir": str(home / "storage")}},
+            # As the project's dagster.yaml: Dagster's SQLite storages, the event log's kept open.
+            "run_storage": {
+                "module": "dagster._core.storage.runs",
+                "class": "SqliteRunStorage",
+                "config": {"base_dir": str(home / "storage" / "history")},
+            },
+            "event_log_storage": {
+                "module": "orchestration.event_log",
+                "class": "PooledSqliteEventLogStorage",
+                "config": {"base_dir": str(home / "storage" / "history" / "runs")},
+            },
+            "schedule_storage": {
+                "module": "dagster._core.storage.schedules",
+                "class": "SqliteScheduleStorage",
+                "config": {"base_dir": str(home / "storage" / "schedules")},
+            },
             "local_artifact_storage": {
                 "module": "dagster._core.storage.root",
                 "class": "LocalArtifactStorage",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from datetime import date
 
@@ -55,16 +56,44 @@ def test_models_materialize_only_in_the_runs_that_train_them(clean_run: CleanRun
     assert "churn model not due as of" in second_run.run.output
 
 
+def test_the_run_after_a_sync_builds_only_what_reads_the_crm_tasks(
+    clean_run: CleanRun, second_run: FollowingRun
+) -> None:
+    """The second run loads back what the first run's sync wrote to the CRM: the Copilot fields on the
+    Accounts (their modstamps moved) and the Tasks. Of what the models read, only the Tasks are new:
+    dbt builds what reads them, and the marts later steps read are reported unchanged."""
+    deployment = clean_run.deployment
+    loaded = re.search(r"salesforce: ([\d,]+) rows into raw_salesforce", second_run.run.output)
+    scored = [a for a, values in clean_run.crm.accounts.items() if values[0] is not None]
+    assert loaded and int(loaded[1].replace(",", "")) >= len(scored)  # the Accounts it scored came back
+    assert (
+        f"dbt: since run {clean_run.run.run_id} only source:raw_salesforce.task changed: building what reads them"
+        in second_run.run.output
+    )
+    made, tested = deployment.step_results(second_run.run, "copilot_dbt_assets")
+    built = {asset for asset, meta in made.items() if not meta.get("unchanged")}
+    assert built == {"staging/stg_salesforce__tasks", "staging/stg_crm__tasks"}
+    assert tested and {asset for asset, _ in tested} <= built
+    kept = {asset: meta for asset, meta in made.items() if meta.get("unchanged")}
+    assert {"marts/customer_360", "marts/health_scores", "marts/ml_account_snapshots"} <= set(kept)
+    assert all(meta["built_by_run"] == clean_run.run.run_id for meta in kept.values())
+    # The build's row keeps the first build's test outcomes beside the ones it ran again.
+    _, first_tested = deployment.step_results(clean_run.run, "copilot_dbt_assets")
+    (outcomes,) = query(deployment.warehouse, "SELECT checks FROM ops.dbt_builds ORDER BY started_at DESC LIMIT 1")[0]
+    recorded = {(o["asset"], o["check"]): o["passed"] for o in json.loads(outcomes)}
+    assert recorded == {**first_tested, **tested} and len(first_tested) > 50
+
+
 def test_nothing_new_builds_nothing_and_still_serves_the_day(
     clean_run: CleanRun, second_run: FollowingRun, third_run: FollowingRun
 ) -> None:
-    """With nothing new in any source, dbt does not build: the marts are the second run's; the models
-    the later steps read report themselves unchanged, naming that run; the scores, alerts and syncs
-    run as on any day and change nothing."""
+    """With nothing new in any source, dbt does not build: the marts are the earlier runs'; the models
+    the later steps read report themselves unchanged, naming the last build; the scores, alerts and
+    syncs run as on any day and change nothing."""
     deployment = clean_run.deployment
     warehouse = deployment.warehouse
     builds = query(warehouse, "SELECT run_id, status FROM ops.dbt_builds ORDER BY started_at")
-    # The first two runs built (the second one loaded the first one's CRM writes); the third did not.
+    # The first run built everything, the second what reads the Tasks; the third did not build.
     assert [status for _, status in builds] == ["built", "built"]
     assert builds[-1][0] == second_run.run.run_id
     assert f"dbt: nothing new since run {second_run.run.run_id} (as of " in third_run.run.output
@@ -76,12 +105,12 @@ def test_nothing_new_builds_nothing_and_still_serves_the_day(
     # The steps after dbt ran as on any day.
     ran = set(deployment.materialized(third_run.run))
     assert {"ml/account_scores", "alerts/alerts", "reverse_etl/salesforce_accounts", "reverse_etl/slack_alerts"} <= ran
-    built, built_checks = deployment.step_results(second_run.run, "copilot_dbt_assets")
+    built, built_checks = deployment.step_results(clean_run.run, "copilot_dbt_assets")
     kept, kept_checks = deployment.step_results(third_run.run, "copilot_dbt_assets")
     read_later = {"marts/customer_360", "marts/health_scores", "marts/ml_account_snapshots", "staging/stg_crm__tasks"}
     assert read_later <= set(kept) < set(built) and len(built_checks) > 50 and not kept_checks
     assert all(m["unchanged"] and m["built_by_run"] == second_run.run.run_id for m in kept.values())
-    # The outcomes of the build's data tests are kept with it.
+    # The outcomes of the builds' data tests are kept with the last one.
     (kept_outcomes,) = query(warehouse, "SELECT checks FROM ops.dbt_builds ORDER BY started_at DESC LIMIT 1")[0]
     assert len(json.loads(kept_outcomes)) == len(built_checks)
     assert third_run.requests["by_system"]["salesforce"]["writes"] == 0
