@@ -15,7 +15,7 @@ from benchmarks import api as api_bench
 # of minutes on a first load that says nothing about the product's own cost; the benchmark measures
 # without it (the emulators started by every stage inherit this).
 os.environ.setdefault("SANDBOX_ZENDESK_EXPORTS_PER_MINUTE", "0")
-from benchmarks import benchmark_page, sandbox_stages
+from benchmarks import benchmark_page, history_length, sandbox_stages
 from benchmarks.measure import StageResult, run_stage
 
 BENCH_DIR = Path("data/bench")
@@ -250,9 +250,16 @@ def _first_run_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]
     return [_stage(size, first, figures, "succeeds from an empty warehouse and builds the site", f["met"])]
 
 
+# What the daily run stage records, at every size.
+DAILY_FIGURES = ("full_s", "full_stages_s", "incremental_s", "incremental_stages_s", "incremental_share",
+                 "retraining_day_s", "retraining_day_stages_s", "retraining_day_share", "after_sync_s",
+                 "after_sync_stages_s", "no_change_s", "no_change_stages_s", "no_change_share",
+                 "peak_run_process_mb", "peak_children_mb", "full", "incremental")  # fmt: skip
+
+
 def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
     stages: list[dict[str, Any]] = []
-    print(f"[{size}] the daily run through Dagster: from scratch, two days later, then with nothing new", flush=True)
+    print(f"[{size}] the daily run: from scratch, two days later, after the sync, nothing new", flush=True)
     daily = _with_runs_peak(
         run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root), size=size)
     )
@@ -261,26 +268,7 @@ def _daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any]]:
         _stage(
             size,
             daily,
-            {
-                k: d[k]
-                for k in (
-                    "full_s",
-                    "full_stages_s",
-                    "incremental_s",
-                    "incremental_stages_s",
-                    "incremental_share",
-                    "retraining_day_s",
-                    "retraining_day_stages_s",
-                    "retraining_day_share",
-                    "no_change_s",
-                    "no_change_stages_s",
-                    "no_change_share",
-                    "peak_run_process_mb",
-                    "peak_children_mb",
-                    "full",
-                    "incremental",
-                )
-            },  # fmt: skip
+            {k: d[k] for k in DAILY_FIGURES},
             "full (without reports) <= 180 s; a run with nothing new <= 10 s",
             d["met"],
         )
@@ -292,17 +280,28 @@ def _scale_daily_stage(size: str, root: Path, world: Path) -> list[dict[str, Any
     """At scale the whole daily run from scratch, then a typical day, a retraining day and a run with
     nothing new: within 8 GB for the run's process (Dagster, the loaders, dbt, the models) and,
     separately, the emulator serving the world; the days as shares of the full run."""
-    print(f"[{size}] the daily run through Dagster at scale: from scratch, two days later, nothing new", flush=True)
+    print(f"[{size}] the daily run at scale: from scratch, two days later, after the sync, nothing new", flush=True)
     daily = _with_runs_peak(
         run_stage("daily run", "benchmarks.daily_run:run", data_dir=str(world), root=str(root), size=size)
     )
     d = daily.value
-    keys = ("full_s", "full_stages_s", "incremental_s", "incremental_stages_s", "incremental_share",
-            "retraining_day_s", "retraining_day_stages_s", "retraining_day_share", "no_change_s",
-            "no_change_stages_s", "no_change_share", "full", "peak_run_process_mb", "peak_children_mb")  # fmt: skip
     met = daily.peak_rss_mb <= 8 * 1024 and d["met"]
     target = "full <= 400 s; typical day <= 5 % of it, retraining day <= 15 %; peak memory <= 8 GB"
-    return [_stage(size, daily, {k: d[k] for k in keys}, target, met)]
+    return [_stage(size, daily, {k: d[k] for k in DAILY_FIGURES}, target, met)]
+
+
+# The history-length stage's company: small, so that four histories run in minutes.
+HISTORY_SIZE = "S"
+
+
+def _history_stage(seed: int) -> list[dict[str, Any]]:
+    """A typical day's cost against the length of history (benchmarks/history_length.py)."""
+    months = ", ".join(str(m) for m in history_length.HISTORY_MONTHS)
+    print(f"[{HISTORY_SIZE}] a day's cost with {months} months of history...", flush=True)
+    root = str(BENCH_DIR / HISTORY_SIZE)
+    measured = run_stage("history length", "benchmarks.history_length:run", root=root, size=HISTORY_SIZE, seed=seed)
+    target = "a typical day costs the same whatever the history (reported, not judged)"
+    return [_stage(HISTORY_SIZE, measured, measured.value, target, None)]
 
 
 def _sync_stage(size: str, root: Path, world: Path, daily_warehouse: Path) -> list[dict[str, Any]]:
@@ -361,6 +360,7 @@ def main() -> None:
     stages: list[dict[str, Any]] = []
     for size in args.sizes:
         stages += bench_size(size, args.seed, args.reuse_worlds)
+    stages += _guarded(HISTORY_SIZE, "history length", lambda: _history_stage(args.seed))
     benchmark_page.record({"sizes": args.sizes, "stages": stages})
     print(f"wrote {benchmark_page.MARKDOWN}")
 

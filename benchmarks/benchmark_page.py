@@ -84,6 +84,8 @@ def render() -> None:
         lines.append("")
         if "daily run" in latest:
             lines += _day_costs(size, latest["daily run"][1])
+        if "history length" in latest:
+            lines += _history_chart(size, latest["history length"][1])
     m = runs[-1]["machine"]
     lines += [
         f"Machine of the latest run: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}, Python {m['python']}.",
@@ -106,7 +108,7 @@ def render() -> None:
 
 # The daily run stage's runs: figure prefix -> label.
 DAY_RUNS = {"full": "from scratch", "incremental": "typical day", "retraining_day": "retraining day",
-            "no_change": "nothing new"}  # fmt: skip
+            "after_sync": "after the sync", "no_change": "nothing new"}  # fmt: skip
 STAGE_ORDER = ("ingest", "dbt", "train", "score", "alerts", "sync", "reports", "other")
 
 
@@ -127,6 +129,39 @@ def _day_costs(size: str, stage: dict[str, Any]) -> list[str]:
         *(
             f"| {label} | {_fmt(total)} | " + " | ".join(_fmt(split.get(n)) for n in names) + " |"
             for label, total, split in rows
+        ),
+        "",
+    ]
+
+
+def _history_chart(size: str, stage: dict[str, Any]) -> list[str]:
+    """A typical day's cost against the months of history (the history length stage), as a chart
+    (Mermaid, drawn where the page is shown) and a table."""
+    points = stage.get("figures", {}).get("points") or []
+    if not points:
+        return []
+    months = ", ".join(str(p["months"]) for p in points)
+    days = ", ".join(f"{p['day_s']:.1f}" for p in points)
+    top = max(p["day_s"] for p in points)
+    names = [n for n in STAGE_ORDER if any(n in p["day_stages_s"] for p in points)]
+    return [
+        f"A typical day's run against the length of history ({size}, the history length stage):",
+        "",
+        "```mermaid",
+        "xychart-beta",
+        f'    title "A typical day ({size}) against the months of history"',
+        f'    x-axis "months of history" [{months}]',
+        f'    y-axis "seconds" 0 --> {max(10, int(top * 1.25) + 1)}',
+        f"    bar [{days}]",
+        "```",
+        "",
+        "| months | events | full run (s) | typical day (s) | " + " | ".join(names) + " |",
+        "|---|---|---|---|" + "---|" * len(names),
+        *(
+            f"| {p['months']} | {_fmt(p.get('events'))} | {_fmt(p['full_s'])} | {_fmt(p['day_s'])} | "
+            + " | ".join(_fmt(p["day_stages_s"].get(n)) for n in names)
+            + " |"
+            for p in points
         ),
         "",
     ]

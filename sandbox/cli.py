@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="salesforce",
         help="the CRM the company runs its customers in (its Stripe and Zendesk records keep that CRM's ids)",
     )
+    gen.add_argument("--months", type=int, default=None, help="length of the history (default: the size's)")
 
     adv = sub.add_parser("advance", help="move the world forward by N days")
     adv.add_argument("--days", type=_days, default=1)
@@ -92,7 +93,13 @@ def main(argv: list[str] | None = None) -> int:
             from sandbox.world import generate
 
             generate(
-                args.data_dir, size=args.size, seed=args.seed, end_date=args.end_date, force=args.force, crm=args.crm
+                args.data_dir,
+                size=args.size,
+                seed=args.seed,
+                end_date=args.end_date,
+                force=args.force,
+                crm=args.crm,
+                months=args.months,
             )
         elif args.command == "advance":
             from sandbox.world import advance

@@ -240,3 +240,13 @@ def test_info_reports_the_world(s_world: Path, capsys: pytest.CaptureFixture[str
     assert out["records"]["sf_account"] >= 190
     printed = capsys.readouterr().out
     assert "size S, seed 7" in printed and "sf_account" in printed
+
+
+def test_a_history_of_another_length(s_world: Path, tmp_path: Path) -> None:
+    """`--months`: the same company with a shorter history, one event file a day of it."""
+    generate(tmp_path / "short", size="S", seed=7, end_date=END, months=2)
+    short, full = info(tmp_path / "short"), info(s_world)
+    assert 59 <= short["event_files"] <= 62 and full["event_files"] == 365
+    assert 0 < short["events"] < full["events"] / 3
+    with pytest.raises(StoreError, match="at least one month"):
+        generate(tmp_path / "none", size="S", seed=7, end_date=END, months=0)

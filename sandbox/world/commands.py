@@ -11,6 +11,7 @@ import os
 import shutil
 import sqlite3
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,24 @@ def _say(text: str) -> None:
 
 
 def generate(
-    data_dir: Path, size: str, seed: int, end_date: date, force: bool = False, crm: str = "salesforce"
+    data_dir: Path,
+    size: str,
+    seed: int,
+    end_date: date,
+    force: bool = False,
+    crm: str = "salesforce",
+    months: int | None = None,
 ) -> dict[str, Any]:
     """`crm`: the CRM the company runs its customers in (sandbox/world/crm_shop.py); the same seed
-    makes the same company either way, only the CRM ids its other systems keep differ."""
+    makes the same company either way, only the CRM ids its other systems keep differ. `months`: the
+    length of the history, instead of the size's."""
     if crm not in CRMS:
         raise StoreError(f"unknown CRM {crm!r}: choose one of {', '.join(CRMS)}")
+    if months is not None and months < 1:
+        raise StoreError(f"--months {months}: a history of at least one month")
     preset = size_named(size)
+    if months is not None:
+        preset = replace(preset, months=months)
     data_dir = Path(data_dir)
     if data_dir.exists() and not data_dir.is_dir():
         raise StoreError(f"{data_dir} is a file, not a folder; choose another --data-dir")
