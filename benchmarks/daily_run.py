@@ -41,6 +41,7 @@ import duckdb
 from benchmarks.first_run import dagster_yaml
 from benchmarks.measure import run_stage
 from benchmarks.sandbox_stages import deployment_env
+from core.warehouse import table_exists
 from sandbox.emulators.process import REPO, free_port, start_server, stop_server
 
 FULL_SECONDS = {"M": 180.0, "L": 400.0}
@@ -154,8 +155,14 @@ def _age_models(warehouse: Path) -> None:
 
 
 def _outcome(warehouse: Path) -> dict[str, Any]:
+    """What the run delivered. A young company's first runs train no model (too little history) and
+    score no account: `ml.account_scores_latest` does not exist yet."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        scored = con.execute("select count(*) from ml.account_scores_latest").fetchone()[0]
+        scored = (
+            con.execute("select count(*) from ml.account_scores_latest").fetchone()[0]
+            if table_exists(con, "ml.account_scores_latest")
+            else 0
+        )
         alerts = con.execute("select count(*) from alerts.alerts where status <> 'closed'").fetchone()[0]
         sent = dict(
             con.execute(
