@@ -27,11 +27,22 @@ STORAGE_FOLDERS = {
 }
 
 
+def _project_config() -> dict[str, Any]:
+    return yaml.safe_load((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
+
+
+def storage_config(home: Path) -> dict[str, Any]:
+    """The project's dagster.yaml storages (runs, event log, schedules), their folders in `home`."""
+    config = _project_config()
+    out = {storage: config[storage] for storage in STORAGE_FOLDERS}
+    for storage, folder in STORAGE_FOLDERS.items():
+        out[storage]["config"]["base_dir"] = str(home / folder)
+    return out
+
+
 def dagster_yaml(home: Path) -> str:
     """The project's dagster.yaml with every path in `home`."""
-    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
-    for storage, folder in STORAGE_FOLDERS.items():
-        config[storage]["config"]["base_dir"] = str(home / folder)
+    config = {**_project_config(), **storage_config(home)}
     config["local_artifact_storage"]["config"]["base_dir"] = str(home)
     config["compute_logs"]["config"]["base_dir"] = str(home / "compute_logs")
     return yaml.safe_dump(config)

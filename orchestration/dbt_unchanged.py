@@ -164,12 +164,13 @@ def _manifest(path: Path) -> dict[str, Any]:
     return _MANIFESTS[key]
 
 
-def _read_columns(columns: Iterable[dict[str, Any]]) -> tuple[str, ...]:
-    def row_version(column: dict[str, Any]) -> bool:
-        meta = {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
-        return bool(meta.get(ROW_VERSION))
+def _meta(node: dict[str, Any]) -> dict[str, Any]:
+    """A manifest node's meta: dbt keeps it both as `meta` and under `config` (where newer yml sets it)."""
+    return {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
 
-    return tuple(c["name"] for c in columns if c["name"] != LOAD_ID and not row_version(c))
+
+def _read_columns(columns: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(c["name"] for c in columns if c["name"] != LOAD_ID and not _meta(c).get(ROW_VERSION))
 
 
 def step_sources(assets_def: AssetsDefinition, manifest_path: Path) -> list[RawTable]:
@@ -186,8 +187,7 @@ def step_sources(assets_def: AssetsDefinition, manifest_path: Path) -> list[RawT
         selector = f"source:{source['source_name']}.{source['name']}"
         columns = _read_columns(source.get("columns", {}).values())
         tables.append(RawTable(source["schema"], source["identifier"], selector, columns))
-        children = {**(source.get("meta") or {}), **(source.get("config", {}).get("meta") or {})}.get("child_tables")
-        for child, declared in (children or {}).items():
+        for child, declared in (_meta(source).get("child_tables") or {}).items():
             name = f"{source['identifier']}__{child}"
             tables.append(RawTable(source["schema"], name, selector, _read_columns(declared)))
     return sorted(tables, key=lambda t: t.relation)

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from benchmarks.first_run import storage_config
 from tests.conftest import RunningEmulator, copy_world, start_emulator, stop_emulator
 from tests.ml.conftest import S_SETTINGS
 from tests.reports.reports_testlib import copy_reports_project
@@ -58,21 +59,7 @@ def dagster_yaml(home: Path) -> str:
         {
             "telemetry": {"enabled": False},
             # As the project's dagster.yaml: Dagster's SQLite storages, the event log's kept open.
-            "run_storage": {
-                "module": "dagster._core.storage.runs",
-                "class": "SqliteRunStorage",
-                "config": {"base_dir": str(home / "storage" / "history")},
-            },
-            "event_log_storage": {
-                "module": "orchestration.event_log",
-                "class": "PooledSqliteEventLogStorage",
-                "config": {"base_dir": str(home / "storage" / "history" / "runs")},
-            },
-            "schedule_storage": {
-                "module": "dagster._core.storage.schedules",
-                "class": "SqliteScheduleStorage",
-                "config": {"base_dir": str(home / "storage" / "schedules")},
-            },
+            **storage_config(home),
             "local_artifact_storage": {
                 "module": "dagster._core.storage.root",
                 "class": "LocalArtifactStorage",
