@@ -10,12 +10,23 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xgboost as xgb
 
 from ml.errors import ModelError
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+
+
+def _xgboost() -> Any:
+    """XGBoost, imported where a booster is used (~1 s): a run that trains and scores nothing, and
+    reads only the registry, never loads it."""
+    import xgboost
+
+    return xgboost
+
 
 FORMAT = "copilot-model/1"
 BASELINE_FORMAT = "copilot-baseline/1"
@@ -29,7 +40,7 @@ class CalibratedModel:
     reference: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def margin(self, matrix: np.ndarray) -> np.ndarray:
-        return self.booster.predict(xgb.DMatrix(matrix, feature_names=self.features), output_margin=True)
+        return self.booster.predict(_xgboost().DMatrix(matrix, feature_names=self.features), output_margin=True)
 
     def calibrate(self, margin: np.ndarray) -> np.ndarray:
         if self.calibration["method"] == "platt":
@@ -43,7 +54,7 @@ class CalibratedModel:
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Per-feature contributions to the margin (log-odds), last column the bias. The approximate
         (Saabas) path: exact SHAP on every account is too slow for the daily run."""
-        dmatrix = xgb.DMatrix(matrix, feature_names=self.features)
+        dmatrix = _xgboost().DMatrix(matrix, feature_names=self.features)
         return self.booster.predict(dmatrix, pred_contribs=True, approx_contribs=True)
 
     def to_bytes(self) -> bytes:
@@ -113,6 +124,7 @@ def read(path: str | Path, expected_sha256: str | None = None) -> CalibratedMode
     data = path.read_bytes()
     if expected_sha256 and sha256(data) != expected_sha256:
         raise ModelError(f"model file {path} is corrupt (its checksum differs from the registry's)")
+    xgb = _xgboost()
     try:
         document = json.loads(data)
         if document.get("format") == BASELINE_FORMAT:

@@ -10,7 +10,8 @@ same training run registers a calibrated baseline (status 'baseline', model id `
 and scoring uses it, saying so; training's message never sends a user back to train.
 
 Each model records the as-of date of the run that trained it (core/clock.py): the day its data
-describes, which is what "the data has moved on since the latest model" is measured from."""
+describes, which is what "the data has moved on since the latest model" is measured from: a model
+is due (`training_due`) once that has moved on by ml/config.yml `retrain_every_days`."""
 
 from __future__ import annotations
 
@@ -125,6 +126,22 @@ def latest_as_of(con: duckdb.DuckDBPyConnection, kind: str) -> date | None:
     return con.execute(
         "select max(coalesce(as_of_date, test_end)) from ml.model_registry where model_kind = ?", [kind]
     ).fetchone()[0]
+
+
+def training_due(kind: str, as_of: date, latest_as_of: date | None, retrain_every_days: int) -> str | None:
+    """Why a `kind` model is due on the run's as-of date, or None when it is not: due while there is no
+    champion of its kind (`latest_as_of` None, see registry.latest_as_of), or once the as-of date has
+    moved on by `retrain_every_days` from the latest model's as-of date. A day before it (an operator
+    rebuilding a past day) is never due."""
+    if latest_as_of is None:
+        return f"no champion {kind} model yet"
+    days = (as_of - latest_as_of).days
+    if days >= retrain_every_days:
+        return (
+            f"as of {as_of}, {days} days past the latest {kind} model's as-of date {latest_as_of} "
+            f"(retrain_every_days: {retrain_every_days})"
+        )
+    return None
 
 
 def register(con: duckdb.DuckDBPyConnection, run: TrainingRun, model: CalibratedModel, directory: Path) -> Path:

@@ -3,8 +3,8 @@ stopping on validation, calibration on validation, evaluation on the test period
 baselines, then registration and the promotion decision (see registry.py).
 
 A model is trained as of a date (the run's as-of date, core/clock.py): it learns from the snapshot rows
-whose labels are complete on that day, and the registry records that day. `training_due` is the
-retraining policy (ml/config.yml `retrain_every_days`); when to apply it is the orchestration's
+whose labels are complete on that day, and the registry records that day. `registry.training_due` is
+the retraining policy (ml/config.yml `retrain_every_days`); when to apply it is the orchestration's
 decision (orchestration/defs/ml.py), and `python -m ml train` trains whenever it is asked."""
 
 from __future__ import annotations
@@ -344,22 +344,6 @@ def decide(
         f"kept as challenger: test ROC AUC {shown} < champion {old}'s {champion_auc:.3f} on the same window {window}",
         [],
     )
-
-
-def training_due(kind: str, as_of: date, latest_as_of: date | None, retrain_every_days: int) -> str | None:
-    """Why a `kind` model is due on the run's as-of date, or None when it is not: due while there is no
-    champion of its kind (`latest_as_of` None, see registry.latest_as_of), or once the as-of date has
-    moved on by `retrain_every_days` from the latest model's as-of date. A day before it (an operator
-    rebuilding a past day) is never due."""
-    if latest_as_of is None:
-        return f"no champion {kind} model yet"
-    days = (as_of - latest_as_of).days
-    if days >= retrain_every_days:
-        return (
-            f"as of {as_of}, {days} days past the latest {kind} model's as-of date {latest_as_of} "
-            f"(retrain_every_days: {retrain_every_days})"
-        )
-    return None
 
 
 def train(

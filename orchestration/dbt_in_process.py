@@ -195,16 +195,6 @@ class InProcessDbtResource(DbtCliResource):
             project=params.dbt_project,
         )
 
-    def parse_ahead(self, args: Sequence[str], target_path: Path) -> None:
-        """Parse the project for a later `cli(args, target_path=...)` of this process, on a thread of its
-        own: a step that runs no dbt (orchestration/dbt_unchanged.py) lets the run's next dbt step find
-        the project parsed, while the steps between them run."""
-        project_dir = Path(self.project_dir)
-        target = target_path if target_path.is_absolute() else project_dir / target_path
-        threading.Thread(
-            target=self._parsed, args=(project_dir, target, list(args)), name="dbt-parse", daemon=True
-        ).start()
-
     def _parsed(self, project_dir: Path, target_path: Path, args: Sequence[str]) -> Any:
         """dbt's parsed project for a command line (once per process, PARSED)."""
         base_args, project_args = self._flags(project_dir, target_path)

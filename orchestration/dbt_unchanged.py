@@ -1,17 +1,22 @@
-"""No dbt work for what has not changed since the last successful build.
+"""No dbt work (nor scoring) for what has not changed since the last successful build.
 
 A daily run with nothing new in any source (the same day run again, a retry after a later step
 failed, a source that published nothing) would rebuild every model from the same rows and get the
 same tables; a run where only one source changed would rebuild the models of all the others. Before
-the marts' dbt step builds, it takes the **inputs** of the build:
+each dbt step builds (the marts; the alert models; the outbound views), it takes the **inputs** of
+the build:
 
-- the data of every raw table the step reads (the dbt sources upstream of its models, and the dlt
-  child tables staged through them), as the models read it: only the source's declared columns
-  (`macros/select_source.sql` selects nothing else), without the columns that merely say when a row
-  was last written (dlt's `_dlt_load_id`, and the columns a source declares `row_version`, such as
-  Salesforce's SystemModstamp: the copilot's own writes to the CRM move them, and no model past
-  staging keeps them). A table dlt only appends to is taken by its row count and latest load (no
-  row of it is ever rewritten); any other by its row count and a hash of those columns;
+- the data of every table the step reads through a dbt source (the raw tables with the dlt child
+  tables staged through them, the scores, the alerts' state), as the models read it: only the
+  source's declared columns (`macros/select_source.sql` selects nothing else), without the columns
+  that merely say when a row was last written (dlt's `_dlt_load_id`, and the columns a source
+  declares `row_version`, such as Salesforce's SystemModstamp: the copilot's own writes to the CRM
+  move them, and no model past staging keeps them). A table dlt only appends to is taken by its
+  row count and latest load (no row of it is ever rewritten); any other by its row count and a
+  hash of those columns;
+- the builds of the dbt steps upstream of it in the run (the alert models read the marts): each
+  step's latest build, by run id (any other build of it since means a full build); a step that
+  skipped keeps its earlier build, so the steps after it skip too when nothing else changed;
 - the dbt command line: the build's arguments and `--vars` (the configured CRM, the run's pinned
   as-of date when an operator set one);
 - the project's code: the contents of every file dbt reads (models, macros, seeds, snapshots,
@@ -35,7 +40,7 @@ build made (a build by hand with another as-of date changed the marts since), th
 - builds everything otherwise.
 
 What the run shows when the step skips: one line in its log ("dbt: nothing new since run <id> (as
-of <date>), marts unchanged"); the models later steps read (scoring, alerts, syncs, the serving
+of <date>), models unchanged"); the models later steps read (scoring, alerts, syncs, the serving
 snapshot) materialized with metadata `unchanged`, `built_by_run`, `as_of_date`, so those steps run
 as on any day (they are idempotent on the same as-of date: nothing is sent twice, the snapshot names
 this run); the other models and the data tests are not reported again: their latest
@@ -46,6 +51,11 @@ earlier build's test outcomes for the tests it did not run.
 
 The data clock is a fact of the data (core/clock.py): the same rows give the same as-of date, so
 unchanged inputs mean the same day's marts.
+
+The scoring (orchestration/defs/ml.py) keeps its scores the same way, and its builds are recorded in
+the same table (step `account_scores`): its inputs are the model registry, the marts' build and the
+scoring code. So a run with nothing new builds nothing after ingestion either: the marts skip, the
+scores are kept, and the alert models and outbound views, which read only those, skip too.
 
 Only a DuckDB target is fingerprinted: on Spark the raw tables are Parquet files outside the
 warehouse (macros/spark/raw_parquet.sql) and every build runs.
@@ -96,6 +106,11 @@ SPARK_TARGET = "spark"
 LOAD_ID = "_dlt_load_id"
 # A source column's meta flag: it only says when the row was last written (see the module docstring).
 ROW_VERSION = "row_version"
+# How an upstream step's latest build is named among a build's inputs.
+UPSTREAM = "build:"
+# dagster-dbt's metadata naming an asset's dbt node, and the kinds of node a dbt build makes.
+DBT_ID = "dagster_dbt/unique_id"
+DBT_BUILT = ("model", "seed", "snapshot")
 
 
 @dataclass(frozen=True)
@@ -178,7 +193,7 @@ def step_sources(assets_def: AssetsDefinition, manifest_path: Path) -> list[RawT
     child tables staged through them (a source's meta `child_tables`, macros/select_source.sql)."""
     manifest = _manifest(manifest_path)
     nodes = manifest["nodes"]
-    ids = {str(spec.metadata.get("dagster_dbt/unique_id")) for spec in assets_def.specs}
+    ids = {str(spec.metadata.get(DBT_ID)) for spec in assets_def.specs}
     parents = {u: set(node.get("depends_on", {}).get("nodes", [])) for u, node in nodes.items()}
     ids |= {u for u, node in nodes.items() if node.get("resource_type") == "test" and parents[u] & ids}
     tables: list[RawTable] = []
@@ -274,20 +289,43 @@ def inputs(
     sources: Iterable[RawTable],
     args: list[str],
     project_dir: Path,
+    upstream: Iterable[str] = (),
 ) -> Inputs:
-    """The inputs of a dbt step's build (see the module docstring)."""
-    tables = list(sources)
+    """The inputs of a dbt step's build (see the module docstring); `upstream`: the steps whose
+    tables it reads besides the raw ones."""
     setup = {
         "step": step,
         "args": args,
         "code": _code(project_dir),
         "env": {name: os.environ.get(name) for name in project_env_vars(project_dir)},
     }
+    return step_inputs(con, setup, sources, upstream)
+
+
+def step_inputs(
+    con: duckdb.DuckDBPyConnection, setup: dict[str, Any], tables: Iterable[RawTable], upstream: Iterable[str] = ()
+) -> Inputs:
+    """A step's inputs: its `setup` (code, command line, settings), the data state of the `tables` it
+    reads and the latest builds of the `upstream` steps. Only tables read through a dbt source (a
+    selector) can be rebuilt alone; a change to any other input means the whole build."""
+    tables = list(tables)
+    data = data_state(con, tables)
+    data.update({f"{UPSTREAM}{name}": latest_build(con, name) for name in upstream})
     return Inputs(
         setup=hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest(),
-        data=data_state(con, tables),
-        sources={t.relation: t.source for t in tables},
+        data=data,
+        sources={t.relation: t.source for t in tables if t.source},
     )
+
+
+def latest_build(con: duckdb.DuckDBPyConnection, step: str) -> list[str] | None:
+    """A step's latest build: [run id, status], None when it never recorded one."""
+    if not table_exists(con, BUILDS):
+        return None
+    row = con.execute(
+        f"SELECT run_id, status FROM {BUILDS} WHERE step = ? ORDER BY started_at DESC LIMIT 1", [step]
+    ).fetchone()
+    return list(row) if row else None
 
 
 def plan(con: duckdb.DuckDBPyConnection, step: str, now: Inputs) -> Plan:
@@ -302,6 +340,8 @@ def plan(con: duckdb.DuckDBPyConnection, step: str, now: Inputs) -> Plan:
     ).fetchone()
     if row is None or row[2] != BUILT or row[3] is None or as_of_date(con) != row[3]:
         return Plan(last=None)
+    if any(key.startswith(UPSTREAM) and (b is None or b[1] != BUILT) for key, b in now.data.items()):
+        return Plan(last=None)  # an upstream step built without a record (on Spark), or did not finish
     last = LastBuild(run_id=row[0], as_of_date=row[3], checks=json.loads(row[4] or "[]"))
     if row[1] == now.fingerprint:
         return Plan(last=last)
@@ -350,6 +390,20 @@ def record_built(
         [BUILT, utc_now(), day, json.dumps(list(outcomes.values())), step, run_id, BUILDING],
     )
     return day
+
+
+def upstream_steps(assets_def: AssetsDefinition, graph: Any) -> list[str]:
+    """The dbt steps (in the run's asset `graph`) whose models the step `assets_def` reads (the marts'
+    step, for the alert models)."""
+    own = set(assets_def.keys)
+    steps: set[str] = set()
+    for key in {dep for deps in assets_def.asset_deps.values() for dep in deps} - own:
+        if not graph.has(key) or not graph.get(key).is_materializable:
+            continue
+        upstream = graph.assets_def_for_key(key)
+        if any(spec.metadata.get(DBT_ID, "").split(".")[0] in DBT_BUILT for spec in upstream.specs if spec.key == key):
+            steps.add(upstream.node_def.name)
+    return sorted(steps)
 
 
 def rebuilt_by(context: Any, changed: Iterable[str]) -> set[AssetKey]:

@@ -4,7 +4,7 @@ The plain functions live in `ml/`; when to train is decided here.
 **Training's schedule.** Each run decides once, on the run's as-of date (core/clock.py: the data clock,
 or the day an operator pins with the run tag `copilot/as_of_date`), whether each model is due: when its
 kind has no champion yet, or when the as-of date has moved on by `retrain_every_days` (ml/config.yml)
-from the as-of date of the latest model of its kind (`ml.train.training_due`). The measure is the
+from the as-of date of the latest model of its kind (`ml.registry.training_due`). The measure is the
 data's clock, not the wall clock: the sandbox only moves when told to, and a warehouse may load late,
 so a cron schedule of its own would train on unchanged data or miss a week that arrived at once.
 A model asset materializes only in a run that trained it; its materialization carries the run's metadata.
@@ -14,13 +14,19 @@ after the training steps: so the run that trains (the first run from an empty wa
 scores with what it trained. Dagster skips the steps downstream of an output that was not emitted
 (`AssetSpec.skippable`), so the scores cannot hang off the model outputs: the three assets are one
 graph whose scoring op waits for each training op's `checked` output, emitted whether it trained or
-not, and the lineage scores <- models is declared beside it (`internal_asset_deps`).
+not, and the lineage scores <- models is declared beside it (`internal_asset_deps`). A run whose
+models, marts build, scoring code and settings are those of the last scoring on the same as-of date
+keeps those scores (`scoring_inputs`): they would come out the same, and the steps after it find
+nothing new either.
 """
 
+import hashlib
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import duckdb
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -44,9 +50,11 @@ from dagster import (
     op,
 )
 
+import ml
 from core.clock import ClockMissing, require_as_of_date
 from core.warehouse import table_exists
 from ml.errors import ModelError, NoModel, TooLittleData
+from orchestration import dbt_unchanged as unchanged
 from orchestration.defs.transform import asset_key
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
@@ -57,6 +65,9 @@ MODEL_KEYS = {kind: AssetKey(["ml", f"{kind}_model"]) for kind in KINDS}
 SCORES = AssetKey(["ml", "account_scores"])
 SCORED_CHECK = AssetCheckSpec("every_active_account_scored", asset=SCORES)
 SCORED_CHECK_OUTPUT = SCORED_CHECK.get_python_identifier()  # the output its result is emitted on
+# The scoring's builds are recorded beside the dbt steps' (orchestration/dbt_unchanged.py).
+SCORING_STEP = "account_scores"
+ML_CODE = Path(ml.__file__).parent
 
 
 def model_metadata(run: Any) -> dict[str, Any]:
@@ -99,7 +110,7 @@ def _training_op(kind: str) -> OpDefinition:
     )
     def train_when_due(context: OpExecutionContext, warehouse: WarehouseResource) -> Iterator[Output]:
         from ml.config import load_config
-        from ml.train import train, training_due
+        from ml.registry import training_due
 
         try:
             cfg = load_config()
@@ -112,6 +123,8 @@ def _training_op(kind: str) -> OpDefinition:
                 )
             else:
                 context.log.info(f"training the {kind} model: {why}")
+                from ml.train import train  # XGBoost and scikit-learn: imported when a model is due
+
                 with warehouse.connect() as con:
                     run = train(con, kind, day, cfg)
                 yield Output(None, "model", metadata=model_metadata(run))
@@ -144,11 +157,29 @@ expansion_model = _training_op("expansion")
     description="Score every active account with the champions.",
 )
 def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
+    recording = unchanged.fingerprintable()
+    if recording:
+        with warehouse.connect() as con:
+            now = scoring_inputs(
+                con, unchanged.upstream_steps(context.assets_def, context.job_def.asset_layer.asset_graph)
+            )
+            plan = unchanged.plan(con, SCORING_STEP, now)
+            if not plan.skip:
+                unchanged.record_start(con, SCORING_STEP, context.run.run_id, now)
+        if plan.skip:
+            last = plan.last
+            context.log.info(f"scores: models and marts as in run {last.run_id} (as of {last.as_of_date}), scores kept")
+            said = {"unchanged": True, "built_by_run": last.run_id, "scored_on": str(last.as_of_date)}
+            yield Output(None, "scores", metadata=said)
+            yield scored_check(warehouse)
+            return
     from ml.score import score
 
     try:
         with warehouse.connect() as con:
             result = score(con, require_as_of_date(con))
+            if recording:
+                unchanged.record_built(con, SCORING_STEP, context.run.run_id)
     except NoModel as exc:
         # Training said why it could not train: the run goes on, the health scores and alerts that
         # need no model are synced.
@@ -158,16 +189,6 @@ def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) ->
         raise Failure(description=str(exc)) from exc
     for warning in result.warnings if result else []:
         context.log.warning(warning)
-    active = "c.subscription_status in ('active', 'past_due', 'trialing')"
-    with warehouse.connect(read_only=True) as con:
-        if table_exists(con, "ml.account_scores_latest"):
-            unscored = con.execute(
-                "select count(*) from marts.customer_360 as c "
-                "left join ml.account_scores_latest as s on c.account_id = s.account_id "
-                f"where s.account_id is null and {active}"
-            ).fetchone()[0]
-        else:
-            unscored = con.execute(f"select count(*) from marts.customer_360 as c where {active}").fetchone()[0]
     yield Output(
         None,
         "scores",
@@ -182,7 +203,36 @@ def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) ->
         if result
         else {"accounts": 0, "churn_scorer": "none: no model yet"},
     )
-    yield AssetCheckResult(
+    yield scored_check(warehouse)
+
+
+def scoring_inputs(con: duckdb.DuckDBPyConnection, upstream: list[str]) -> unchanged.Inputs:
+    """What the scores are computed from: the scoring code and ml/config.yml, the model registry (a
+    training, a promotion or a retirement changes it) and the builds of the `upstream` dbt steps (the
+    marts the snapshot rows come from). The same inputs on the same as-of date give the same scores:
+    the step keeps those of its last run (orchestration/dbt_unchanged.py records both)."""
+    from ml.config import load_config
+
+    code = hashlib.sha256(repr(load_config()).encode())
+    for path in sorted(ML_CODE.glob("*.py")):
+        code.update(path.read_bytes())
+    registry = unchanged.RawTable("ml", "model_registry", source="", columns=())
+    return unchanged.step_inputs(con, {"code": code.hexdigest()}, [registry], upstream)
+
+
+def scored_check(warehouse: WarehouseResource) -> AssetCheckResult:
+    """Every active account of the marts has a score."""
+    active = "c.subscription_status in ('active', 'past_due', 'trialing')"
+    with warehouse.connect(read_only=True) as con:
+        if table_exists(con, "ml.account_scores_latest"):
+            unscored = con.execute(
+                "select count(*) from marts.customer_360 as c "
+                "left join ml.account_scores_latest as s on c.account_id = s.account_id "
+                f"where s.account_id is null and {active}"
+            ).fetchone()[0]
+        else:
+            unscored = con.execute(f"select count(*) from marts.customer_360 as c where {active}").fetchone()[0]
+    return AssetCheckResult(
         asset_key=SCORES,
         check_name=SCORED_CHECK.name,
         passed=unscored == 0,

@@ -90,12 +90,10 @@ ACTIVATION_SELECTION = "tag:activation"
 MANIFEST = dbt_manifest.read_manifest(dbt_project)
 
 
-def dbt_build(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, skip_unchanged: bool = False
-) -> Iterator[Any]:
-    """The body of every dbt step: the production build of the step's selection. With
-    `skip_unchanged`, no build when nothing the step reads changed since its last successful build
-    (orchestration/dbt_unchanged.py)."""
+def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+    """The body of every dbt step: the production build of the step's selection; no build, or only
+    what reads the changed tables, when little or nothing the step reads changed since its last
+    successful build (orchestration/dbt_unchanged.py)."""
     # dbt reads the warehouse path from COPILOT_WAREHOUSE (dbt_project/profiles.yml): the same file
     # the warehouse resource, and so the loaders, use.
     os.environ["COPILOT_WAREHOUSE"] = str(warehouse.file)
@@ -105,25 +103,23 @@ def dbt_build(
     dbt_vars = {"as_of_date": parse_as_of_date(pinned).isoformat()} if pinned else {}
     args = [*BUILD_ARGS, "--vars", dbt_manifest.dbt_vars(**dbt_vars)]
     step = context.op_def.name
-    recording = skip_unchanged and unchanged.fingerprintable()
+    recording = unchanged.fingerprintable()
     plan = unchanged.Plan(last=None)
     if recording:
         selection = [
             *sorted(k.to_user_string() for k in context.selected_asset_keys),
             *sorted(k.to_user_string() for k in context.selected_asset_check_keys),
         ]
+        sources = unchanged.step_sources(context.assets_def, MANIFEST)
+        upstream = unchanged.upstream_steps(context.assets_def, context.job_def.asset_layer.asset_graph)
         with warehouse.connect() as con:
-            now = unchanged.inputs(
-                con, step, unchanged.step_sources(context.assets_def, MANIFEST), [*args, *selection], DBT_PROJECT_DIR
-            )
+            now = unchanged.inputs(con, step, sources, [*args, *selection], DBT_PROJECT_DIR, upstream)
             plan = unchanged.plan(con, step, now)
             if not plan.skip:
                 unchanged.record_start(con, step, context.run.run_id, now)
         if plan.skip:
             last = plan.last
-            context.log.info(f"dbt: nothing new since run {last.run_id} (as of {last.as_of_date}), marts unchanged")
-            if isinstance(dbt, InProcessDbtResource):
-                dbt.parse_ahead(args, BUILD_TARGET)  # for the alert models' dbt step, later in the run
+            context.log.info(f"dbt: nothing new since run {last.run_id} (as of {last.as_of_date}), models unchanged")
             yield from unchanged.carried_over(context, last)
             return
         if plan.partial:
@@ -153,14 +149,12 @@ def dbt_build(
             unchanged.record_built(con, step, context.run.run_id, checks, kept=plan.last.checks if plan.partial else ())
 
 
-def dbt_step(
-    name: str, select: str = "fqn:*", exclude: str | None = None, skip_unchanged: bool = False
-) -> AssetsDefinition:
+def dbt_step(name: str, select: str = "fqn:*", exclude: str | None = None) -> AssetsDefinition:
     """One dbt step of the run: the production build of its selection, one writer at a time. The
     run has three (the marts; the alert models after the scoring; the outbound views after the
-    alert lifecycle), each downstream of what its models read. `skip_unchanged`: no build when the
-    step's raw inputs, code and settings are those of its last successful build (the marts' step,
-    which reads only raw tables; the other two read the scores and alerts every run writes)."""
+    alert lifecycle), each downstream of what its models read. No build when the step's inputs
+    (the raw tables, scores and alerts it reads, the builds of the dbt steps before it), code and
+    settings are those of its last successful build."""
 
     @dbt_assets(
         manifest=MANIFEST,
@@ -173,14 +167,12 @@ def dbt_step(
         op_tags=WAREHOUSE_WRITE_TAG,
     )
     def step(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
-        yield from dbt_build(context, dbt, warehouse, skip_unchanged)
+        yield from dbt_build(context, dbt, warehouse)
 
     return step
 
 
-copilot_dbt_assets = dbt_step(
-    "copilot_dbt_assets", exclude=f"{ALERTS_SELECTION} {ACTIVATION_SELECTION}", skip_unchanged=True
-)
+copilot_dbt_assets = dbt_step("copilot_dbt_assets", exclude=f"{ALERTS_SELECTION} {ACTIVATION_SELECTION}")
 
 
 def asset_key(model: str, schema: str = "marts") -> AssetKey:

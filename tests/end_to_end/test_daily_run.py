@@ -8,6 +8,7 @@ import math
 import re
 import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -17,6 +18,12 @@ from tests.end_to_end.conftest import CleanRun, FollowingRun
 from tests.end_to_end.harness import Deployment, query, table_checksums
 
 ACTIVE = "SELECT account_id FROM marts.customer_360 WHERE subscription_status IN ('active', 'past_due', 'trialing')"
+
+
+def marts_build_outcomes(warehouse: Path) -> list[dict]:
+    """The data test outcomes of the marts' latest build (ops.dbt_builds records every step's builds)."""
+    latest = "SELECT checks FROM ops.dbt_builds WHERE step = 'copilot_dbt_assets' ORDER BY started_at DESC LIMIT 1"
+    return json.loads(query(warehouse, latest)[0][0])
 
 
 def test_clean_run_reaches_every_active_account_in_salesforce(clean_run: CleanRun) -> None:
@@ -79,8 +86,7 @@ def test_the_run_after_a_sync_builds_only_what_reads_the_crm_tasks(
     assert all(meta["built_by_run"] == clean_run.run.run_id for meta in kept.values())
     # The build's row keeps the first build's test outcomes beside the ones it ran again.
     _, first_tested = deployment.step_results(clean_run.run, "copilot_dbt_assets")
-    (outcomes,) = query(deployment.warehouse, "SELECT checks FROM ops.dbt_builds ORDER BY started_at DESC LIMIT 1")[0]
-    recorded = {(o["asset"], o["check"]): o["passed"] for o in json.loads(outcomes)}
+    recorded = {(o["asset"], o["check"]): o["passed"] for o in marts_build_outcomes(deployment.warehouse)}
     assert recorded == {**first_tested, **tested} and len(first_tested) > 50
 
 
@@ -88,16 +94,20 @@ def test_nothing_new_builds_nothing_and_still_serves_the_day(
     clean_run: CleanRun, second_run: FollowingRun, third_run: FollowingRun
 ) -> None:
     """With nothing new in any source, dbt does not build: the marts are the earlier runs'; the models
-    the later steps read report themselves unchanged, naming the last build; the scores, alerts and
-    syncs run as on any day and change nothing."""
+    the later steps read report themselves unchanged, naming the last build. Nor do the scoring, the
+    alert models and the outbound views, which read only the marts and each other: the scores are
+    those of the second run. The alert lifecycle and the syncs run as on any day and change nothing."""
     deployment = clean_run.deployment
     warehouse = deployment.warehouse
-    builds = query(warehouse, "SELECT run_id, status FROM ops.dbt_builds ORDER BY started_at")
-    # The first run built everything, the second what reads the Tasks; the third did not build.
-    assert [status for _, status in builds] == ["built", "built"]
-    assert builds[-1][0] == second_run.run.run_id
+    builds = query(warehouse, "SELECT step, run_id, status FROM ops.dbt_builds ORDER BY started_at")
+    # The first run built everything, the second what reads the Tasks (and so the scores, the alert
+    # models and the outbound views again, from the rebuilt marts); the third did not build.
+    steps = ["copilot_dbt_assets", "account_scores", "copilot_alert_dbt_assets", "copilot_activation_dbt_assets"]
+    assert [(step, status) for step, _, status in builds] == [(step, "built") for step in steps] * 2
+    assert {run_id for _, run_id, _ in builds[len(steps) :]} == {second_run.run.run_id}
     assert f"dbt: nothing new since run {second_run.run.run_id} (as of " in third_run.run.output
-    assert "marts unchanged" in third_run.run.output
+    assert f"scores: models and marts as in run {second_run.run.run_id} (as of " in third_run.run.output
+    assert third_run.run.output.count(f"dbt: nothing new since run {second_run.run.run_id}") == 3
     assert "copilot_dbt_assets - STEP_SUCCESS" in third_run.run.output
     assert table_checksums(warehouse, ("marts",)) == {
         t: v for t, v in clean_run.checksums.items() if t.startswith("marts.")
@@ -111,8 +121,13 @@ def test_nothing_new_builds_nothing_and_still_serves_the_day(
     assert read_later <= set(kept) < set(built) and len(built_checks) > 50 and not kept_checks
     assert all(m["unchanged"] and m["built_by_run"] == second_run.run.run_id for m in kept.values())
     # The outcomes of the builds' data tests are kept with the last one.
-    (kept_outcomes,) = query(warehouse, "SELECT checks FROM ops.dbt_builds ORDER BY started_at DESC LIMIT 1")[0]
-    assert len(json.loads(kept_outcomes)) == len(built_checks)
+    assert len(marts_build_outcomes(warehouse)) == len(built_checks)
+    # The alert models the lifecycle reads, and the scores, say they are the second run's.
+    alerts_made, alert_checks = deployment.step_results(third_run.run, "copilot_alert_dbt_assets")
+    assert "alerts/alert_candidates" in alerts_made and not alert_checks
+    scores, _ = deployment.step_results(third_run.run, "ml_models_and_scores.account_scores")
+    for made in (*alerts_made.values(), scores["ml/account_scores"]):
+        assert made["unchanged"] and made["built_by_run"] == second_run.run.run_id
     assert third_run.requests["by_system"]["salesforce"]["writes"] == 0
     assert third_run.requests["by_system"].get("slack", {}).get("writes", 0) == 0
     assert third_run.crm == second_run.crm

@@ -14,7 +14,7 @@ import yaml
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
 
 from ml.config import CONFIG_FILE
-from ml.train import training_due
+from ml.registry import training_due
 from orchestration.defs.ml import MODEL_KEYS, SCORES, ml_assets
 from orchestration.resources import WarehouseResource
 from tests.ml.conftest import S_SETTINGS

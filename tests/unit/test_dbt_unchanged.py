@@ -173,3 +173,43 @@ def test_a_partial_build_narrows_the_steps_selection(
     from orchestration.dbt_in_process import _narrowed
 
     assert _narrowed(step, narrow_to) == expected
+
+
+def alert_plan(con: duckdb.DuckDBPyConnection) -> unchanged.Plan:
+    return unchanged.plan(con, "alerts", unchanged.inputs(con, "alerts", [FEEDBACK], ARGS, DBT_PROJECT_DIR, ["marts"]))
+
+
+def build_alerts(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    unchanged.record_start(
+        con, "alerts", run_id, unchanged.inputs(con, "alerts", [FEEDBACK], ARGS, DBT_PROJECT_DIR, ["marts"])
+    )
+    unchanged.record_built(con, "alerts", run_id)
+
+
+def test_a_step_after_another_skips_only_while_that_one_keeps_its_build(con: duckdb.DuckDBPyConnection) -> None:
+    """The alert models read the marts: they are rebuilt whenever the marts' step built since."""
+    assert alert_plan(con).last is None  # the marts' step never recorded a build: nothing to rely on
+    build(con, "run-1")
+    build_alerts(con, "run-1")
+    assert alert_plan(con).skip  # run-2: the marts skipped, and so do the alert models
+    build(con, "run-3")  # the marts were built again, from the same raw rows
+    assert alert_plan(con).last is None
+    build_alerts(con, "run-3")
+    assert alert_plan(con).skip
+    build(con, "run-4", finish=False)  # the marts' build failed halfway
+    assert alert_plan(con).last is None
+
+
+def test_the_run_s_later_steps_read_the_marts_step() -> None:
+    """The alert models, the outbound views and the scoring hang under the marts' dbt step."""
+    from orchestration.definitions import defs
+    from orchestration.defs.alerts import copilot_alert_dbt_assets
+    from orchestration.defs.ml import ml_assets
+    from orchestration.defs.reverse_etl import copilot_activation_dbt_assets
+    from orchestration.defs.transform import copilot_dbt_assets
+
+    graph = defs.resolve_asset_graph()
+    marts = copilot_dbt_assets.node_def.name
+    assert unchanged.upstream_steps(copilot_dbt_assets, graph) == []
+    for step in (copilot_alert_dbt_assets, copilot_activation_dbt_assets, ml_assets):
+        assert unchanged.upstream_steps(step, graph) == [marts]
