@@ -354,6 +354,14 @@ def plan(con: duckdb.DuckDBPyConnection, step: str, now: Inputs) -> Plan:
     return Plan(last=last, changed=tuple(sorted({now.sources[r] for r in changed})))
 
 
+def begin(con: duckdb.DuckDBPyConnection, step: str, run_id: str, now: Inputs) -> Plan:
+    """The step's plan against its last build; unless it skips, its build is recorded as begun."""
+    planned = plan(con, step, now)
+    if not planned.skip:
+        record_start(con, step, run_id, now)
+    return planned
+
+
 def record_start(con: duckdb.DuckDBPyConnection, step: str, run_id: str, now: Inputs) -> None:
     """The build begins: from now until `record_built`, the step's latest build is not a success."""
     ensure_tables(con, BUILDS_DDL)

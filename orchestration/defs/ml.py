@@ -159,13 +159,9 @@ expansion_model = _training_op("expansion")
 def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
     recording = unchanged.fingerprintable()
     if recording:
+        upstream = unchanged.upstream_steps(context.assets_def, context.job_def.asset_layer.asset_graph)
         with warehouse.connect() as con:
-            now = scoring_inputs(
-                con, unchanged.upstream_steps(context.assets_def, context.job_def.asset_layer.asset_graph)
-            )
-            plan = unchanged.plan(con, SCORING_STEP, now)
-            if not plan.skip:
-                unchanged.record_start(con, SCORING_STEP, context.run.run_id, now)
+            plan = unchanged.begin(con, SCORING_STEP, context.run.run_id, scoring_inputs(con, upstream))
         if plan.skip:
             last = plan.last
             context.log.info(f"scores: models and marts as in run {last.run_id} (as of {last.as_of_date}), scores kept")

@@ -114,9 +114,7 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
         upstream = unchanged.upstream_steps(context.assets_def, context.job_def.asset_layer.asset_graph)
         with warehouse.connect() as con:
             now = unchanged.inputs(con, step, sources, [*args, *selection], DBT_PROJECT_DIR, upstream)
-            plan = unchanged.plan(con, step, now)
-            if not plan.skip:
-                unchanged.record_start(con, step, context.run.run_id, now)
+            plan = unchanged.begin(con, step, context.run.run_id, now)
         if plan.skip:
             last = plan.last
             context.log.info(f"dbt: nothing new since run {last.run_id} (as of {last.as_of_date}), models unchanged")
