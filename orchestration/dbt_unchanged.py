@@ -108,9 +108,8 @@ LOAD_ID = "_dlt_load_id"
 ROW_VERSION = "row_version"
 # How an upstream step's latest build is named among a build's inputs.
 UPSTREAM = "build:"
-# dagster-dbt's metadata naming an asset's dbt node, and the kinds of node a dbt build makes.
+# dagster-dbt's metadata naming an asset's dbt node.
 DBT_ID = "dagster_dbt/unique_id"
-DBT_BUILT = ("model", "seed", "snapshot")
 
 
 @dataclass(frozen=True)
@@ -400,18 +399,13 @@ def record_built(
     return day
 
 
-def upstream_steps(assets_def: AssetsDefinition, graph: Any) -> list[str]:
-    """The dbt steps (in the run's asset `graph`) whose models the step `assets_def` reads (the marts'
-    step, for the alert models)."""
+def upstream_steps(assets_def: AssetsDefinition, dbt_steps: Iterable[AssetsDefinition]) -> list[str]:
+    """Which of the project's `dbt_steps` make the models the step `assets_def` reads (the marts'
+    step, for the alert models). From the definitions, not from the run's job: a job that runs only
+    the later step still reads what the marts' step built in another run."""
     own = set(assets_def.keys)
-    steps: set[str] = set()
-    for key in {dep for deps in assets_def.asset_deps.values() for dep in deps} - own:
-        if not graph.has(key) or not graph.get(key).is_materializable:
-            continue
-        upstream = graph.assets_def_for_key(key)
-        if any(spec.metadata.get(DBT_ID, "").split(".")[0] in DBT_BUILT for spec in upstream.specs if spec.key == key):
-            steps.add(upstream.node_def.name)
-    return sorted(steps)
+    read = {dep for deps in assets_def.asset_deps.values() for dep in deps} - own
+    return sorted(step.node_def.name for step in dbt_steps if step is not assets_def and read & set(step.keys))
 
 
 def rebuilt_by(context: Any, changed: Iterable[str]) -> set[AssetKey]:

@@ -55,7 +55,7 @@ from core.clock import ClockMissing, require_as_of_date
 from core.warehouse import table_exists
 from ml.errors import ModelError, NoModel, TooLittleData
 from orchestration import dbt_unchanged as unchanged
-from orchestration.defs.transform import asset_key
+from orchestration.defs.transform import DBT_STEPS, asset_key
 from orchestration.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAG, WarehouseResource
 
 SNAPSHOTS = asset_key("ml_account_snapshots")
@@ -159,7 +159,7 @@ expansion_model = _training_op("expansion")
 def account_scores(context: OpExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
     recording = unchanged.fingerprintable()
     if recording:
-        upstream = unchanged.upstream_steps(context.assets_def, context.job_def.asset_layer.asset_graph)
+        upstream = unchanged.upstream_steps(context.assets_def, DBT_STEPS)
         with warehouse.connect() as con:
             plan = unchanged.begin(con, SCORING_STEP, context.run.run_id, scoring_inputs(con, upstream))
         if plan.skip:

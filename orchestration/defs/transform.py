@@ -111,7 +111,7 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
             *sorted(k.to_user_string() for k in context.selected_asset_check_keys),
         ]
         sources = unchanged.step_sources(context.assets_def, MANIFEST)
-        upstream = unchanged.upstream_steps(context.assets_def, context.job_def.asset_layer.asset_graph)
+        upstream = unchanged.upstream_steps(context.assets_def, DBT_STEPS)
         with warehouse.connect() as con:
             now = unchanged.inputs(con, step, sources, [*args, *selection], DBT_PROJECT_DIR, upstream)
             plan = unchanged.begin(con, step, context.run.run_id, now)
@@ -147,6 +147,10 @@ def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
             unchanged.record_built(con, step, context.run.run_id, checks, kept=plan.last.checks if plan.partial else ())
 
 
+# Every dbt step of the project, as `dbt_step` makes them (this module's, alerts.py's, reverse_etl.py's).
+DBT_STEPS: list[AssetsDefinition] = []
+
+
 def dbt_step(name: str, select: str = "fqn:*", exclude: str | None = None) -> AssetsDefinition:
     """One dbt step of the run: the production build of its selection, one writer at a time. The
     run has three (the marts; the alert models after the scoring; the outbound views after the
@@ -167,6 +171,7 @@ def dbt_step(name: str, select: str = "fqn:*", exclude: str | None = None) -> As
     def step(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
         yield from dbt_build(context, dbt, warehouse)
 
+    DBT_STEPS.append(step)
     return step
 
 

@@ -202,14 +202,16 @@ def test_a_step_after_another_skips_only_while_that_one_keeps_its_build(con: duc
 
 def test_the_run_s_later_steps_read_the_marts_step() -> None:
     """The alert models, the outbound views and the scoring hang under the marts' dbt step."""
-    from orchestration.definitions import defs
     from orchestration.defs.alerts import copilot_alert_dbt_assets
     from orchestration.defs.ml import ml_assets
     from orchestration.defs.reverse_etl import copilot_activation_dbt_assets
-    from orchestration.defs.transform import copilot_dbt_assets
+    from orchestration.defs.transform import DBT_STEPS, copilot_dbt_assets
 
-    graph = defs.resolve_asset_graph()
-    marts = copilot_dbt_assets.node_def.name
-    assert unchanged.upstream_steps(copilot_dbt_assets, graph) == []
+    assert {step.node_def.name for step in DBT_STEPS} == {
+        "copilot_dbt_assets",
+        "copilot_alert_dbt_assets",
+        "copilot_activation_dbt_assets",
+    }
+    assert unchanged.upstream_steps(copilot_dbt_assets, DBT_STEPS) == []
     for step in (copilot_alert_dbt_assets, copilot_activation_dbt_assets, ml_assets):
-        assert unchanged.upstream_steps(step, graph) == [marts]
+        assert unchanged.upstream_steps(step, DBT_STEPS) == ["copilot_dbt_assets"]
