@@ -317,34 +317,33 @@ def step_inputs(
     )
 
 
-def latest_build(con: duckdb.DuckDBPyConnection, step: str) -> list[str] | None:
-    """A step's latest build: [run id, status], None when it never recorded one."""
+def _latest_row(con: duckdb.DuckDBPyConnection, step: str) -> dict[str, Any] | None:
+    """A step's latest build row (the last one started), None before its first build."""
     if not table_exists(con, BUILDS):
         return None
-    row = con.execute(
-        f"SELECT run_id, status FROM {BUILDS} WHERE step = ? ORDER BY started_at DESC LIMIT 1", [step]
-    ).fetchone()
-    return list(row) if row else None
+    ensure_tables(con, BUILDS_DDL)
+    cursor = con.execute(f"SELECT * FROM {BUILDS} WHERE step = ? ORDER BY started_at DESC LIMIT 1", [step])
+    row = cursor.fetchone()
+    return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
+
+
+def latest_build(con: duckdb.DuckDBPyConnection, step: str) -> list[str] | None:
+    """A step's latest build: [run id, status], None when it never recorded one."""
+    row = _latest_row(con, step)
+    return [row["run_id"], row["status"]] if row else None
 
 
 def plan(con: duckdb.DuckDBPyConnection, step: str, now: Inputs) -> Plan:
     """What the step builds, from its latest build (see the module docstring)."""
-    if not table_exists(con, BUILDS):
-        return Plan(last=None)
-    ensure_tables(con, BUILDS_DDL)
-    row = con.execute(
-        f"SELECT run_id, fingerprint, status, as_of_date, checks, inputs FROM {BUILDS} WHERE step = ? "
-        "ORDER BY started_at DESC LIMIT 1",
-        [step],
-    ).fetchone()
-    if row is None or row[2] != BUILT or row[3] is None or as_of_date(con) != row[3]:
+    row = _latest_row(con, step)
+    if row is None or row["status"] != BUILT or row["as_of_date"] is None or as_of_date(con) != row["as_of_date"]:
         return Plan(last=None)
     if any(key.startswith(UPSTREAM) and (b is None or b[1] != BUILT) for key, b in now.data.items()):
         return Plan(last=None)  # an upstream step built without a record (on Spark), or did not finish
-    last = LastBuild(run_id=row[0], as_of_date=row[3], checks=json.loads(row[4] or "[]"))
-    if row[1] == now.fingerprint:
+    last = LastBuild(run_id=row["run_id"], as_of_date=row["as_of_date"], checks=json.loads(row["checks"] or "[]"))
+    if row["fingerprint"] == now.fingerprint:
         return Plan(last=last)
-    before = json.loads(row[5]) if row[5] else None
+    before = json.loads(row["inputs"]) if row["inputs"] else None
     if before is None or before["setup"] != now.setup:
         return Plan(last=None)
     changed = {r for r in set(now.data) | set(before["data"]) if before["data"].get(r) != now.data.get(r)}
