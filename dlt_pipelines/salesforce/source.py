@@ -158,7 +158,7 @@ def _resource(spec: TableSpec, endpoint: str) -> dict[str, Any]:
         "endpoint": {
             "path": endpoint,
             "params": {"q": soql},
-            "data_selector": "records",
+            "data_selector": http.selector("records"),
             "paginator": JSONLinkPaginator(next_url_path="nextRecordsUrl"),
             "incremental": {
                 "cursor_path": spec.cursor,

@@ -64,7 +64,10 @@ def _client(cfg: SourceSettings, connect: bool) -> RESTClient:
 
 def _pages(client: RESTClient, path: str, params: dict[str, Any]) -> Iterator[list[Any]]:
     yield from client.paginate(
-        path, params={"limit": PAGE_SIZE, **params}, paginator=StartingAfterPaginator(), data_selector="data"
+        path,
+        params={"limit": PAGE_SIZE, **params},
+        paginator=StartingAfterPaginator(),
+        data_selector=http.selector("data"),
     )
 
 
@@ -179,7 +182,7 @@ def stripe_source(cfg: SourceSettings, connect: bool = True) -> DltSource:
                                 "endpoint": {
                                     "path": "events",
                                     "params": {"limit": PAGE_SIZE},
-                                    "data_selector": "data",
+                                    "data_selector": http.selector("data"),
                                     "paginator": StartingAfterPaginator(),
                                     "incremental": {
                                         "cursor_path": "created",

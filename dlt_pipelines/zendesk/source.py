@@ -76,20 +76,20 @@ def _resources() -> dict[str, dict[str, Any]]:
     return {
         "users": {
             "path": "incremental/users/cursor.json",
-            "data_selector": "users",
+            "data_selector": http.selector("users"),
             "paginator": EndOfStreamPaginator("after_url"),
             "incremental": _incremental(TABLES["users"], "start_time"),
         },
         "organizations": {
             "path": "incremental/organizations.json",
-            "data_selector": "organizations",
+            "data_selector": http.selector("organizations"),
             "paginator": EndOfStreamPaginator("next_page"),
             "incremental": _incremental(TABLES["organizations"], "start_time"),
         },
         "satisfaction_ratings": {
             "path": "satisfaction_ratings.json",
             "params": {"page[size]": PAGE_SIZE},
-            "data_selector": "satisfaction_ratings",
+            "data_selector": http.selector("satisfaction_ratings"),
             "paginator": JSONResponseCursorPaginator(cursor_param="page[after]", **cursor_pages),
             "incremental": _incremental(TABLES["satisfaction_ratings"], "start_time"),
         },
