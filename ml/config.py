@@ -30,6 +30,7 @@ class MlConfig:
     xgb_grid: list[dict[str, Any]]
     max_rounds: int
     early_stopping_rounds: int
+    max_negative_rows: int
     feedback_window_days: int
     confirmed_weight: float
     false_alarm_weight: float
@@ -92,6 +93,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> MlConfig:
         xgb_grid=grid,
         max_rounds=int(_number(raw, "xgboost.max_rounds", 1, 100000)),
         early_stopping_rounds=int(_number(raw, "xgboost.early_stopping_rounds", 1, 10000)),
+        max_negative_rows=int(_number(raw, "max_negative_rows", 100, 1e9)),
         feedback_window_days=int(_number(raw, "feedback.window_days", 0, 3650)),
         confirmed_weight=_number(raw, "feedback.confirmed_weight", 0, 100),
         false_alarm_weight=_number(raw, "feedback.false_alarm_weight", 0, 100),

@@ -189,12 +189,36 @@ def calibration_of(margin: np.ndarray, y_valid: np.ndarray, method: str) -> dict
     return {"method": "isotonic", "x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
 
 
+def sample_rows(labels: np.ndarray, max_negatives: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a model is fitted on: every positive row, and when a period has more negative rows
+    than `max_negatives`, that many of them drawn at random (seeded: a rerun draws the same rows).
+    Returned with the weight each kept row stands for (a kept negative: all negatives / kept), so
+    the classes weigh in training what they weighed before. A long history at L had 650,000
+    negative training rows, and a booster's time grows with its rows."""
+    negatives = np.flatnonzero(labels == 0)
+    if len(negatives) <= max_negatives:
+        return np.arange(len(labels)), np.ones(len(labels))
+    kept = np.random.default_rng(0).choice(negatives, max_negatives, replace=False)
+    rows = np.sort(np.concatenate([np.flatnonzero(labels != 0), kept]))
+    return rows, np.where(labels[rows] == 0, len(negatives) / max_negatives, 1.0)
+
+
 def _fit_calibrated(
     cfg, x, y, weights, features, calibration_rows: np.ndarray | None = None
 ) -> tuple[CalibratedModel, dict[str, Any], list[dict[str, Any]]]:
     """The searched booster and its calibration map, fitted on the validation rows `calibration_rows`
-    (all of them when None)."""
-    booster, params, grid = fit_booster(cfg, x, y, weights, features)
+    (all of them when None). The search trains and stops early on sampled rows (`sample_rows`); the
+    calibration map sees every validation row."""
+    train_rows, stands_for = sample_rows(y["train"], cfg.max_negative_rows)
+    valid_rows, _ = sample_rows(y["valid"], cfg.max_negative_rows)
+    booster, params, grid = fit_booster(
+        cfg,
+        {"train": x["train"][train_rows], "valid": x["valid"][valid_rows]},
+        {"train": y["train"][train_rows], "valid": y["valid"][valid_rows]},
+        weights[train_rows] * stands_for,
+        features,
+    )
+    params["rows_searched"] = {"train": len(train_rows), "valid": len(valid_rows)}
     rows = np.ones(len(y["valid"]), bool) if calibration_rows is None else calibration_rows
     calibration = calibrate(booster, x["valid"][rows], y["valid"][rows], cfg.calibration, features)
     if calibration["method"] == "platt" and calibration["a"] <= 0:
@@ -422,7 +446,8 @@ def train(
         StandardScaler(),
         LogisticRegression(max_iter=2000),
     )
-    lr.fit(x["train"], y["train"])
+    lr_rows, lr_weights = sample_rows(y["train"], cfg.max_negative_rows)
+    lr.fit(x["train"][lr_rows], y["train"][lr_rows], logisticregression__sample_weight=lr_weights)
     p_lr = lr.predict_proba(x["test"])[:, 1]
     health = _health_baseline(parts["test"], kind)
     y_test, p_scope = y["test"][scope], p_test[scope]

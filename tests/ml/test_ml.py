@@ -454,3 +454,22 @@ def test_scored_tiers_follow_the_training_base_rate(warehouse: Path, models: Pat
         [high, medium],
     )
     assert wrong == [(0,)]
+
+
+def test_a_long_history_is_fitted_on_sampled_negatives_weighted_to_the_whole(
+    warehouse: Path, models: Path, s_config: MlConfig
+) -> None:
+    whole = train_on(warehouse, "expansion", s_config, models)
+    rows, positives = whole.details["rows"], whole.details["positives"]
+    assert whole.params["rows_searched"] == {"train": rows["train"], "valid": rows["valid"]}
+    cap = 400
+    assert rows["train"] - positives["train"] > cap and rows["valid"] - positives["valid"] > cap
+
+    sampled = train_on(warehouse, "expansion", load_config(**{**_s(), "max_negative_rows": cap}), models)
+    # Every positive and `cap` negatives of each period are searched on ...
+    assert sampled.params["rows_searched"] == {"train": positives["train"] + cap, "valid": positives["valid"] + cap}
+    # ... with the kept negatives weighted so that the classes weigh what they did on every row.
+    assert sampled.params["scale_pos_weight"] == pytest.approx(whole.params["scale_pos_weight"])
+    # Evaluation still covers every row of the periods.
+    assert sampled.details["rows"] == rows
+    assert 0.5 < sampled.metrics["xgboost"]["roc_auc"] <= 1
