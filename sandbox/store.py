@@ -129,9 +129,7 @@ class Store:
     def open(cls, path: Path) -> Store:
         if not path.exists():
             raise StoreError(f"no sandbox world at {path}: run `python -m sandbox generate` first (or pass --data-dir)")
-        store = cls(path, _connect(path))
-        store._create_lookup_indexes()
-        return store
+        return cls(path, _connect(path))
 
     def close(self) -> None:
         self.conn.close()
@@ -176,12 +174,12 @@ class Store:
             """
         )
         c.commit()
-        self._create_lookup_indexes()
+        self.create_lookup_indexes()
 
-    def _create_lookup_indexes(self) -> None:
-        """Indexes of the lookups the emulators make besides paging. Also made when a world made
-        before one of them was added is opened (without, the ticket export's metric sets scanned
-        every ticket's metrics for each page: most of the Zendesk load's CPU at L)."""
+    def create_lookup_indexes(self) -> None:
+        """Indexes of the lookups the emulators make besides paging. The server makes them too when it
+        starts, for a world generated before one of them was added (without, the ticket export's
+        metric sets scanned every ticket's metrics for each page: most of the Zendesk load's CPU at L)."""
         with self.conn:
             self.conn.executescript(LOOKUP_INDEXES)
 

@@ -118,6 +118,8 @@ def start_emulator(
 ) -> RunningEmulator:
     """Start the server and wait for its ready line; raise with its stderr if it does not come."""
     port, tls_port = ports or (free_port(), free_port())
+    while tls_port == port:  # the system may hand out the same free port twice
+        tls_port = free_port()
     log = data_dir / f"emulator-{port}.log"
     cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir), "serve"]
     cmd += ["--port", str(port), "--tls-port", str(tls_port)]

@@ -73,6 +73,7 @@ def serve(data_dir: Path, host: str, port: int, tls_port: int | None, faults: Pa
     # faults of the one already serving this world.
     store = Store.open(world_path(data_dir))
     try:
+        store.create_lookup_indexes()
         # A fresh server starts with exactly the faults it was given; the admin API changes them later.
         fault_store.clear(store)
         fault_store.add(store, specs)
