@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ from api.snapshot import publish
 from benchmarks.transform import dbt_build
 from core.warehouse import write_lock
 from sandbox.emulators import oidc
+from sandbox.emulators.process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 USERS = 50
@@ -42,12 +42,6 @@ ISSUER = "https://issuer.bench.invalid"
 AUDIENCE = "copilot-api"
 # The daily run's CPU priority below the API's (nice), as api/README.md advises for one machine.
 RUN_NICE = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -129,7 +123,7 @@ def run(
         if emails.get(user_id)
     ]
     (work / "users.json").write_text(json.dumps(users))
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "PYTHONPATH": str(REPO),
         "API__SERVING_DIR": str(serving),

@@ -24,13 +24,13 @@ import requests
 from alerts import lifecycle
 from core.clock import require_as_of_date
 from reverse_etl import config, sync
-from sandbox.emulators.process import REPO, free_port, stop_server
+from sandbox.emulators.process import REPO, free_ports, stop_server
 
 TARGET_SECONDS = 30.0
 
 
 def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    port, tls = free_port(), free_port()
+    port, tls = free_ports(2)
     cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir), "serve", "--port", str(port)]
     proc = subprocess.Popen([*cmd, "--tls-port", str(tls)], cwd=REPO, stdout=subprocess.PIPE, start_new_session=True)
     assert proc.stdout is not None

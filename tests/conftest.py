@@ -7,7 +7,6 @@ import os
 import selectors
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import requests
 
 from sandbox.emulators import fixture_world
 from sandbox.emulators.credentials import SALESFORCE
+from sandbox.emulators.process import free_ports
 from sandbox.store import Store
 from tests.pipeline import DbtRun, LoadedWorld, dbt, load_world
 
@@ -107,19 +107,11 @@ class RunningEmulator:
         self.process, self.log = started.process, started.log
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_emulator(
     data_dir: Path, faults: Path | None = None, ports: tuple[int, int] | None = None, timeout: float = 30
 ) -> RunningEmulator:
     """Start the server and wait for its ready line; raise with its stderr if it does not come."""
-    port, tls_port = ports or (free_port(), free_port())
-    while tls_port == port:  # the system may hand out the same free port twice
-        tls_port = free_port()
+    port, tls_port = ports or free_ports(2)
     log = data_dir / f"emulator-{port}.log"
     cmd = [sys.executable, "-m", "sandbox", "--data-dir", str(data_dir), "serve"]
     cmd += ["--port", str(port), "--tls-port", str(tls_port)]

@@ -3,6 +3,7 @@ the sandbox's APIs up for a while and then gone."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -10,16 +11,30 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+def free_ports(count: int, taken: Collection[int] = ()) -> list[int]:
+    """`count` different ports free on this machine now, none of them in `taken`. The sockets stay
+    bound until all are picked: picked one at a time, the system may hand out the same port twice
+    (a server then refuses an HTTP and an HTTPS port that are the same)."""
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = held.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            if port not in taken:
+                ports.append(port)
+        return ports
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def start_server(
@@ -32,7 +47,7 @@ def start_server(
     """Serve `data_dir` over plain HTTP on a free port (and HTTPS on `tls_port` when not 0, e.g. a
     `free_port()`, for clients that speak HTTPS only); return the process and its HTTP base URL once
     it has printed its ready line. In its own session, so a test runner's Ctrl-C does not reach it."""
-    port = free_port()
+    port = free_ports(1, taken=(tls_port,))[0]
     cmd = [
         sys.executable,
         "-m",

@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from sandbox.emulators.process import free_port
 
 SYSTEM_USER = "postgres"
 
@@ -39,12 +40,6 @@ def bin_dir() -> Path:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def cluster() -> Iterator[str]:
     """A running cluster; yields its SQLAlchemy URL (psycopg 3)."""
@@ -60,7 +55,7 @@ def cluster() -> Iterator[str]:
         os.chown(folder, account.pw_uid, account.pw_gid)
         prefix = ["runuser", "-u", SYSTEM_USER, "--"]
     data, log = folder / "data", folder / "server.log"
-    port = _free_port()
+    port = free_port()
 
     def run(*cmd: str) -> None:
         done = subprocess.run([*prefix, *cmd], capture_output=True, text=True, cwd=folder)
