@@ -30,6 +30,7 @@ class MlConfig:
     xgb_grid: list[dict[str, Any]]
     max_rounds: int
     early_stopping_rounds: int
+    early_stopping_negative_rows: int
     max_negative_rows: int
     feedback_window_days: int
     confirmed_weight: float
@@ -49,10 +50,14 @@ class MlConfig:
         return "Medium" if probability >= medium else "Low"
 
 
-def _number(raw: dict[str, Any], path: str, low: float, high: float) -> float:
+def _number(raw: dict[str, Any], path: str, low: float, high: float, default: float | None = None) -> float:
+    """The number at `path` (a.b.c), in [low, high]; `default` when a setting added later is missing
+    from an older file."""
     value: Any = raw
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
+            if default is not None:
+                return default
             raise ModelError(f"ml config: {path} is missing")
         value = value[part]
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
@@ -93,6 +98,10 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> MlConfig:
         xgb_grid=grid,
         max_rounds=int(_number(raw, "xgboost.max_rounds", 1, 100000)),
         early_stopping_rounds=int(_number(raw, "xgboost.early_stopping_rounds", 1, 10000)),
+        # a file without it (written before the setting) stops early on the fitting sample's rows
+        early_stopping_negative_rows=int(
+            _number(raw, "xgboost.early_stopping_negative_rows", 100, 1e9, _number(raw, "max_negative_rows", 100, 1e9))
+        ),
         max_negative_rows=int(_number(raw, "max_negative_rows", 100, 1e9)),
         feedback_window_days=int(_number(raw, "feedback.window_days", 0, 3650)),
         confirmed_weight=_number(raw, "feedback.confirmed_weight", 0, 100),

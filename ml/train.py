@@ -207,10 +207,12 @@ def _fit_calibrated(
     cfg, x, y, weights, features, calibration_rows: np.ndarray | None = None
 ) -> tuple[CalibratedModel, dict[str, Any], list[dict[str, Any]]]:
     """The searched booster and its calibration map, fitted on the validation rows `calibration_rows`
-    (all of them when None). The search trains and stops early on sampled rows (`sample_rows`); the
-    calibration map sees every validation row."""
+    (all of them when None). The search trains on sampled rows and stops early on a smaller sample of
+    the validation rows (`sample_rows`); the calibration map sees every validation row."""
     train_rows, stands_for = sample_rows(y["train"], cfg.max_negative_rows)
-    valid_rows, _ = sample_rows(y["valid"], cfg.max_negative_rows)
+    # Early stopping scores the validation rows after every round: a smaller sample of them is enough
+    # to see where the validation score stops rising.
+    valid_rows, _ = sample_rows(y["valid"], cfg.early_stopping_negative_rows)
     booster, params, grid = fit_booster(
         cfg,
         {"train": x["train"][train_rows], "valid": x["valid"][valid_rows]},

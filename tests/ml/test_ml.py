@@ -473,3 +473,14 @@ def test_a_long_history_is_fitted_on_sampled_negatives_weighted_to_the_whole(
     # Evaluation still covers every row of the periods.
     assert sampled.details["rows"] == rows
     assert 0.5 < sampled.metrics["xgboost"]["roc_auc"] <= 1
+
+    # Early stopping may read a smaller sample of the validation period than the fit's cap.
+    xgboost = {**_s()["xgboost"], "early_stopping_negative_rows": cap // 2}
+    stopped = train_on(
+        warehouse, "expansion", load_config(**{**_s(), "max_negative_rows": cap, "xgboost": xgboost}), models
+    )
+    assert stopped.params["rows_searched"] == {
+        "train": positives["train"] + cap,
+        "valid": positives["valid"] + cap // 2,
+    }
+    assert stopped.details["rows"] == rows

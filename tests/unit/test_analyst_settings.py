@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ml.config import CONFIG_FILE, load_config
+from ml.errors import ModelError
 from ml.split import history_fits
 from orchestration import analyst_settings, preflight
 
@@ -128,3 +129,19 @@ def test_the_split_is_compared_with_the_history_there_is() -> None:
         "too little history to train: labels complete from 2025-01-06 to 2025-10-08 (275 days), but the split "
         "needs 12 test and 12 validation weeks and two 90-day gaps (at least 348 days; ml/config.yml split)"
     )
+
+
+def test_a_settings_file_written_before_the_early_stopping_sample_still_loads(tmp_path: Path) -> None:
+    """A company's own ml config from before `xgboost.early_stopping_negative_rows` stops early on the
+    fitting sample's rows (its max_negative_rows), as it did; a value out of range is named."""
+    settings = yaml.safe_load(CONFIG_FILE.read_text())
+    assert load_config().early_stopping_negative_rows == settings["xgboost"]["early_stopping_negative_rows"]
+    del settings["xgboost"]["early_stopping_negative_rows"]
+    settings["max_negative_rows"] = 50000
+    path = tmp_path / "ml_config.yml"
+    path.write_text(yaml.safe_dump(settings))
+    assert load_config(path).early_stopping_negative_rows == 50000
+    settings["xgboost"]["early_stopping_negative_rows"] = 10
+    path.write_text(yaml.safe_dump(settings))
+    with pytest.raises(ModelError, match=r"xgboost.early_stopping_negative_rows must be a number in \[100, "):
+        load_config(path)

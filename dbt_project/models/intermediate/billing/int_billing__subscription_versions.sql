@@ -1,8 +1,22 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='subscription_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
 -- The state of each subscription over time (seats, price, plan, term, status, notice), one row per
 -- change, from the subscription objects Stripe puts in its events. This is what makes seats, ARR,
 -- the billing interval, the contract term and "notice given" known as of any past day, not only today.
 -- Seats are the quantity of the subscription's first item (the plan's seat price; Stripe lists items in
 -- the order they were added), as in stg_stripe__subscriptions; add-on items count in ARR, not in seats.
+-- Incremental: a daily build reads the JSON of the events of the last few days only (var
+-- incremental_lookback_days) and rebuilds the versions of the subscriptions they changed, from
+-- those events and the versions already built before them (numbers and validity run over both).
+{% set start_expr = incremental_start_literal('valid_from') if is_incremental() else none %}
+
 with subscription_events as (
     select
         event_id,
@@ -27,6 +41,7 @@ with subscription_events as (
         ) as current_period_end_text
     from {{ ref('stg_stripe__events') }}
     where object_type = 'subscription'
+    {% if start_expr %}and created_at >= {{ start_expr }}{% endif %}
 ),
 
 items as (
@@ -48,7 +63,7 @@ annual_amounts as (
     group by event_id
 ),
 
-versions as (
+parsed as (
     select
         subscription_events.event_id,
         subscription_events.subscription_id,
@@ -64,18 +79,41 @@ versions as (
         {{ unix_to_utc('cast(subscription_events.start_date_text as ' ~ dbt.type_bigint() ~ ')') }} as started_at,
         {{ unix_to_utc('cast(subscription_events.current_period_end_text as ' ~ dbt.type_bigint() ~ ')') }}
             as current_period_end_at,
-        annual_amounts.annual_amount,
-        row_number() over (
-            partition by subscription_events.subscription_id
-            order by subscription_events.created_at, subscription_events.event_id
-        ) as version_number
+        case when subscription_events.status in ('active', 'past_due', 'trialing')
+            then annual_amounts.annual_amount else 0 end as arr
     from subscription_events
     left join annual_amounts on subscription_events.event_id = annual_amounts.event_id
+),
+
+versions as (
+    select * from parsed
+    {% if start_expr %}
+    union all
+    -- the versions built before the rebuilt days, of the subscriptions the new events changed
+    select
+        subscription_version_id,
+        subscription_id,
+        stripe_customer_id,
+        valid_from,
+        status,
+        cancel_at_period_end,
+        seats,
+        unit_amount,
+        billing_interval,
+        billing_interval_count,
+        contract_term_months,
+        started_at,
+        current_period_end_at,
+        arr
+    from {{ this }}
+    where valid_from < {{ start_expr }} and subscription_id in (select subscription_id from parsed)
+    {% endif %}
 ),
 
 with_validity as (
     select
         *,
+        row_number() over (partition by subscription_id order by valid_from, event_id) as version_number,
         lead(valid_from) over (partition by subscription_id order by valid_from, event_id) as valid_to
     from versions
 )
@@ -96,5 +134,5 @@ select
     contract_term_months,
     started_at,
     current_period_end_at,
-    case when status in ('active', 'past_due', 'trialing') then annual_amount else 0 end as arr
+    arr
 from with_validity

@@ -8,92 +8,81 @@
 }}
 
 -- Per account per day: every measure the health score and the ML features read, each computed
--- only from that day and the days before it (trailing windows over the daily activity), so a
--- row for day d is what one could have known at the end of day d. A measure is NULL where its
+-- only from that day and the days before it (sums over the last N days, from the running totals),
+-- so a row for day d is what one could have known at the end of day d. A measure is NULL where its
 -- input does not exist (no product workspace, no support organization, no billing customer,
 -- no ratings): the score then re-weights the other inputs instead of counting it as zero. The
 -- relationship measures are NULL for every account when the CRM names no champion at all (the
 -- Salesforce source switched off, its Contacts empty, or Is_Champion__c never used): a company
 -- without that data is not scored 0 on the relationship component.
 {% set start_expr = incremental_start_literal('snapshot_date') if is_incremental() else none %}
-{% set w30 = 'partition by account_id order by activity_date rows between 29 preceding and current row' %}
-{% set w90 = 'partition by account_id order by activity_date rows between 89 preceding and current row' %}
-{% set w180 = 'partition by account_id order by activity_date rows between 179 preceding and current row' %}
+{% set spans = [30, 90, 180] %}
+{#- (running total, days, name): the measure's sum over the account's last `days` days, from
+    int_account_running_totals (the day's total minus the one `days` back; none: the history is
+    shorter and the window holds all of it), so a daily build reads a few rows per account -#}
+{% set sums = [
+    ('active_users', 30, 'active_user_days_30d'),
+    ('event_count', 30, 'events_30d'),
+    ('event_count', 90, 'events_90d'),
+    ('advanced_event_count', 30, 'advanced_events_30d'),
+    ('export_event_count', 30, 'export_events_30d'),
+    ('user_invite_count', 30, 'user_invites_30d'),
+    ('users_with_email', 30, 'users_with_email_30d'),
+    ('champion_active_days', 30, 'champion_active_days_30d'),
+    ('tickets_opened', 90, 'tickets_90d'),
+    ('high_priority_tickets_opened', 90, 'high_priority_tickets_90d'),
+    ('feature_request_tickets_opened', 90, 'feature_request_tickets_90d'),
+    ('billing_tickets_opened', 90, 'billing_tickets_90d'),
+    ('cancellation_tickets_opened', 90, 'cancellation_tickets_90d'),
+    ('payment_failures', 90, 'payment_failures_90d'),
+    ('csat_good', 180, 'csat_good_180d'),
+    ('csat_bad', 180, 'csat_bad_180d')
+] %}
 
-{% set csat_180d -%}
-        cast(sum(csat_good) over ({{ w180 }}) as {{ dbt.type_bigint() }}) as csat_good_180d,
-        cast(sum(csat_bad) over ({{ w180 }}) as {{ dbt.type_bigint() }}) as csat_bad_180d
-{%- endset %}
+with {{ rows_back_ctes(ref('int_account_running_totals'), start_expr, spans) }}
 
--- An incremental run reads only the days its windows reach back to: 90 days for the 30- and
--- 90-day measures, and apart from them 180 days for the two 180-day ones, so that the many short
--- windows are not computed over half a year of rows. A full build computes all in one pass.
-with activity as (
+activity as (
     select * from {{ ref('account_daily_activity') }}
-    {% if start_expr %}where activity_date >= {{ add_days(start_expr, -90) }}{% endif %}
+    {% if start_expr %}where activity_date >= {{ start_expr }}{% endif %}
 ),
-
-{% if start_expr %}
-csat_windows as (
-    select
-        account_id,
-        activity_date,
-        {{ csat_180d }}
-    from {{ ref('account_daily_activity') }}
-    where activity_date >= {{ add_days(start_expr, -180) }}
-),
-{% endif %}
 
 windows as (
     select
-        account_id,
-        activity_date,
-        segment,
-        has_product_workspace,
-        has_support_organization,
-        has_billing_customer,
-        seats,
-        arr,
-        active_users_7d,
-        active_users_30d,
-        event_types_30d,
-        open_tickets,
-        overdue_invoices,
-        notice_given,
-        champions_known,
-        champions_flagged_left,
-        avg(active_users) over ({{ w30 }}) as avg_daily_active_users_30d,
-        cast(sum(active_users) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as active_user_days_30d,
-        cast(sum(event_count) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as events_30d,
-        cast(sum(event_count) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as events_90d,
-        cast(sum(advanced_event_count) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as advanced_events_30d,
-        cast(sum(export_event_count) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as export_events_30d,
-        cast(sum(user_invite_count) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as user_invites_30d,
-        cast(sum(users_with_email) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as users_with_email_30d,
-        cast(sum(case when champions_active > 0 then 1 else 0 end) over ({{ w30 }}) as {{ dbt.type_bigint() }}) as champion_active_days_30d,
-        cast(sum(tickets_opened) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as tickets_90d,
-        cast(sum(high_priority_tickets_opened) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as high_priority_tickets_90d,
-        cast(sum(feature_request_tickets_opened) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as feature_request_tickets_90d,
-        cast(sum(billing_tickets_opened) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as billing_tickets_90d,
-        cast(sum(cancellation_tickets_opened) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as cancellation_tickets_90d,
-        cast(sum(payment_failures) over ({{ w90 }}) as {{ dbt.type_bigint() }}) as payment_failures_90d,
-        lag(active_users_30d, 90) over (partition by account_id order by activity_date) as active_users_30d_90d_ago,
-        {% if not start_expr %}{{ csat_180d }},{% endif %}
-        lag(arr, 90) over (partition by account_id order by activity_date) as arr_90d_ago
-    from activity
+        activity.account_id,
+        activity.activity_date,
+        activity.segment,
+        activity.has_product_workspace,
+        activity.has_support_organization,
+        activity.has_billing_customer,
+        activity.seats,
+        activity.arr,
+        activity.active_users_7d,
+        activity.active_users_30d,
+        activity.event_types_30d,
+        activity.open_tickets,
+        activity.overdue_invoices,
+        activity.notice_given,
+        activity.champions_known,
+        activity.champions_flagged_left,
+        today.first_activity_date,
+        {% for column, days, name in sums -%}
+        cast(today.total_{{ column }} - coalesce({{ row_back('total_' ~ column, days, start_expr) }}, 0)
+            as {{ dbt.type_bigint() }}) as {{ name }},
+        {% endfor -%}
+        cast(today.total_active_users - coalesce({{ row_back('total_active_users', 30, start_expr) }}, 0)
+            as {{ type_double() }}) / case when today.day_number < 30 then today.day_number else 30 end
+            as avg_daily_active_users_30d,
+        {{ row_back('active_users_30d', 90, start_expr) }} as active_users_30d_90d_ago,
+        {{ row_back('arr', 90, start_expr) }} as arr_90d_ago
+    from today
+    inner join activity
+        on today.account_id = activity.account_id and today.activity_date = activity.activity_date
+    {{ rows_back_joins(start_expr, spans) }}
 ),
 
 -- Is there any champion data in the CRM at all (one row, cross-joined)?
 crm as (
     select count(*) > 0 as names_champions from {{ ref('int_contacts__champions') }}
-),
-
--- Days in history count from the account's first day in the whole table, not in the window an
--- incremental run reads (its days are consecutive: one row per customer day).
-first_days as (
-    select account_id, min(activity_date) as first_activity_date
-    from {{ ref('account_daily_activity') }}
-    group by account_id
 ),
 
 metrics as (
@@ -122,7 +111,7 @@ metrics as (
         cancellation_tickets_90d,
         csat_good_180d,
         csat_bad_180d,
-        cast({{ dbt.datediff('first_days.first_activity_date', 'windows.activity_date', 'day') }} + 1
+        cast({{ dbt.datediff('windows.first_activity_date', 'windows.activity_date', 'day') }} + 1
             as {{ dbt.type_bigint() }}) as days_in_history,
         -- usage
         case when has_product_workspace and seats > 0
@@ -156,13 +145,7 @@ metrics as (
         case when crm.names_champions and champions_known > 0 and users_with_email_30d > 0
             then cast(champion_active_days_30d as {{ type_double() }}) end as champion_active_days_30d
     from windows
-    {% if start_expr %}
-    inner join csat_windows
-        on windows.account_id = csat_windows.account_id and windows.activity_date = csat_windows.activity_date
-    {% endif %}
-    inner join first_days on windows.account_id = first_days.account_id
     cross join crm
-    {% if start_expr %}where windows.activity_date >= {{ start_expr }}{% endif %}
 )
 
 select * from metrics

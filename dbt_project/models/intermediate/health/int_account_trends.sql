@@ -10,62 +10,70 @@
 -- Per account per day: how the account behaves against its own longer history, for the churn model.
 -- A customer's usual level is measured over long windows (90, 180 and 365 days, which average out
 -- the day-to-day noise of a few users), its recent change against that level, and the history of its
--- champion, support and payments. Every measure reads only that day and the days before it, from
--- account_daily_activity (one row per customer day, so `rows between` windows are day windows); event
--- categories come from var event_taxonomy through it. NULL where the input does not exist (no events,
--- no rated tickets, no billing customer, no champion data in the CRM at all).
+-- champion, support and payments. Every measure reads only that day and the days before it. A sum
+-- over the last N days is the day's running total minus the one N days before, both from
+-- int_account_running_totals (one row per customer day, numbered, so N rows back is N days back):
+-- a daily build reads the new days and five earlier rows each, not a year of activity. Event
+-- categories come from var event_taxonomy through account_daily_activity. NULL where the input does
+-- not exist (no events, no rated tickets, no billing customer, no champion data in the CRM at all).
 {% set start_expr = incremental_start_literal('snapshot_date') if is_incremental() else none %}
-{% set w7 = 'partition by account_id order by activity_date rows between 6 preceding and current row' %}
-{% set w30 = 'partition by account_id order by activity_date rows between 29 preceding and current row' %}
-{% set w90 = 'partition by account_id order by activity_date rows between 89 preceding and current row' %}
-{% set w180 = 'partition by account_id order by activity_date rows between 179 preceding and current row' %}
-{% set w365 = 'partition by account_id order by activity_date rows between 364 preceding and current row' %}
+{% set spans = [7, 30, 90, 180, 365] %}
+{#- (running total, days, name): the measure's sum over the account's last `days` days -#}
+{% set sums = [
+    ('event_count', 7, 'events_7d'),
+    ('event_count', 30, 'events_30d'),
+    ('event_count', 90, 'events_90d'),
+    ('event_count', 180, 'events_180d'),
+    ('event_count', 365, 'events_365d'),
+    ('active_users', 30, 'active_user_days_30d'),
+    ('active_users', 90, 'active_user_days_90d'),
+    ('active_users', 180, 'active_user_days_180d'),
+    ('active_users', 365, 'active_user_days_365d'),
+    ('active_users_30d', 180, 'monthly_active_user_days_180d'),
+    ('advanced_event_count', 180, 'advanced_events_180d'),
+    ('advanced_event_count', 365, 'advanced_events_365d'),
+    ('export_event_count', 7, 'export_events_7d'),
+    ('export_event_count', 30, 'export_events_30d'),
+    ('export_event_count', 180, 'export_events_180d'),
+    ('tickets_opened', 180, 'tickets_180d'),
+    ('high_priority_tickets_opened', 180, 'high_priority_tickets_180d'),
+    ('csat_good', 90, 'csat_good_90d'),
+    ('csat_bad', 90, 'csat_bad_90d'),
+    ('payment_failures', 180, 'payment_failures_180d'),
+    ('days_without_champion', 180, 'days_without_champion_180d'),
+    ('champion_changes', 180, 'champion_changes_180d')
+] %}
 
-with activity as (
-    select
-        *,
-        lag(champions_known) over (partition by account_id order by activity_date) as champions_known_day_before
-    from {{ ref('account_daily_activity') }}
-    {% if start_expr %}where activity_date >= {{ add_days(start_expr, -366) }}{% endif %}
-),
+with {{ rows_back_ctes(ref('int_account_running_totals'), start_expr, spans) }}
 
 windows as (
     select
-        account_id,
-        activity_date,
-        has_billing_customer,
-        champions_known,
-        active_users_30d,
-        count(*) over ({{ w180 }}) as days_180d,
-        sum(event_count) over ({{ w7 }}) as events_7d,
-        sum(event_count) over ({{ w30 }}) as events_30d,
-        sum(event_count) over ({{ w90 }}) as events_90d,
-        sum(event_count) over ({{ w180 }}) as events_180d,
-        sum(event_count) over ({{ w365 }}) as events_365d,
-        sum(active_users) over ({{ w90 }}) as active_user_days_90d,
-        sum(active_users) over ({{ w180 }}) as active_user_days_180d,
-        sum(active_users) over ({{ w365 }}) as active_user_days_365d,
-        avg(active_users) over ({{ w30 }}) as daily_active_users_30d,
-        avg(active_users) over ({{ w180 }}) as daily_active_users_180d,
-        avg(active_users_30d) over ({{ w180 }}) as monthly_active_users_180d,
-        sum(advanced_event_count) over ({{ w180 }}) as advanced_events_180d,
-        sum(advanced_event_count) over ({{ w365 }}) as advanced_events_365d,
-        sum(export_event_count) over ({{ w7 }}) as export_events_7d,
-        sum(export_event_count) over ({{ w30 }}) as export_events_30d,
-        sum(export_event_count) over ({{ w180 }}) as export_events_180d,
-        sum(tickets_opened) over ({{ w180 }}) as tickets_180d,
-        sum(high_priority_tickets_opened) over ({{ w180 }}) as high_priority_tickets_180d,
-        sum(csat_good) over ({{ w90 }}) as csat_good_90d,
-        sum(csat_bad) over ({{ w90 }}) as csat_bad_90d,
-        sum(payment_failures) over ({{ w180 }}) as payment_failures_180d,
-        max(champions_known) over ({{ w180 }}) as most_champions_180d,
-        sum(case when champions_known > 0 then 0 else 1 end) over ({{ w180 }})
-            as days_without_champion_180d,
-        sum(case when champions_known <> champions_known_day_before then 1 else 0 end)
-            over ({{ w180 }}) as champion_changes_180d,
-        max(case when champions_active > 0 then activity_date end) over ({{ w180 }})
-            as champion_last_active_date
-    from activity
+        today.account_id,
+        today.activity_date,
+        today.has_billing_customer,
+        today.champions_known,
+        -- the number of days in each window (fewer at the start of an account's history)
+        {% for days in spans -%}
+        case when today.day_number < {{ days }} then today.day_number else {{ days }} end as days_{{ days }}d,
+        {% endfor -%}
+        {% for column, days, name in sums -%}
+        today.total_{{ column }} - coalesce({{ row_back('total_' ~ column, days, start_expr) }}, 0) as {{ name }},
+        {% endfor -%}
+        case when today.champion_last_active_day_number > today.day_number - 180
+            then today.champion_last_active_date end as champion_last_active_date
+    from today
+    {{ rows_back_joins(start_expr, spans) }}
+),
+
+averages as (
+    select
+        *,
+        cast(active_user_days_30d as {{ type_double() }}) / days_30d as daily_active_users_30d,
+        cast(active_user_days_180d as {{ type_double() }}) / days_180d as daily_active_users_180d,
+        cast(monthly_active_user_days_180d as {{ type_double() }}) / days_180d as monthly_active_users_180d,
+        -- did the account have a champion on any of the last 180 days?
+        days_180d - days_without_champion_180d > 0 as had_champion_180d
+    from windows
 ),
 
 -- Is there any champion data in the CRM at all (one row, cross-joined)?
@@ -102,10 +110,9 @@ select
     case when crm.names_champions then cast(champion_changes_180d as {{ type_double() }}) end
         as champion_changes_180d,
     case when crm.names_champions
-        then cast(case when most_champions_180d > 0 and champions_known = 0 then 1 else 0 end as {{ type_double() }})
+        then cast(case when had_champion_180d and champions_known = 0 then 1 else 0 end as {{ type_double() }})
         end as champion_lost_180d,
     cast({{ dbt.datediff('champion_last_active_date', 'activity_date', 'day') }} as {{ type_double() }})
         as days_since_champion_active
-from windows
+from averages
 cross join crm
-{% if start_expr %}where activity_date >= {{ start_expr }}{% endif %}
