@@ -18,7 +18,9 @@
 -- Incremental runs rebuild the observation days whose labels may still change (the last horizon
 -- plus the lookback); older rows are final: their features are point in time, their labels complete.
 -- The pre-hook drops the rows whose labels were incomplete (all inside that window, so rebuilt), which
--- also removes yesterday's as-of day when it was no regular observation day.
+-- also removes yesterday's as-of day when it was no regular observation day. The daily tables the
+-- rows join are read from that day on too (a year of account-days otherwise).
+{% set rebuilt_from = add_days(incremental_start_literal('observation_date'), -horizon) if is_incremental() else none %}
 
 with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
@@ -41,23 +43,24 @@ observations as (
     cross join clock
     where (mod({{ dbt.datediff("cast('2000-01-03' as date)", 'days.activity_date', 'day') }}, {{ every }}) = 0
         or days.activity_date = clock.as_of_date)
-    {% if is_incremental() %}
-        and days.activity_date >= {{ add_days(incremental_start_literal('observation_date'), -horizon) }}
-    {% endif %}
+    {% if rebuilt_from %}and days.activity_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 metrics as (
     select * from {{ ref('int_account_health_metrics') }}
+    {% if rebuilt_from %}where snapshot_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 trends as (
     select * from {{ ref('int_account_trends') }}
+    {% if rebuilt_from %}where snapshot_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 health as (
     select account_id, snapshot_date, health_score, usage_score, adoption_score, support_score, billing_score,
         relationship_score
     from {{ ref('health_score_history') }}
+    {% if rebuilt_from %}where snapshot_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 -- The subscription as it stood at the end of the observation day (its plan, term and start), not today's.
@@ -91,9 +94,7 @@ billing as (
 day_status as (
     select account_id, activity_date, subscription_status, notice_given
     from {{ ref('account_daily_activity') }}
-    {% if is_incremental() %}
-        where activity_date >= {{ add_days(incremental_start_literal('observation_date'), -horizon) }}
-    {% endif %}
+    {% if rebuilt_from %}where activity_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 expansion_wins as (
