@@ -6,7 +6,8 @@
 
     In a model: `with {{ rows_back_ctes(ref('int_account_running_totals'), start_expr, spans) }}`
     gives `today` (the days built), then `from today {{ rows_back_joins(start_expr, spans) }}` and
-    `{{ row_back('total_event_count', 30, start_expr) }}` for the value 30 rows back. -#}
+    `{{ row_back('total_event_count', 30, start_expr) }}` for the value 30 rows back, and
+    `{{ window_days(30) }}` for the number of days such a sum covers. -#}
 
 {% macro rows_back_ctes(totals, start_expr, spans) -%}
 today as (
@@ -47,4 +48,10 @@ back_{{ days }}.{{ column }}
 {%- else -%}
 lag(today.{{ column }}, {{ days }}) over (partition by today.account_id order by today.day_number)
 {%- endif -%}
+{%- endmacro %}
+
+{#- The number of days a sum over the last `days` days covers: fewer at the start of the account's
+    history. -#}
+{% macro window_days(days) -%}
+case when today.day_number < {{ days }} then today.day_number else {{ days }} end
 {%- endmacro %}

@@ -70,8 +70,7 @@ windows as (
             as {{ dbt.type_bigint() }}) as {{ name }},
         {% endfor -%}
         cast(today.total_active_users - coalesce({{ row_back('total_active_users', 30, start_expr) }}, 0)
-            as {{ type_double() }}) / case when today.day_number < 30 then today.day_number else 30 end
-            as avg_daily_active_users_30d,
+            as {{ type_double() }}) / {{ window_days(30) }} as avg_daily_active_users_30d,
         {{ row_back('active_users_30d', 90, start_expr) }} as active_users_30d_90d_ago,
         {{ row_back('arr', 90, start_expr) }} as arr_90d_ago
     from today

@@ -52,10 +52,8 @@ windows as (
         today.activity_date,
         today.has_billing_customer,
         today.champions_known,
-        -- the number of days in each window (fewer at the start of an account's history)
-        {% for days in spans -%}
-        case when today.day_number < {{ days }} then today.day_number else {{ days }} end as days_{{ days }}d,
-        {% endfor -%}
+        {{ window_days(30) }} as days_30d,
+        {{ window_days(180) }} as days_180d,
         {% for column, days, name in sums -%}
         today.total_{{ column }} - coalesce({{ row_back('total_' ~ column, days, start_expr) }}, 0) as {{ name }},
         {% endfor -%}
