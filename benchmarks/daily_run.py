@@ -53,7 +53,8 @@ REPORT_ASSET = ("reports", "site")
 
 class ChildMemory:
     """The largest resident memory any other child process (the emulator) reached, sampled from /proc
-    twice a second. The run processes (multiprocessing children) report their own peak."""
+    twice a second. The run processes (multiprocessing children) report their own peak, their
+    normalize workers' included (benchmarks/measure.py)."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
