@@ -233,7 +233,9 @@ champion_state as (
     group by spine.account_day_id
 ),
 
--- Support.
+-- Support. The facts of a day (tickets opened, ratings, payment failures) are read from the first
+-- rebuilt day on in an incremental build; the state at the end of a day (open tickets, overdue
+-- invoices, the subscription) needs the history before it.
 tickets as (
     select * from {{ ref('stg_zendesk__tickets') }}
 ),
@@ -252,6 +254,7 @@ tickets_opened as (
         sum(case when is_billing then 1 else 0 end) as billing_tickets_opened,
         sum(case when is_cancellation then 1 else 0 end) as cancellation_tickets_opened
     from tickets
+    {% if start_expr %}where created_at >= {{ start_expr }}{% endif %}
     group by organization_id, cast(created_at as date)
 ),
 
@@ -273,6 +276,7 @@ ratings as (
         sum(case when is_good then 1 else 0 end) as csat_good,
         sum(case when is_good then 0 else 1 end) as csat_bad
     from {{ ref('stg_zendesk__satisfaction_ratings') }}
+    {% if start_expr %}where created_at >= {{ start_expr }}{% endif %}
     group by organization_id, cast(created_at as date)
 ),
 
@@ -281,6 +285,7 @@ payment_failures as (
     select stripe_customer_id, cast(created_at as date) as activity_date, count(*) as payment_failures
     from {{ ref('stg_stripe__events') }}
     where event_type = 'invoice.payment_failed'
+    {% if start_expr %}and created_at >= {{ start_expr }}{% endif %}
     group by stripe_customer_id, cast(created_at as date)
 ),
 
