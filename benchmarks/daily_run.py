@@ -39,7 +39,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.first_run import dagster_yaml
-from benchmarks.measure import run_stage
+from benchmarks.measure import descendants, rss_kb, run_stage
 from benchmarks.sandbox_stages import deployment_env
 from core.warehouse import table_exists
 from sandbox.emulators.process import REPO, free_port, start_server, stop_server
@@ -54,7 +54,7 @@ REPORT_ASSET = ("reports", "site")
 class ChildMemory:
     """The largest resident memory any other child process (the emulator) reached, sampled from /proc
     twice a second. The run processes (multiprocessing children) report their own peak, their
-    normalize workers' included (benchmarks/measure.py)."""
+    normalize workers' included (benchmarks/measure.py: the sum over the process and its workers)."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
@@ -71,27 +71,13 @@ class ChildMemory:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
-            parents: dict[int, int] = {}
-            for stat in Path("/proc").glob("[0-9]*/stat"):
-                try:
-                    parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, ValueError, IndexError):
-                    continue
-            family, grew = {os.getpid()}, True
-            while grew:
-                new = {pid for pid, parent in parents.items() if parent in family} - family
-                family |= new
-                grew = bool(new)
-            for pid in family - {os.getpid()}:
+            for pid in descendants(os.getpid()):
                 try:
                     if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
                         continue
-                    status = Path(f"/proc/{pid}/status").read_text()
                 except OSError:
                     continue
-                for line in status.splitlines():
-                    if line.startswith("VmRSS:"):
-                        self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                self.peak_mb = max(self.peak_mb, rss_kb(pid) / 1024)
 
 
 def execute_run(instance_dir: str) -> dict[str, Any]:
