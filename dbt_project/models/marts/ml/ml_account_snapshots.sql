@@ -21,6 +21,10 @@
 -- also removes yesterday's as-of day when it was no regular observation day. The daily tables the
 -- rows join are read from that day on too (a year of account-days otherwise).
 {% set rebuilt_from = add_days(incremental_start_literal('observation_date'), -horizon) if is_incremental() else none %}
+-- The daily tables are read on the observation days only (one day in `every`, and the as-of day), not
+-- on every day of the window, before they are joined.
+{% set observation_days = "(mod(" ~ dbt.datediff("cast('2000-01-03' as date)", 'DAY', 'day') ~ ", " ~ every
+    ~ ") = 0 or DAY = (select as_of_date from clock))" ~ (" and DAY >= " ~ rebuilt_from if rebuilt_from else "") %}
 
 with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
@@ -40,27 +44,24 @@ observations as (
         lifetimes.churn_date
     from {{ ref('int_account_days') }} as days
     inner join lifetimes on days.account_id = lifetimes.account_id
-    cross join clock
-    where (mod({{ dbt.datediff("cast('2000-01-03' as date)", 'days.activity_date', 'day') }}, {{ every }}) = 0
-        or days.activity_date = clock.as_of_date)
-    {% if rebuilt_from %}and days.activity_date >= {{ rebuilt_from }}{% endif %}
+    where {{ observation_days | replace('DAY', 'days.activity_date') }}
 ),
 
 metrics as (
     select * from {{ ref('int_account_health_metrics') }}
-    {% if rebuilt_from %}where snapshot_date >= {{ rebuilt_from }}{% endif %}
+    where {{ observation_days | replace('DAY', 'snapshot_date') }}
 ),
 
 trends as (
     select * from {{ ref('int_account_trends') }}
-    {% if rebuilt_from %}where snapshot_date >= {{ rebuilt_from }}{% endif %}
+    where {{ observation_days | replace('DAY', 'snapshot_date') }}
 ),
 
 health as (
     select account_id, snapshot_date, health_score, usage_score, adoption_score, support_score, billing_score,
         relationship_score
     from {{ ref('health_score_history') }}
-    {% if rebuilt_from %}where snapshot_date >= {{ rebuilt_from }}{% endif %}
+    where {{ observation_days | replace('DAY', 'snapshot_date') }}
 ),
 
 -- The subscription as it stood at the end of the observation day (its plan, term and start), not today's.
@@ -94,7 +95,7 @@ billing as (
 day_status as (
     select account_id, activity_date, subscription_status, notice_given
     from {{ ref('account_daily_activity') }}
-    {% if rebuilt_from %}where activity_date >= {{ rebuilt_from }}{% endif %}
+    where {{ observation_days | replace('DAY', 'activity_date') }}
 ),
 
 expansion_wins as (
