@@ -30,7 +30,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -39,7 +38,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.first_run import dagster_yaml
-from benchmarks.measure import descendants, rss_kb, run_stage
+from benchmarks.measure import PeakSampler, descendants, rss_kb, run_stage
 from benchmarks.sandbox_stages import deployment_env
 from core.warehouse import table_exists
 from sandbox.emulators.process import REPO, free_port, start_server, stop_server
@@ -51,33 +50,19 @@ RETRAINING_DAY_SHARE = {"L": 0.15}
 REPORT_ASSET = ("reports", "site")
 
 
-class ChildMemory:
-    """The largest resident memory any other child process (the emulator) reached, sampled from /proc
-    twice a second. The run processes (multiprocessing children) report their own peak, their
+def largest_other_child_mb() -> float:
+    """The resident memory of the largest child process other than the run processes (the emulator
+    server), in MB. The run processes (multiprocessing children) report their own peak, their
     normalize workers' included (benchmarks/measure.py: the sum over the process and its workers)."""
-
-    def __init__(self) -> None:
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> ChildMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.5):
-            for pid in descendants(os.getpid()):
-                try:
-                    if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                        continue
-                except OSError:
-                    continue
-                self.peak_mb = max(self.peak_mb, rss_kb(pid) / 1024)
+    largest = 0
+    for pid in descendants(os.getpid()):
+        try:
+            if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+        except OSError:
+            continue
+        largest = max(largest, rss_kb(pid))
+    return largest / 1024
 
 
 def execute_run(instance_dir: str) -> dict[str, Any]:
@@ -174,7 +159,7 @@ def run(
     warehouse = work / "warehouse" / "warehouse.duckdb"
     warehouse.parent.mkdir(parents=True)
     tls = free_port()
-    with ChildMemory() as children:
+    with PeakSampler(largest_other_child_mb) as children:
         server, url = start_server(world, tls_port=tls)
         try:
             os.environ.update(deployment_env(url, tls, world, warehouse, work / "models"))
@@ -211,7 +196,7 @@ def run(
         "code_location_load_s": full["load_s"],
         "full": full_outcome,
         "peak_run_process_mb": round(run_peak_mb),
-        "peak_children_mb": round(children.peak_mb),
+        "peak_children_mb": round(children.peak),
     }
     full_met = full_s <= FULL_SECONDS.get(size, float("inf"))
     if not days:

@@ -1,8 +1,8 @@
 """Run one benchmark stage in a fresh process and measure its wall time and peak memory.
 
 A fresh process per stage makes the peak resident memory (VmHWM, its high-water mark) that stage's
-own figure instead of the maximum of everything that ran before it. Processes the stage starts (dlt's normalize
-workers on a big load) count too: a thread sums the resident memory of the stage process and all
+own figure instead of the maximum of everything that ran before it. Processes the stage starts
+(dlt's normalize workers on a big load) count too: a thread sums the resident memory of the stage process and all
 its descendants at the same moment, twice a second, and the peak is the larger of that sum and the
 stage process's own high-water mark. (ru_maxrss would not do: a process started from a 7 GB parent
 reports the parent's 7 GB as its own peak, since Linux keeps that figure across the fork and exec.
@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,15 +59,17 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
-class FamilyMemory:
-    """The largest resident memory of this process and its descendants together, sampled twice a second."""
+class PeakSampler:
+    """The largest value `reading()` returned, called twice a second on a thread while the `with`
+    block runs."""
 
-    def __init__(self) -> None:
-        self.peak_kb = 0
+    def __init__(self, reading: Callable[[], float]) -> None:
+        self.peak = 0.0
+        self._reading = reading
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> FamilyMemory:
+    def __enter__(self) -> PeakSampler:
         self._thread.start()
         return self
 
@@ -75,21 +78,25 @@ class FamilyMemory:
         self._thread.join()
 
     def _sample(self) -> None:
-        me = os.getpid()
         while not self._stop.wait(0.5):
-            total = sum(rss_kb(pid) for pid in {me} | descendants(me))
-            self.peak_kb = max(self.peak_kb, total)
+            self.peak = max(self.peak, self._reading())
+
+
+def family_rss_kb() -> float:
+    """The resident memory of this process and its descendants together, in kB."""
+    me = os.getpid()
+    return sum(rss_kb(pid) for pid in {me} | descendants(me))
 
 
 def _child(target: str, kwargs: dict[str, Any], queue: mp.Queue) -> None:
     module_name, func_name = target.split(":")
     try:
         func = getattr(importlib.import_module(module_name), func_name)
-        with FamilyMemory() as family:
+        with PeakSampler(family_rss_kb) as family:
             start = time.perf_counter()
             value = func(**kwargs)
             seconds = time.perf_counter() - start
-        peak_kb = max(rss_kb(os.getpid(), "VmHWM"), family.peak_kb)
+        peak_kb = max(rss_kb(os.getpid(), "VmHWM"), family.peak)
         queue.put(("ok", seconds, peak_kb / 1024, value))
     except BaseException:  # report any failure to the parent instead of hanging it
         queue.put(("error", 0.0, 0.0, traceback.format_exc()))

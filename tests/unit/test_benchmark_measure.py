@@ -41,8 +41,14 @@ def test_the_peak_adds_the_workers_holding_memory_beside_the_stage() -> None:
     assert 700 <= measured.peak_rss_mb < 1000
 
 
-def test_the_peak_of_a_stage_without_workers_is_its_own() -> None:
+def test_the_peak_of_a_stage_is_its_own_not_the_process_that_started_it() -> None:
+    # Linux keeps a parent's resident peak in the ru_maxrss of every process it starts: a stage
+    # started from this 1 GB process must still report its own 300 MB.
+    parent = bytearray(1024 * MB)
+    for i in range(0, len(parent), 4096):
+        parent[i] = 1
     measured = run_stage(
         "alone", "tests.unit.test_benchmark_measure:stage_with_workers", own_mb=300, worker_mb=0, workers=0
     )
+    del parent
     assert 300 <= measured.peak_rss_mb < 450
