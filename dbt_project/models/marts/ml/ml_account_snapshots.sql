@@ -14,17 +14,15 @@
     )
 }}
 {% set horizon = var('ml_label_horizon_days') %}
-{% set every = var('ml_observation_every_days') %}
 -- Incremental runs rebuild the observation days whose labels may still change (the last horizon
 -- plus the lookback); older rows are final: their features are point in time, their labels complete.
 -- The pre-hook drops the rows whose labels were incomplete (all inside that window, so rebuilt), which
 -- also removes yesterday's as-of day when it was no regular observation day. The daily tables the
 -- rows join are read from that day on too (a year of account-days otherwise).
 {% set rebuilt_from = add_days(incremental_start_literal('observation_date'), -horizon) if is_incremental() else none %}
--- The daily tables are read on the observation days only (one day in `every`, and the as-of day), not
--- on every day of the window, before they are joined.
-{% set observation_days = "(mod(" ~ dbt.datediff("cast('2000-01-03' as date)", 'DAY', 'day') ~ ", " ~ every
-    ~ ") = 0 or DAY = (select as_of_date from clock))" ~ (" and DAY >= " ~ rebuilt_from if rebuilt_from else "") %}
+-- The daily tables are read on the observation days only (is_observation_day), not on every day of
+-- the window, before they are joined.
+{% set as_of = '(select as_of_date from clock)' %}
 
 with clock as (
     select as_of_date from {{ ref('int_data_clock') }}
@@ -44,24 +42,29 @@ observations as (
         lifetimes.churn_date
     from {{ ref('int_account_days') }} as days
     inner join lifetimes on days.account_id = lifetimes.account_id
-    where {{ observation_days | replace('DAY', 'days.activity_date') }}
+    cross join clock
+    where {{ is_observation_day('days.activity_date', 'clock.as_of_date') }}
+    {% if rebuilt_from %}and days.activity_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 metrics as (
     select * from {{ ref('int_account_health_metrics') }}
-    where {{ observation_days | replace('DAY', 'snapshot_date') }}
+    where {{ is_observation_day('snapshot_date', as_of) }}
+    {% if rebuilt_from %}and snapshot_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 trends as (
     select * from {{ ref('int_account_trends') }}
-    where {{ observation_days | replace('DAY', 'snapshot_date') }}
+    where {{ is_observation_day('snapshot_date', as_of) }}
+    {% if rebuilt_from %}and snapshot_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 health as (
     select account_id, snapshot_date, health_score, usage_score, adoption_score, support_score, billing_score,
         relationship_score
     from {{ ref('health_score_history') }}
-    where {{ observation_days | replace('DAY', 'snapshot_date') }}
+    where {{ is_observation_day('snapshot_date', as_of) }}
+    {% if rebuilt_from %}and snapshot_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 -- The subscription as it stood at the end of the observation day (its plan, term and start), not today's.
@@ -95,7 +98,8 @@ billing as (
 day_status as (
     select account_id, activity_date, subscription_status, notice_given
     from {{ ref('account_daily_activity') }}
-    where {{ observation_days | replace('DAY', 'activity_date') }}
+    where {{ is_observation_day('activity_date', as_of) }}
+    {% if rebuilt_from %}and activity_date >= {{ rebuilt_from }}{% endif %}
 ),
 
 expansion_wins as (
