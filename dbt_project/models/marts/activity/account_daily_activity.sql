@@ -181,6 +181,8 @@ usage_days as (
     from user_days
     left join {{ ref('int_product__users') }} as emails
         on user_days.workspace_id = emails.workspace_id and user_days.product_user_id = emails.product_user_id
+    -- user_days reaches 31 days further back, for the spans only.
+    {% if start_expr %}where user_days.activity_date >= {{ start_expr }}{% endif %}
     group by user_days.workspace_id, user_days.activity_date
 ),
 
@@ -216,6 +218,7 @@ champion_usage as (
         and user_days.product_user_id = champion_users.product_user_id
         and user_days.activity_date >= champion_users.known_since_date
         and (champion_users.ended_date is null or user_days.activity_date < champion_users.ended_date)
+    {% if start_expr %}where user_days.activity_date >= {{ start_expr }}{% endif %}
     group by champion_users.account_id, user_days.activity_date
 ),
 
