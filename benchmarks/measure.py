@@ -2,9 +2,9 @@
 
 A fresh process per stage makes the peak resident memory (VmHWM, its high-water mark) that stage's
 own figure instead of the maximum of everything that ran before it. Processes the stage starts
-(dlt's normalize workers on a big load) count too: a thread sums the resident memory of the stage process and all
-its descendants at the same moment, twice a second, and the peak is the larger of that sum and the
-stage process's own high-water mark. (ru_maxrss would not do: a process started from a 7 GB parent
+(dlt's normalize workers on a big load) count too: a thread sums the resident memory of the stage
+process and all its descendants at the same moment, twice a second, and the peak is the larger of
+that sum and the stage process's own high-water mark. (ru_maxrss would not do: a process started from a 7 GB parent
 reports the parent's 7 GB as its own peak, since Linux keeps that figure across the fork and exec.
 The sum counts the libraries the processes share once per process, tens of MB; the proportional
 set size, which would not, costs ~70 ms a reading on a 6 GB process.)
