@@ -42,8 +42,7 @@ observations as (
         lifetimes.churn_date
     from {{ ref('int_account_days') }} as days
     inner join lifetimes on days.account_id = lifetimes.account_id
-    cross join clock
-    where {{ is_observation_day('days.activity_date', 'clock.as_of_date') }}
+    where {{ is_observation_day('days.activity_date', as_of) }}
     {% if rebuilt_from %}and days.activity_date >= {{ rebuilt_from }}{% endif %}
 ),
 
