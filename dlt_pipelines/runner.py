@@ -39,8 +39,8 @@ LOADER_FILE_FORMAT = "parquet"
 # run's process that shares one interpreter lock with the other sources loading beside it, so a big
 # extraction (a first load, a backfill) is normalized in worker processes, one per core (at most
 # four): at L, the first load of all sources went from 506 s to 356 s. Starting them costs a second
-# or two, so a day's few thousand rows stay in process. Arrow items (product events) are written as
-# Parquet and need no normalizing.
+# or two, so a day's few thousand rows stay in process. Arrow items (product events, and API records
+# that fit their contract: `contracts.arrow_batch`) are written as Parquet and need no normalizing.
 NORMALIZE_IN_WORKERS_ROWS = 100_000
 MAX_NORMALIZE_WORKERS = 4
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import requests
 from dlt.sources import DltSource
 
@@ -208,6 +209,8 @@ def _associations_transformer(api: HubSpotApi | None, parent: Any, from_type: st
     @dlt.transformer(data_from=parent, **hints)
     def associations(items: Any) -> Iterator[list[dict[str, Any]]]:
         assert api is not None
+        if isinstance(items, pa.Table):  # records that fit the contract arrive as one Arrow table
+            items = items.select([c for c in ("id", "archived") if c in items.column_names]).to_pylist()
         if not isinstance(items, list):  # quarantined records travel marked for their own table
             return
         ids = [str(r["id"]) for r in items if isinstance(r, dict) and r.get("id") and not r.get("archived")]

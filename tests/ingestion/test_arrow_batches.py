@@ -1,0 +1,127 @@
+"""Records that fit their contract reach dlt as Arrow tables (`contracts.arrow_batch`), and load
+exactly as dlt's own normalizer would load them as dicts; anything dlt must shape itself stays dicts."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+import pyarrow as pa
+import pytest
+
+from dlt_pipelines import contracts
+from dlt_pipelines.contracts import arrow_batch
+from dlt_pipelines.salesforce.tables import ACCOUNT
+
+# Account as a describe call widens it: a compound address field, kept whole as JSON.
+SPEC = replace(ACCOUNT, fields={**ACCOUNT.fields, "BillingAddress": "json"}, json_columns=("BillingAddress",))
+
+
+def account(n: int, **changes: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "attributes": {"type": "Account", "url": f"/services/data/v61.0/sobjects/Account/001{n:015d}"},
+        "Id": f"001{n:015d}",
+        "Name": f"Account {n}",
+        "Type": "Customer",
+        "NumberOfEmployees": 40 + n,
+        "AnnualRevenue": 1_000_000 if n % 2 else 2_500_000.5,  # JSON integers arrive in float fields
+        "OwnerId": "005000000000001AAA",
+        "Customer_Since__c": f"2024-03-0{1 + n % 9}",
+        "Copilot_Health_Score__c": None,
+        "Copilot_Scored_At__c": f"2026-11-0{1 + n % 9}T06:00:00.000+0000",
+        "BillingAddress": {"city": "Lyon", "country": "FR", "street": None} if n % 3 else None,
+        "IsDeleted": False,
+        "CreatedDate": "2024-03-01T09:15:00.000+0000",
+        "LastModifiedDate": f"2026-11-30T10:00:{n % 60:02d}.000+0000",
+        "SystemModstamp": f"2026-11-30T10:00:{n % 60:02d}.123+0000",
+    }
+    record.update(changes)
+    return record
+
+
+def good_records(records: list[dict[str, Any]]) -> list[Any]:
+    good, bad = contracts.split(SPEC, records, "evolve", "columns")
+    assert bad == []
+    return good
+
+
+def test_records_that_fit_become_one_typed_table_with_row_ids() -> None:
+    table = arrow_batch(SPEC, good_records([account(n) for n in range(5)]), set(SPEC.json_columns))
+    assert isinstance(table, pa.Table) and table.num_rows == 5
+    assert table.schema.field("NumberOfEmployees").type == pa.int64()
+    assert table.schema.field("AnnualRevenue").type == pa.float64()
+    assert table.schema.field("Customer_Since__c").type == pa.date32()
+    assert table.schema.field("Copilot_Scored_At__c").type == pa.timestamp("us", "UTC")
+    assert table.column("SystemModstamp").to_pylist()[1] == datetime(2026, 11, 30, 10, 0, 1, 123000, tzinfo=UTC)
+    assert table.column("AnnualRevenue").to_pylist()[:2] == [2_500_000.5, 1_000_000.0]
+    assert table.column("BillingAddress").to_pylist()[:2] == [None, '{"city":"Lyon","country":"FR","street":null}']
+    ids = table.column("_dlt_id").to_pylist()
+    assert len(set(ids)) == 5 and all(ids)
+    assert not table.schema.field("Id").nullable
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"Rating__c": "Hot"},  # a field the contract does not know becomes a column: dlt adds it
+        {"NumberOfEmployees": "45"},  # numeric text, coerced by dlt
+        {"NumberOfEmployees": 45.0},  # a float in an integer field, coerced by dlt
+        {"Copilot_Scored_At__c": "2026-11-02T06:00:00"},  # no offset: dlt reads it as UTC
+        {"Parent": {"Name": "Holding"}},  # a relationship's nested record: dlt unnests it into columns
+        {"IsDeleted": "false"},  # text for a boolean
+    ],
+)
+def test_a_batch_with_anything_dlt_must_shape_stays_dicts(changes: dict[str, Any]) -> None:
+    records = good_records([account(1), account(2, **changes)])
+    assert arrow_batch(SPEC, records, set(SPEC.json_columns)) is None
+
+
+def _load(tmp_path: Path, name: str, resource: Any) -> duckdb.DuckDBPyConnection:
+    pipeline = dlt.pipeline(
+        f"arrow_{name}",
+        destination=dlt.destinations.duckdb(str(tmp_path / f"{name}.duckdb")),
+        dataset_name="raw_salesforce",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    pipeline.run(resource)
+    return duckdb.connect(str(tmp_path / f"{name}.duckdb"), read_only=True)
+
+
+def test_the_arrow_path_loads_what_dlts_normalizer_loads(tmp_path: Path) -> None:
+    batches = [[account(n) for n in range(0, 40)], [account(n) for n in range(40, 80)]]
+    batches[1][3]["Rating__c"] = "Hot"  # this batch goes as dicts, the first as Arrow
+    json_columns = set(SPEC.json_columns)
+    assert arrow_batch(SPEC, good_records(copy.deepcopy(batches[0])), json_columns) is not None
+    assert arrow_batch(SPEC, good_records(copy.deepcopy(batches[1])), json_columns) is None
+
+    def records() -> Any:
+        yield from copy.deepcopy(batches)
+
+    def as_loaded(con: duckdb.DuckDBPyConnection) -> tuple[list[Any], list[Any]]:
+        columns = con.execute(
+            "select column_name, data_type from duckdb_columns() where table_name = 'account' order by column_name"
+        ).fetchall()
+        names = ", ".join(f'"{c}"' for c, _ in columns if c not in ("_dlt_id", "_dlt_load_id"))
+        return columns, con.execute(f"select {names} from raw_salesforce.account order by id").fetchall()
+
+    def plain_resource() -> Any:
+        # dlt's own path: the same hints, the records as dicts (envelope dropped as the contract does)
+        def rows() -> Any:
+            for batch in records():
+                yield [{k: v for k, v in r.items() if k != "attributes"} for r in batch]
+
+        return dlt.resource(rows(), **SPEC.resource_hints())
+
+    contract_resource = contracts.attach(dlt.resource(records(), **SPEC.resource_hints()), SPEC)
+    # the contract's resource also runs dlt's incremental on the cursor, as the API sources do
+    contract_resource.apply_hints(incremental=dlt.sources.incremental("SystemModstamp"))
+    expected_columns, expected_rows = as_loaded(_load(tmp_path, "dicts", plain_resource()))
+    columns, rows = as_loaded(_load(tmp_path, "arrow", contract_resource))
+    assert columns == expected_columns
+    assert ("system_modstamp", "TIMESTAMP WITH TIME ZONE") in columns and ("billing_address", "JSON") in columns
+    assert len(rows) == 80 and rows == expected_rows
