@@ -235,10 +235,27 @@ def record_problems(spec: TableSpec, record: Any, contract: Contract) -> list[st
     strict = contract == "quarantine"
     for name, ftype in spec.fields.items():
         if name in record:
-            problem = value_problem(ftype, record[name], strict)
+            value = record[name]
+            if value is None or type(value) in _FITS[ftype]:
+                continue
+            problem = value_problem(ftype, value, strict)
             if problem:
                 out.append(f"`{name}`: {problem}")
     return out
+
+
+# The value types every contract takes as they are (`value_problem` finds nothing), checked first:
+# nearly every value of every record is one of them.
+_FITS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "unix": (int,),
+    "float": (float, int),
+    "bool": (bool,),
+    "json": (dict, list),
+    "timestamp": (datetime,),
+    "date": (date,),
+}
 
 
 def quarantine_row(spec: TableSpec, record: Any, reason: str) -> dict[str, Any]:
@@ -366,48 +383,21 @@ class ArrowBatches(ItemTransform[Any, dict[str, Any]]):
         return item if table is None else table
 
 
-def _texts(values: list[Any]) -> list[Any] | None:
-    """Timestamps and dates as ISO text for Arrow's parser (stored values come back as objects)."""
-    out: list[Any] = []
-    for v in values:
-        if v is None or type(v) is str:
-            out.append(v)
-        elif isinstance(v, datetime | date):
-            out.append(v.isoformat())
-        else:
-            return None
-    return out
-
-
-def _column(ftype: FieldType, values: list[Any], is_json: bool) -> Any:
-    """One Arrow column of `values` typed as the contract says, or None when a value does not fit
-    exactly (dlt's normalizer then decides, as for any dict record)."""
+def _checked_column(ftype: FieldType, values: list[Any], is_json: bool) -> Any:
+    """A column Arrow's conversion would not check strictly enough (it truncates 45.5 into an
+    integer column and takes true for 1.0): JSON, integers, floats. None when a value does not fit."""
     import pyarrow as pa
 
     if is_json:
-        if not all(v is None or isinstance(v, dict | list) for v in values):
+        if not all(v is None or type(v) is dict or type(v) is list for v in values):
             return None
         return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
-    if ftype == "str":
-        ok = all(v is None or type(v) is str for v in values)
-        return pa.array(values, pa.string()) if ok else None
     if ftype in ("int", "unix"):
         ok = all(v is None or type(v) is int for v in values)
         return pa.array(values, pa.int64()) if ok else None
     if ftype == "float":
         ok = all(v is None or type(v) is float or type(v) is int for v in values)
         return pa.array(values, pa.float64()) if ok else None
-    if ftype == "bool":
-        ok = all(v is None or type(v) is bool for v in values)
-        return pa.array(values, pa.bool_()) if ok else None
-    if ftype in ("timestamp", "date"):
-        texts = _texts(values)
-        if texts is None:
-            return None
-        # Arrow parses ISO 8601 with any offset (Salesforce's +0000 too) and refuses text without
-        # one: such values go through dlt, which reads them as UTC.
-        target = pa.timestamp("us", "UTC") if ftype == "timestamp" else pa.date32()
-        return pa.array(texts, pa.string()).cast(target)
     return None
 
 
@@ -419,19 +409,37 @@ def arrow_batch(spec: TableSpec, records: list[Any], json_columns: set[str]) -> 
 
     if not records:
         return None
-    known = set(spec.fields) | json_columns
-    if not all(isinstance(r, dict) and r.keys() <= known for r in records):
+    names = [*spec.fields, *sorted(json_columns - set(spec.fields))]
+    known = set(names)
+    if not all(type(r) is dict and r.keys() <= known for r in records):
         return None
-    columns: dict[str, Any] = {}
-    for name in [*spec.fields, *sorted(json_columns - set(spec.fields))]:
-        values = [r.get(name) for r in records]
-        try:
-            column = _column(spec.fields.get(name, "json"), values, name in json_columns)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            column = None
-        if column is None:
-            return None
-        columns[name] = column
+    # Text, booleans, and timestamps and dates (as text, parsed below) go through Arrow's own
+    # conversion, which refuses a value of any other type; the other columns are checked in Python.
+    converted = {
+        n: t for n, t in spec.fields.items() if n not in json_columns and t in ("str", "bool", "timestamp", "date")
+    }
+    try:
+        plain = pa.Table.from_pylist(
+            records, schema=pa.schema([(n, pa.bool_() if t == "bool" else pa.string()) for n, t in converted.items()])
+        )
+        columns: dict[str, Any] = {}
+        for name in names:
+            ftype = spec.fields.get(name, "json")
+            if name in converted:
+                column = plain.column(name)
+                # Arrow parses ISO 8601 with any offset (Salesforce's +0000 too) and refuses text
+                # without one: such values go through dlt, which reads them as UTC.
+                if ftype == "timestamp":
+                    column = column.cast(pa.timestamp("us", "UTC"))
+                elif ftype == "date":
+                    column = column.cast(pa.date32())
+            else:
+                column = _checked_column(ftype, [r.get(name) for r in records], name in json_columns)
+                if column is None:
+                    return None
+            columns[name] = column
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
     fields = [pa.field(n, c.type, nullable=n != spec.primary_key) for n, c in columns.items()]
     # dlt gives every row it normalizes a `_dlt_id` (the raw tables declare it NOT NULL); the Arrow
     # path leaves that to the producer. `_dlt_load_id` is added by dlt (`.dlt/config.toml`).
