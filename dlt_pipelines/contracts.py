@@ -383,22 +383,18 @@ class ArrowBatches(ItemTransform[Any, dict[str, Any]]):
         return item if table is None else table
 
 
-def _checked_column(ftype: FieldType, values: list[Any], is_json: bool) -> Any:
+def _checked_column(ftype: FieldType, values: list[Any]) -> Any:
     """A column Arrow's conversion would not check strictly enough (it truncates 45.5 into an
-    integer column and takes true for 1.0): JSON, integers, floats. None when a value does not fit."""
+    integer column and takes true for 1.0): JSON, integers, floats. Each value must be of a type the
+    field takes as it is (`_FITS`); None when one is not."""
     import pyarrow as pa
 
-    if is_json:
-        if not all(v is None or type(v) is dict or type(v) is list for v in values):
-            return None
+    fits = _FITS[ftype]
+    if not all(v is None or type(v) in fits for v in values):
+        return None
+    if ftype == "json":
         return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
-    if ftype in ("int", "unix"):
-        ok = all(v is None or type(v) is int for v in values)
-        return pa.array(values, pa.int64()) if ok else None
-    if ftype == "float":
-        ok = all(v is None or type(v) is float or type(v) is int for v in values)
-        return pa.array(values, pa.float64()) if ok else None
-    return None
+    return pa.array(values, pa.float64() if ftype == "float" else pa.int64())
 
 
 def arrow_batch(spec: TableSpec, records: list[Any], json_columns: set[str]) -> Any:
@@ -409,6 +405,8 @@ def arrow_batch(spec: TableSpec, records: list[Any], json_columns: set[str]) -> 
 
     if not records:
         return None
+    if any(t == "json" and n not in json_columns for n, t in spec.fields.items()):
+        return None  # nested fields dlt unnests into columns and child tables: its own path
     names = [*spec.fields, *sorted(json_columns - set(spec.fields))]
     known = set(names)
     if not all(type(r) is dict and r.keys() <= known for r in records):
@@ -424,7 +422,7 @@ def arrow_batch(spec: TableSpec, records: list[Any], json_columns: set[str]) -> 
         )
         columns: dict[str, Any] = {}
         for name in names:
-            ftype = spec.fields.get(name, "json")
+            ftype = "json" if name in json_columns else spec.fields[name]
             if name in converted:
                 column = plain.column(name)
                 # Arrow parses ISO 8601 with any offset (Salesforce's +0000 too) and refuses text
@@ -434,7 +432,7 @@ def arrow_batch(spec: TableSpec, records: list[Any], json_columns: set[str]) -> 
                 elif ftype == "date":
                     column = column.cast(pa.date32())
             else:
-                column = _checked_column(ftype, [r.get(name) for r in records], name in json_columns)
+                column = _checked_column(ftype, [r.get(name) for r in records])
                 if column is None:
                     return None
             columns[name] = column

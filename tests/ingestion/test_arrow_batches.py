@@ -125,3 +125,16 @@ def test_the_arrow_path_loads_what_dlts_normalizer_loads(tmp_path: Path) -> None
     assert columns == expected_columns
     assert ("system_modstamp", "TIMESTAMP WITH TIME ZONE") in columns and ("billing_address", "JSON") in columns
     assert len(rows) == 80 and rows == expected_rows
+
+
+def test_a_table_with_nested_fields_dlt_unnests_stays_dicts() -> None:
+    from dlt_pipelines.stripe.tables import CUSTOMERS
+
+    # Stripe's `metadata` is declared nested without a JSON column: dlt unnests it into columns.
+    record = {"id": "cus_1", "object": "customer", "name": "Acme", "email": "billing@acme.test", "currency": "usd",
+              "delinquent": False, "metadata": {}, "livemode": False, "created": 1700000000}  # fmt: skip
+    good, bad = contracts.split(CUSTOMERS, [record], "quarantine", "json")
+    assert bad == [] and arrow_batch(CUSTOMERS, good, {contracts.EXTRA_COLUMN}) is None
+    without_metadata = replace(CUSTOMERS, fields={k: v for k, v in CUSTOMERS.fields.items() if k != "metadata"})
+    del good[0]["metadata"]
+    assert arrow_batch(without_metadata, good, {contracts.EXTRA_COLUMN}) is not None
