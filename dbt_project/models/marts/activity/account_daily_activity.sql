@@ -222,6 +222,9 @@ champion_usage as (
     group by champion_users.account_id, user_days.activity_date
 ),
 
+-- The states of a day (champions here; open tickets, overdue invoices and the subscription below)
+-- key on (account_id, activity_date) rather than account_day_id: that text is too long for DuckDB
+-- to keep inline, and hashing it for 12 M account-days (L) cost 20-36 s of the full build.
 champion_state as (
     select
         spine.account_id,
@@ -368,9 +371,6 @@ joined as (
         and spine_links.activity_date = payment_failures.activity_date
 ),
 
--- The states of a day below key on (account_id, activity_date) rather than account_day_id: that
--- text is too long for DuckDB to keep inline, and hashing it for every account-day cost about 11 s
--- of this model's full build at L (12 M account-days; same rows either way).
 open_tickets as (
     select spine_links.account_id, spine_links.activity_date, count(*) as open_tickets
     from spine_links
