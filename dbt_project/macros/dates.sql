@@ -69,6 +69,10 @@
 {#- Whether `day` is an observation day of the ML snapshots: one day in var ml_observation_every_days,
     counted from Monday 2000-01-03 (Mondays when 7), or the as-of day `as_of`. -#}
 {% macro is_observation_day(day, as_of) -%}
-    (mod({{ dbt.datediff("cast('2000-01-03' as date)", day, 'day') }}, {{ var('ml_observation_every_days') }}) = 0
-        or {{ day }} = {{ as_of }})
+    ({{ is_regular_observation_day(day) }} or {{ day }} = {{ as_of }})
+{%- endmacro %}
+
+{#- Whether `day` is one of the regular observation days (without the as-of day). -#}
+{% macro is_regular_observation_day(day) -%}
+    (mod({{ dbt.datediff("cast('2000-01-03' as date)", day, 'day') }}, {{ var('ml_observation_every_days') }}) = 0)
 {%- endmacro %}

@@ -16,6 +16,14 @@
 {% macro snowflake__unix_to_utc(expr) -%}to_timestamp_ntz({{ expr }}){%- endmacro %}
 {% macro spark__unix_to_utc(expr) -%}timestamp_seconds(cast({{ expr }} as bigint)){%- endmacro %}
 
+{#- A date or UTC timestamp as Unix seconds (an integer): to compare with a column of raw Unix seconds,
+    which the engine can push into the table scan (a filter on unix_to_utc(column) reads every row). -#}
+{% macro unix_seconds(expr) -%}{{ return(adapter.dispatch('unix_seconds')(expr)) }}{%- endmacro %}
+{% macro default__unix_seconds(expr) -%}cast(extract(epoch from {{ expr }}) as bigint){%- endmacro %}
+{% macro duckdb__unix_seconds(expr) -%}cast(epoch({{ expr }}) as bigint){%- endmacro %}
+{% macro snowflake__unix_seconds(expr) -%}date_part(epoch_second, {{ expr }}){%- endmacro %}
+{% macro spark__unix_seconds(expr) -%}unix_timestamp(cast({{ expr }} as timestamp)){%- endmacro %}
+
 {#- A text value of a JSON document at a path given as a list of keys / indexes. -#}
 {% macro json_text(expr, path) -%}{{ return(adapter.dispatch('json_text')(expr, path)) }}{%- endmacro %}
 {% macro default__json_text(expr, path) -%}

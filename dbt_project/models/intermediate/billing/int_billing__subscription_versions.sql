@@ -41,7 +41,7 @@ with subscription_events as (
         ) as current_period_end_text
     from {{ ref('stg_stripe__events') }}
     where object_type = 'subscription'
-    {% if start_expr %}and created_at >= {{ start_expr }}{% endif %}
+    {% if start_expr %}and created_unix_seconds >= {{ unix_seconds(start_expr) }}{% endif %}
 ),
 
 items as (

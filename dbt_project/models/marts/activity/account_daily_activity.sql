@@ -292,7 +292,7 @@ payment_failures as (
     select stripe_customer_id, cast(created_at as date) as activity_date, count(*) as payment_failures
     from {{ ref('stg_stripe__events') }}
     where event_type = 'invoice.payment_failed'
-    {% if start_expr %}and created_at >= {{ start_expr }}{% endif %}
+    {% if start_expr %}and created_unix_seconds >= {{ unix_seconds(start_expr) }}{% endif %}
     group by stripe_customer_id, cast(created_at as date)
 ),
 
