@@ -26,6 +26,8 @@ COMPARED = [
     "intermediate.int_account_days",
     "intermediate.int_billing__subscription_versions",
     "intermediate.int_product__users",
+    "intermediate.int_product__user_days",
+    "intermediate.int_product__event_type_days",
     "intermediate.int_account_health_metrics",
     "intermediate.int_account_running_totals",
     "intermediate.int_account_trends",
