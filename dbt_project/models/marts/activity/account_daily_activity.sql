@@ -15,6 +15,8 @@
     rebuilt day on) come from int_product__user_days and int_product__event_type_days when they keep
     them all (macros/product_usage.sql: the last 45 days; after a longer pause they are aggregated
     from the events, as in a full build). -#}
+{#- var event_taxonomy is checked on every build, also when the counts per kind come from that table -#}
+{% do event_taxonomy() %}
 {% set recent_user_days = ref('int_product__user_days') %}
 {% set recent_type_days = ref('int_product__event_type_days') %}
 {% set recent_from = add_days(start_expr, -31) if start_expr else none %}

@@ -31,18 +31,18 @@ metrics as (
     inner join clock on metrics.snapshot_date = clock.as_of_date
 ),
 
+-- The event names used in the last 30 days, from the recent days of use per event name that
+-- int_product__event_type_days keeps (the last 45 days of the clock) rather than from the events.
 features_30d as (
-    select links.account_id, count(distinct events.event_name) as features_used_30d
-    from {{ ref('stg_product__events') }} as events
+    select links.account_id, count(distinct type_days.event_name) as features_used_30d
+    from {{ ref('int_product__event_type_days') }} as type_days
     cross join clock
-    inner join links on events.workspace_id = links.workspace_id
-    where events.event_date > {{ add_days('clock.as_of_date', -30) }}
-        and events.event_date <= clock.as_of_date
-        -- the same window as a constant on the export's day key, so the engine skips older row groups
-        and events.event_day_key > cast({{ clock_date_literal(ref('int_data_clock'), -30) }} as {{ dbt.type_string() }})
+    inner join links on type_days.workspace_id = links.workspace_id
+    where type_days.activity_date > {{ add_days('clock.as_of_date', -30) }}
+        and type_days.activity_date <= clock.as_of_date
         -- features are what people do: not logins or admin actions (var event_taxonomy)
-        and not ({{ event_in('sessions', 'events.event_name') }})
-        and not ({{ event_in('admin_actions', 'events.event_name') }})
+        and not ({{ event_in('sessions', 'type_days.event_name') }})
+        and not ({{ event_in('admin_actions', 'type_days.event_name') }})
     group by links.account_id
 ),
 
