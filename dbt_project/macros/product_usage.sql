@@ -37,9 +37,10 @@
 {#- Which events a build of a recent product days table reads: the days it rebuilds (all kept days in
     a full build), never before the window. -#}
 {% macro recent_product_events() -%}
-    {%- set since = incremental_start_literal('activity_date') if is_incremental() else recent_product_days_from() -%}
-    event_day_key >= cast({{ since }} as {{ dbt.type_string() }})
-    and event_day_key >= cast({{ recent_product_days_from() }} as {{ dbt.type_string() }})
+    event_day_key >= cast({{ recent_product_days_from() }} as {{ dbt.type_string() }})
+    {%- if is_incremental() %}
+    and event_day_key >= cast({{ incremental_start_literal('activity_date') }} as {{ dbt.type_string() }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The pre-hook of a recent product days table: the days that left the window go. -#}
