@@ -46,6 +46,11 @@ select
 from seen
 left join {{ this }} as known
     on seen.workspace_id = known.workspace_id and seen.product_user_id = known.product_user_id
+-- only the users that are new or changed are written again (at L, of the ~240,000 users seen in the
+-- lookback days, those last active before the newest day are unchanged)
+where known.workspace_id is null
+    or seen.last_active_date is distinct from known.last_active_date
+    or coalesce(seen.user_email, known.user_email) is distinct from known.user_email
 {% else %}
 select * from seen
 {% endif %}
