@@ -26,11 +26,11 @@
 -- 14 observation days, was 2.6 s of a daily build at L.)
 {% set features_from = incremental_start_literal('observation_date') if is_incremental() else none %}
 {% set label_columns = ['churned_within_horizon', 'expanded_within_horizon', 'label_horizon_days', 'label_is_complete'] %}
-{#- the contract's columns (models/marts/ml/_ml__models.yml) but the labels and is_open_row, whose
-    churn condition is a label too -#}
-{% set feature_columns = model.columns.keys() | reject('in', label_columns + ['is_open_row']) | list %}
-{#- an earlier row's stored labels: it is written again only when one of them changed -#}
-{% set stored_columns = label_columns + ['is_open_row'] %}
+{#- what an incremental build computes again for earlier rows: the labels and is_open_row, whose churn
+    condition is a label too; an earlier row is written again only when one of them changed -#}
+{% set relabelled_columns = label_columns + ['is_open_row'] %}
+{#- the contract's columns (models/marts/ml/_ml__models.yml) but those -#}
+{% set feature_columns = model.columns.keys() | reject('in', relabelled_columns) | list %}
 -- The daily tables are read on the observation days only (is_observation_day), not on every day of
 -- the window, before they are joined.
 {% set as_of = '(select as_of_date from clock)' %}
@@ -228,11 +228,11 @@ left join day_status
 snapshot_rows as (
     {% if is_incremental() %}
     select {{ feature_columns | join(', ') }}, is_open_row
-        {%- for column in stored_columns %}, null as stored_{{ column }}{% endfor %}
+        {%- for column in relabelled_columns %}, null as stored_{{ column }}{% endfor %}
     from features
     union all
     select {{ feature_columns | join(', ') }}, is_open_row
-        {%- for column in stored_columns %}, {{ column }} as stored_{{ column }}{% endfor %}
+        {%- for column in relabelled_columns %}, {{ column }} as stored_{{ column }}{% endfor %}
     from {{ this }}
     where not label_is_complete and observation_date < {{ features_from }}
     {% else %}
@@ -273,7 +273,7 @@ select
     -- (still a customer after the day: the churn date may have become known since the row was built)
     snapshot_rows.is_open_row and (lifetimes.churn_date is null or lifetimes.churn_date > snapshot_rows.observation_date)
         as is_open_row
-    {%- if is_incremental() %}{% for column in stored_columns %},
+    {%- if is_incremental() %}{% for column in relabelled_columns %},
     snapshot_rows.stored_{{ column }}{% endfor %}{% endif %}
 from snapshot_rows
 cross join clock
@@ -281,10 +281,10 @@ inner join lifetimes on snapshot_rows.account_id = lifetimes.account_id
 left join labels on snapshot_rows.account_id = labels.account_id and snapshot_rows.observation_date = labels.observation_date
 )
 
-select {{ (feature_columns + stored_columns) | join(', ') }}
+select {{ (feature_columns + relabelled_columns) | join(', ') }}
 from labelled
 {% if is_incremental() %}
 where observation_date >= {{ features_from }}
-    {% for column in stored_columns %}or {{ column }} is distinct from stored_{{ column }}
+    {% for column in relabelled_columns %}or {{ column }} is distinct from stored_{{ column }}
     {% endfor %}
 {% endif %}
