@@ -5,6 +5,7 @@ of the run can open it with their own settings."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -72,6 +73,13 @@ def test_a_subset_builds_what_the_cli_builds(
         "accepted_values_stg_salesforce__accounts_segment__SMB__Mid_Market__Enterprise": True,
     }
     assert _count(warehouse, table) == _count(built_warehouse[0], table) > 0
+    # what ran and how long, for whoever investigates a build: dbt's run_results.json of this build
+    from orchestration.defs.transform import BUILD_TARGET
+
+    results = json.loads((DBT_PROJECT_DIR / BUILD_TARGET / "run_results.json").read_text())["results"]
+    ran = {r["unique_id"].split(".")[2]: (r["status"], r["execution_time"] > 0) for r in results}
+    assert ran["stg_salesforce__accounts"] == ("success", True)
+    assert {ran[name] for name in checks} == {("pass", True)}
 
 
 def test_a_failing_model_fails_the_step_with_dbts_error(
