@@ -183,9 +183,7 @@ class InProcessDbtResource(DbtCliResource):
         base_args, project_args = self._flags(project_dir, target_path)
         indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
         selection = _narrowed(params.selection_args, narrow_to)
-        # The build writes no manifest.json (a copy of the parsed project, ~0.4 s a dbt step at the
-        # end of the build, dagster-dbt does not read it); its run_results.json is written all the same.
-        dbt_args = [*base_args, *cleaned_args, "--no-write-json", *project_args, *selection, *indirect]
+        dbt_args = [*base_args, *cleaned_args, *project_args, *selection, *indirect]
         parsed = self._parsed(project_dir, target_path, cleaned_args)
         return DbtCliInvocation(
             process=DbtThread(dbt_args, parsed, target_path / "run_results.json"),  # type: ignore[arg-type]
@@ -204,8 +202,7 @@ class InProcessDbtResource(DbtCliResource):
         """dbt's parsed project for a command line (once per process, PARSED)."""
         base_args, project_args = self._flags(project_dir, target_path)
         cli_vars = next((v for flag, v in zip(args, args[1:], strict=False) if flag == "--vars"), None)
-        # The parse writes no manifest.json (~0.5 s): the build that follows writes its own.
-        return PARSED.get(project_dir, [*base_args, "parse", "--no-write-json", *project_args], cli_vars)
+        return PARSED.get(project_dir, [*base_args, "parse", *project_args], cli_vars)
 
     def _flags(self, project_dir: Path, target_path: Path) -> tuple[list[str], list[str]]:
         """dbt's global flags, and the flags naming the project, profile and target folder."""
@@ -223,6 +220,10 @@ class InProcessDbtResource(DbtCliResource):
             "info",
             "--log-path",
             str(target_path),
+            # No manifest.json: a copy of the parsed project that nothing reads (Dagster's assets come
+            # from target/manifest.json, made by `make dbt-parse`), ~0.5 s after a parse and ~0.4 s
+            # after each build. A build's run_results.json is written all the same (`DbtThread`).
+            "--no-write-json",
         ]
         project_args = [
             "--project-dir",
