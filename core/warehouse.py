@@ -11,6 +11,7 @@ import fcntl
 import functools
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,14 +147,21 @@ def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 _CREATE_TABLE = re.compile(r"^\s*create\s+table\s+if\s+not\s+exists\s+(\w+)\.", re.IGNORECASE)
 
 
+# One thread at a time creates tables: threads of a step writing through cursors of one connection
+# (the sources loading side by side) would otherwise create the same missing schema or table at once,
+# and DuckDB refuses the second with a write-write conflict, IF NOT EXISTS or not.
+_CREATING = threading.Lock()
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, ddl: Sequence[str]) -> None:
     """Create a layer's own tables when missing, in order: `CREATE TABLE IF NOT EXISTS schema.name
     (...)` statements (the schema is created first), or other idempotent DDL such as `ALTER TABLE
     ... ADD COLUMN IF NOT EXISTS` for a table that gained a column."""
-    for statement in ddl:
-        if match := _CREATE_TABLE.match(statement):
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {match.group(1)}")
-        con.execute(statement)
+    with _CREATING:
+        for statement in ddl:
+            if match := _CREATE_TABLE.match(statement):
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {match.group(1)}")
+            con.execute(statement)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]]) -> None:

@@ -3,8 +3,10 @@
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from core import warehouse
@@ -61,3 +63,28 @@ def test_a_second_writer_waits_for_the_first(tmp_path: Path) -> None:
         order.append("first")
     thread.join(5)
     assert order == ["first", "second"]
+
+
+SIDE_TABLE_DDL = ["CREATE TABLE IF NOT EXISTS side_schema.seen (source VARCHAR, n INTEGER)"]
+
+
+def _record_seen(con: duckdb.DuckDBPyConnection, ready: threading.Barrier, source: str, attempt: int) -> None:
+    """What a source does as it finishes: its own table created if missing, then its row."""
+    own = con.cursor()
+    ready.wait()
+    warehouse.ensure_tables(own, SIDE_TABLE_DDL)
+    own.execute("INSERT INTO side_schema.seen VALUES (?, ?)", [source, attempt])
+
+
+def test_sources_finishing_together_create_a_missing_table_once(tmp_path: Path) -> None:
+    # The sources load side by side, each through its own cursor of the step's connection, and each
+    # records what it saw in a table of the warehouse's own (drift, quality) when it finishes: on the
+    # first run after a killed one that table may not exist yet, and two sources may create it at once.
+    sources = ["salesforce", "zendesk", "stripe", "product_events"]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        for attempt in range(20):
+            con.execute("DROP SCHEMA IF EXISTS side_schema CASCADE")
+            ready = threading.Barrier(len(sources))
+            with ThreadPoolExecutor(max_workers=len(sources)) as pool:
+                list(pool.map(lambda s, a=attempt, r=ready: _record_seen(con, r, s, a), sources))
+            assert con.execute("SELECT count(*) FROM side_schema.seen WHERE n = ?", [attempt]).fetchone()[0] == 4
