@@ -342,9 +342,12 @@ def attach(resource: Any, spec: TableSpec) -> Any:
 # Python); an Arrow table it writes to Parquet as it is, and DuckDB reads that in bulk. At L a
 # typical day re-reads the 16 k Accounts the sync wrote scores to, and their normalization was half
 # of the Salesforce load. So a batch whose records fit the contract's columns exactly goes on as one
-# Arrow table. A batch with anything dlt must shape itself (a field the contract does not know, a
-# nested value outside a JSON column, a value of another type to coerce, a timestamp without an
-# offset) stays as dicts, so dlt's rules for new columns, child tables and coercion apply unchanged.
+# Arrow table. A nested object whose keys the contract declares (`TableSpec.nested`: Zendesk's
+# `reply_time_in_minutes`, a Stripe event's `request`) is flattened into the columns dlt would
+# unnest it into (`reply_time_in_minutes__calendar`). A batch with anything dlt must shape itself (a
+# field the contract does not know, an undeclared key or a list in a nested object, a value of
+# another type to coerce, a timestamp without an offset) stays as dicts, so dlt's rules for new
+# columns, child tables and coercion apply unchanged.
 
 
 class _JsonAsTextNotice(logging.Filter):
@@ -397,32 +400,67 @@ def _checked_column(ftype: FieldType, values: list[Any]) -> Any:
     return pa.array(values, pa.float64() if ftype == "float" else pa.int64())
 
 
+def _flattened(value: Any, prefix: str, leaves: Mapping[str, FieldType], out: dict[str, Any]) -> bool:
+    """Put a nested object's values into `out` under the names dlt unnests them into (`prefix__key`);
+    False when it holds a list or a key `leaves` does not declare (dlt's own path then)."""
+    for key, item in value.items():
+        name = f"{prefix}__{key}"
+        if type(item) is dict:
+            if not _flattened(item, name, leaves, out):
+                return False
+        elif name in leaves and type(item) is not list:
+            out[name] = item
+        else:
+            return False
+    return True
+
+
+def _flat_records(records: list[Any], nested_fields: list[str], leaves: Mapping[str, FieldType]) -> list[Any] | None:
+    """The records with each nested object replaced by its declared leaf columns (None: one does
+    not fit, see `_flattened`). A missing or null object leaves them null, as dlt does."""
+    out = []
+    for record in records:
+        flat = {k: v for k, v in record.items() if k not in nested_fields}
+        for name in nested_fields:
+            value = record.get(name)
+            if value is not None and (type(value) is not dict or not _flattened(value, name, leaves, flat)):
+                return None
+        out.append(flat)
+    return out
+
+
 def arrow_batch(spec: TableSpec, records: list[Any], json_columns: set[str]) -> Any:
-    """`records` as one Arrow table with a column per declared field (typed by the contract) and
-    dlt's row ids, or None when any record needs dlt's own normalization (see above)."""
+    """`records` as one Arrow table with a column per declared field (typed by the contract; nested
+    objects as their declared leaf columns) and dlt's row ids, or None when any record needs dlt's
+    own normalization (see above)."""
     import pyarrow as pa
     from dlt.common.normalizers.utils import generate_dlt_ids
 
     if not records:
         return None
-    if any(t == "json" and n not in json_columns for n, t in spec.fields.items()):
-        return None  # nested fields dlt unnests into columns and child tables: its own path
-    names = [*spec.fields, *sorted(json_columns - set(spec.fields))]
-    known = set(names)
+    nested_fields = [n for n, t in spec.fields.items() if t == "json" and n not in json_columns]
+    leaves = {leaf: t for leaf, t in spec.nested.items() if any(leaf.startswith(f"{n}__") for n in nested_fields)}
+    if any(not any(leaf.startswith(f"{n}__") for leaf in leaves) for n in nested_fields):
+        return None  # nested fields with keys only dlt knows (Stripe's free-form `metadata`): its own path
+    known = set(spec.fields) | json_columns
     if not all(type(r) is dict and r.keys() <= known for r in records):
         return None
+    if nested_fields:
+        records = _flat_records(records, nested_fields, leaves)
+        if records is None:
+            return None
+    types: dict[str, FieldType] = {n: t for n, t in spec.fields.items() if n not in nested_fields} | leaves
+    names = [*types, *sorted(json_columns - set(spec.fields))]
     # Text, booleans, and timestamps and dates (as text, parsed below) go through Arrow's own
     # conversion, which refuses a value of any other type; the other columns are checked in Python.
-    converted = {
-        n: t for n, t in spec.fields.items() if n not in json_columns and t in ("str", "bool", "timestamp", "date")
-    }
+    converted = {n: t for n, t in types.items() if n not in json_columns and t in ("str", "bool", "timestamp", "date")}
     try:
         plain = pa.Table.from_pylist(
             records, schema=pa.schema([(n, pa.bool_() if t == "bool" else pa.string()) for n, t in converted.items()])
         )
         columns: dict[str, Any] = {}
         for name in names:
-            ftype = "json" if name in json_columns else spec.fields[name]
+            ftype = "json" if name in json_columns else types[name]
             if name in converted:
                 column = plain.column(name)
                 # Arrow parses ISO 8601 with any offset (Salesforce's +0000 too) and refuses text

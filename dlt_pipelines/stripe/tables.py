@@ -118,10 +118,17 @@ EVENTS = TableSpec(
         "api_version": "str",
         "livemode": "bool",
         "created": "unix",
+        "pending_webhooks": "int",
+        "request": "json",  # {"id", "idempotency_key"}: the API request that caused the event, if any
+        "account": "str",  # Connect platforms only
     },
     # The event log is append-only history of every object: keep `data` whole, as JSON.
     contract="evolve",
     json_columns=("data",),
+    # Declared so a page of events loads as one typed table (`contracts.arrow_batch`); no model reads
+    # them, so a payload without them is not drift.
+    optional=("pending_webhooks", "request", "account"),
+    nested={"request__id": "str", "request__idempotency_key": "str"},
 )
 
 TABLES: dict[str, TableSpec] = {s.name: s for s in (CUSTOMERS, SUBSCRIPTIONS, INVOICES, EVENTS)}

@@ -70,6 +70,17 @@ TICKETS = TableSpec(
     json_columns=("satisfaction_rating",),
 )
 
+_MORE_DURATIONS = ("first_resolution", "agent_wait", "requester_wait", "on_hold")
+_MORE_TIMES = (
+    "assigned",
+    "initially_assigned",
+    "assignee_updated",
+    "requester_updated",
+    "status_updated",
+    "custom_status_updated",
+    "latest_comment_added",
+)
+
 TICKET_METRICS = TableSpec(
     source="zendesk",
     name="ticket_metrics",
@@ -86,14 +97,33 @@ TICKET_METRICS = TableSpec(
         "solved_at": "timestamp",
         "created_at": "timestamp",
         "updated_at": "timestamp",
+        # The rest of the documented Ticket Metrics object, which no model reads: declared so a page
+        # of metrics loads as one typed table (`contracts.arrow_batch`), and optional (no drift).
+        **{f"{name}_time_in_minutes": "json" for name in _MORE_DURATIONS},
+        "reply_time_in_seconds": "json",
+        **{f"{name}_at": "timestamp" for name in _MORE_TIMES},
+        "assignee_stations": "int",
+        "group_stations": "int",
+        "url": "str",
     },
     contract="evolve",
     non_negative=("reopens", "replies"),
+    optional=(
+        *(f"{name}_time_in_minutes" for name in _MORE_DURATIONS),
+        "reply_time_in_seconds",
+        *(f"{name}_at" for name in _MORE_TIMES),
+        "assignee_stations",
+        "group_stations",
+        "url",
+    ),
     nested={
-        "reply_time_in_minutes__calendar": "int",
-        "reply_time_in_minutes__business": "int",
-        "full_resolution_time_in_minutes__calendar": "int",
-        "full_resolution_time_in_minutes__business": "int",
+        # durations in minutes, of the calendar and of business hours
+        **{
+            f"{name}_time_in_minutes__{clock}": "int"
+            for name in ("reply", "full_resolution", *_MORE_DURATIONS)
+            for clock in ("calendar", "business")
+        },
+        "reply_time_in_seconds__calendar": "int",
     },
 )
 

@@ -138,3 +138,96 @@ def test_a_table_with_nested_fields_dlt_unnests_stays_dicts() -> None:
     without_metadata = replace(CUSTOMERS, fields={k: v for k, v in CUSTOMERS.fields.items() if k != "metadata"})
     del good[0]["metadata"]
     assert arrow_batch(without_metadata, good, {contracts.EXTRA_COLUMN}) is not None
+
+
+def ticket_metric(n: int, **changes: Any) -> dict[str, Any]:
+    """A Ticket Metrics object as Zendesk's export sideloads it: durations are nested objects."""
+    record: dict[str, Any] = {
+        "url": f"https://acme.zendesk.com/api/v2/ticket_metrics/{n}.json",
+        "id": n,
+        "ticket_id": 1000 + n,
+        "reopens": n % 2,
+        "replies": 3,
+        "reply_time_in_minutes": {"calendar": 30 + n, "business": 20 + n},
+        "full_resolution_time_in_minutes": {"calendar": 600 + n, "business": None} if n % 3 else {},
+        "first_resolution_time_in_minutes": {"calendar": None, "business": None},
+        "agent_wait_time_in_minutes": {"calendar": 5, "business": 4},
+        "requester_wait_time_in_minutes": {"calendar": 7, "business": 6},
+        "on_hold_time_in_minutes": {"calendar": 0, "business": 0},
+        "reply_time_in_seconds": {"calendar": 1800 + n} if n % 4 else None,
+        "assignee_stations": 1,
+        "group_stations": 1,
+        "solved_at": f"2026-11-0{1 + n % 9}T10:00:00Z" if n % 2 else None,
+        "assigned_at": "2026-10-30T09:00:00Z",
+        "initially_assigned_at": "2026-10-30T09:00:00Z",
+        "assignee_updated_at": None,
+        "requester_updated_at": "2026-10-30T08:59:00Z",
+        "status_updated_at": "2026-11-01T10:00:00Z",
+        "custom_status_updated_at": None,
+        "latest_comment_added_at": "2026-11-01T10:00:00Z",
+        "created_at": "2026-10-30T08:59:00Z",
+        "updated_at": f"2026-11-01T10:00:{n % 60:02d}Z",
+    }
+    record.update(changes)
+    return record
+
+
+def test_declared_nested_objects_become_the_columns_dlt_unnests_them_into() -> None:
+    from dlt_pipelines.zendesk.tables import TICKET_METRICS
+
+    records = [ticket_metric(n) for n in range(1, 5)]
+    records[1].pop("reply_time_in_seconds")  # an object left out entirely: its columns are null
+    good, bad = contracts.split(TICKET_METRICS, records, "evolve", "columns")
+    table = arrow_batch(TICKET_METRICS, good, set())
+    assert bad == [] and table is not None
+    assert "reply_time_in_minutes" not in table.column_names
+    assert table.schema.field("reply_time_in_minutes__calendar").type == pa.int64()
+    assert table.column("reply_time_in_minutes__business").to_pylist() == [21, 22, 23, 24]
+    # {} (n = 3) and a null key (n = 1, 2, 4) both leave a null
+    assert table.column("full_resolution_time_in_minutes__calendar").to_pylist() == [601, 602, None, 604]
+    assert table.column("full_resolution_time_in_minutes__business").to_pylist() == [None] * 4
+    assert table.column("reply_time_in_seconds__calendar").to_pylist() == [1801, None, 1803, None]
+    assert table.schema.field("assigned_at").type == pa.timestamp("us", "UTC")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"reply_time_in_minutes": {"calendar": 30, "business": 20, "wall_clock": 31}},  # a key not declared
+        {"reply_time_in_minutes": {"calendar": [30, 31], "business": 20}},  # a list: dlt's child table
+        {"reply_time_in_minutes": {"calendar": {"value": 30}, "business": 20}},  # deeper than declared
+        {"reply_time_in_minutes": {"calendar": "30", "business": 20}},  # text for a number: dlt coerces
+    ],
+)
+def test_a_nested_object_dlt_must_shape_keeps_the_batch_as_dicts(changes: dict[str, Any]) -> None:
+    from dlt_pipelines.zendesk.tables import TICKET_METRICS
+
+    good, bad = contracts.split(TICKET_METRICS, [ticket_metric(1), ticket_metric(2, **changes)], "evolve", "columns")
+    assert arrow_batch(TICKET_METRICS, good, set()) is None
+
+
+def test_flattened_nested_objects_load_as_dlts_normalizer_loads_them(tmp_path: Path) -> None:
+    from dlt_pipelines.zendesk.tables import TICKET_METRICS
+
+    batches = [[ticket_metric(n) for n in range(1, 30)], [ticket_metric(n) for n in range(30, 60)]]
+    batches[1][5]["reply_time_in_minutes"]["wall_clock"] = 99  # this batch goes as dicts, the first as Arrow
+    assert arrow_batch(TICKET_METRICS, copy.deepcopy(batches[0]), set()) is not None
+    assert arrow_batch(TICKET_METRICS, copy.deepcopy(batches[1]), set()) is None
+
+    def as_loaded(con: duckdb.DuckDBPyConnection) -> tuple[list[Any], list[Any]]:
+        columns = con.execute(
+            "select column_name, data_type from duckdb_columns() where table_name = 'ticket_metrics' "
+            "order by column_name"
+        ).fetchall()
+        names = ", ".join(f'"{c}"' for c, _ in columns if c not in ("_dlt_id", "_dlt_load_id"))
+        return columns, con.execute(f"select {names} from raw_salesforce.ticket_metrics order by id").fetchall()
+
+    plain = dlt.resource(copy.deepcopy(batches), **TICKET_METRICS.resource_hints())
+    arrow = contracts.attach(dlt.resource(copy.deepcopy(batches), **TICKET_METRICS.resource_hints()), TICKET_METRICS)
+    expected_columns, expected_rows = as_loaded(_load(tmp_path, "metric_dicts", plain))
+    columns, rows = as_loaded(_load(tmp_path, "metric_arrow", arrow))
+    assert columns == expected_columns
+    assert ("reply_time_in_minutes__calendar", "BIGINT") in columns
+    assert ("assigned_at", "TIMESTAMP WITH TIME ZONE") in columns
+    assert ("reply_time_in_minutes__wall_clock", "BIGINT") in columns  # dlt's new column, from the dict batch
+    assert len(rows) == 59 and rows == expected_rows
