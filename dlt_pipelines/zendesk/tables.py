@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlt_pipelines.contracts import TableSpec
+from dlt_pipelines.contracts import FieldType, TableSpec
 
 ORGANIZATIONS = TableSpec(
     source="zendesk",
@@ -80,6 +80,16 @@ _MORE_TIMES = (
     "custom_status_updated",
     "latest_comment_added",
 )
+# The rest of the documented Ticket Metrics object, which no model reads: declared so a page of
+# metrics loads as one typed table (`contracts.arrow_batch`), and optional (no drift).
+_UNREAD_METRICS: dict[str, FieldType] = {
+    **{f"{name}_time_in_minutes": "json" for name in _MORE_DURATIONS},
+    "reply_time_in_seconds": "json",
+    **{f"{name}_at": "timestamp" for name in _MORE_TIMES},
+    "assignee_stations": "int",
+    "group_stations": "int",
+    "url": "str",
+}
 
 TICKET_METRICS = TableSpec(
     source="zendesk",
@@ -97,25 +107,11 @@ TICKET_METRICS = TableSpec(
         "solved_at": "timestamp",
         "created_at": "timestamp",
         "updated_at": "timestamp",
-        # The rest of the documented Ticket Metrics object, which no model reads: declared so a page
-        # of metrics loads as one typed table (`contracts.arrow_batch`), and optional (no drift).
-        **{f"{name}_time_in_minutes": "json" for name in _MORE_DURATIONS},
-        "reply_time_in_seconds": "json",
-        **{f"{name}_at": "timestamp" for name in _MORE_TIMES},
-        "assignee_stations": "int",
-        "group_stations": "int",
-        "url": "str",
+        **_UNREAD_METRICS,
     },
     contract="evolve",
     non_negative=("reopens", "replies"),
-    optional=(
-        *(f"{name}_time_in_minutes" for name in _MORE_DURATIONS),
-        "reply_time_in_seconds",
-        *(f"{name}_at" for name in _MORE_TIMES),
-        "assignee_stations",
-        "group_stations",
-        "url",
-    ),
+    optional=tuple(_UNREAD_METRICS),
     nested={
         # durations in minutes, of the calendar and of business hours
         **{
